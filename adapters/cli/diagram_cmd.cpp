@@ -1,0 +1,18 @@
+#include <iostream>
+
+#include "adapters/cli/commands.hpp"
+#include "states/diagram.hpp"
+
+namespace zorgpad::cli {
+
+void setup_diagram(CLI::App& app, Outcome& outcome) {
+  auto* cmd = app.add_subcommand("diagram", "Print the state machine, drawn from the transition table");
+  auto format = std::make_shared<std::string>("mermaid");
+  cmd->add_option("--format", *format, "mermaid or dot")->check(CLI::IsMember({"mermaid", "dot"}));
+  cmd->callback([format, &outcome] {
+    std::cout << draw_diagram(*format == "dot" ? DiagramFormat::dot : DiagramFormat::mermaid);
+    outcome.status = kExitOk;
+  });
+}
+
+}  // namespace zorgpad::cli

@@ -1,0 +1,122 @@
+// The canonical vocabulary of pathway-spec.md: every state, event, code and
+// task kind, with its exact string. CLI, JSON, database and tests use these.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace zorgpad {
+
+// A fixed table of code names indexed by an enum's underlying value.
+template <typename E, std::size_t N>
+struct CodeTable {
+  std::array<std::string_view, N> names;
+  constexpr std::string_view name(E e) const { return names[static_cast<std::size_t>(e)]; }
+  constexpr std::optional<E> parse(std::string_view s) const {
+    for (std::size_t i = 0; i < N; ++i)
+      if (names[i] == s) return static_cast<E>(i);
+    return std::nullopt;
+  }
+  static constexpr std::size_t size() { return N; }
+  constexpr E at(std::size_t i) const { return static_cast<E>(i); }
+};
+
+// §2 care states
+enum class State { intake, screened, treatment, reevaluation_due, gp_consultation, referred, closed, excluded };
+inline constexpr CodeTable<State, 8> kStates{{"intake", "screened", "treatment", "reevaluation_due",
+                                              "gp_consultation", "referred", "closed", "excluded"}};
+constexpr bool is_terminal(State s) {
+  return s == State::referred || s == State::closed || s == State::excluded;
+}
+
+// §1 phases
+enum class Phase { acute, subacute, chronic };
+inline constexpr CodeTable<Phase, 3> kPhases{{"acute", "subacute", "chronic"}};
+
+// §3 clinical events, then the two timer events (scenario-format: "phase", "checkpoint")
+enum class Trigger { open, screening, stratification, measurement, session, reevaluation, gp_consult, stop, phase, checkpoint };
+inline constexpr CodeTable<Trigger, 10> kTriggers{{"open", "screening", "stratification", "measurement", "session",
+                                                   "reevaluation", "gp_consult", "stop", "phase", "checkpoint"}};
+constexpr bool is_timer(Trigger t) { return t == Trigger::phase || t == Trigger::checkpoint; }
+
+enum class Complaint { lbp, lrs };
+inline constexpr CodeTable<Complaint, 2> kComplaints{{"lbp", "lrs"}};
+
+// §4 red-flag features and clusters
+enum class RedFlag {
+  cauda_equina, progressive_motor_weakness, widespread_neuro,
+  major_trauma, minor_trauma_with_risk,
+  night_sweats, fever_chills, iv_drug_use, immunodeficiency, weight_loss_unexplained,
+  systemic_infection, recent_surgery, urinary_or_skin_infection,
+  age_under_18_or_over_55_new_pain, history_of_cancer, fatigue, night_pain_and_sweats,
+  progressive_non_mechanical_pain, responds_to_nsaids, better_with_exercise_not_rest, family_history,
+  severe_night_pain, morning_stiffness_30min, back_pain_over_5_years,
+  increasing_postoperative_pain, unilateral_pyramidal_signs,
+};
+inline constexpr CodeTable<RedFlag, 26> kRedFlags{{
+  "cauda_equina", "progressive_motor_weakness", "widespread_neuro",
+  "major_trauma", "minor_trauma_with_risk",
+  "night_sweats", "fever_chills", "iv_drug_use", "immunodeficiency", "weight_loss_unexplained",
+  "systemic_infection", "recent_surgery", "urinary_or_skin_infection",
+  "age_under_18_or_over_55_new_pain", "history_of_cancer", "fatigue", "night_pain_and_sweats",
+  "progressive_non_mechanical_pain", "responds_to_nsaids", "better_with_exercise_not_rest", "family_history",
+  "severe_night_pain", "morning_stiffness_30min", "back_pain_over_5_years",
+  "increasing_postoperative_pain", "unilateral_pyramidal_signs"}};
+
+enum class Cluster { neuro_emergency, fracture, infection, tumour, inflammatory, miscellaneous };
+inline constexpr CodeTable<Cluster, 6> kClusters{{"neuro_emergency", "fracture", "infection", "tumour",
+                                                  "inflammatory", "miscellaneous"}};
+
+// §5 exclusions
+enum class Exclusion { age_16_or_younger, pregnancy_related, coccygodynia, visceral, recent_surgery_12m };
+inline constexpr CodeTable<Exclusion, 5> kExclusions{{"age_16_or_younger", "pregnancy_related", "coccygodynia",
+                                                      "visceral", "recent_surgery_12m"}};
+
+// §7 prognostic factors
+enum class Factor {
+  previous_episodes, high_disability, leg_pain, high_pain_intensity, poor_general_health, psychosocial_stress,
+  fear_of_movement, depressive_symptoms, passive_coping, negative_expectations, high_physical_work_load,
+  poor_colleague_relations, low_job_satisfaction,
+};
+inline constexpr CodeTable<Factor, 13> kFactors{{
+  "previous_episodes", "high_disability", "leg_pain", "high_pain_intensity", "poor_general_health",
+  "psychosocial_stress", "fear_of_movement", "depressive_symptoms", "passive_coping", "negative_expectations",
+  "high_physical_work_load", "poor_colleague_relations", "low_job_satisfaction"}};
+
+enum class FactorLevel { present, dominant };
+inline constexpr CodeTable<FactorLevel, 2> kFactorLevels{{"present", "dominant"}};
+
+enum class Judgement { sufficient, insufficient };
+inline constexpr CodeTable<Judgement, 2> kJudgements{{"sufficient", "insufficient"}};
+
+enum class GpOutcome { continue_, refer };
+inline constexpr CodeTable<GpOutcome, 2> kGpOutcomes{{"continue", "refer"}};
+
+// §10 stop reasons
+enum class StopReason { request_met, goals_met, no_improvement, self_sufficient, not_motivated, red_flag, patient_request };
+inline constexpr CodeTable<StopReason, 7> kStopReasons{{"request_met", "goals_met", "no_improvement", "self_sufficient",
+                                                        "not_motivated", "red_flag", "patient_request"}};
+
+// Reasons an episode is referred (back) to the GP (§4, §8)
+enum class ReferralReason { neuro_emergency, red_flag, lrs_severe, lrs_no_improvement, insufficient_improvement,
+                            profile3_no_improvement, gp_consult_referral };
+inline constexpr CodeTable<ReferralReason, 7> kReferralReasons{{
+  "neuro_emergency", "red_flag", "lrs_severe", "lrs_no_improvement", "insufficient_improvement",
+  "profile3_no_improvement", "gp_consult_referral"}};
+
+// §11 tasks
+enum class TaskKind { gp_report_start, gp_report_close, gp_referral, gp_urgent_contact, gp_consultation,
+                      reevaluation, lrs_check, red_flag_review, session_limit };
+inline constexpr CodeTable<TaskKind, 9> kTaskKinds{{
+  "gp_report_start", "gp_report_close", "gp_referral", "gp_urgent_contact", "gp_consultation",
+  "reevaluation", "lrs_check", "red_flag_review", "session_limit"}};
+
+enum class TaskStatus { open, done, cancelled };
+inline constexpr CodeTable<TaskStatus, 3> kTaskStatuses{{"open", "done", "cancelled"}};
+
+// §8 checkpoints
+enum class Checkpoint { week3, week6, week12, lrs_duration };
+inline constexpr CodeTable<Checkpoint, 4> kCheckpoints{{"week3", "week6", "week12", "lrs_duration"}};
+
+}  // namespace zorgpad

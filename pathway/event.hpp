@@ -1,0 +1,70 @@
+// A clinical event (spec §3) as a validated value. Built only by parse_event,
+// which checks every field's type, code and range; the state machine then only
+// checks what depends on the episode (state, time order, context).
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "pathway/codes.hpp"
+#include "pathway/date.hpp"
+#include "pathway/expected.hpp"
+#include "pathway/rules.hpp"
+
+namespace zorgpad {
+
+struct Measures {
+  std::optional<int> nprs;              // 0-10
+  std::optional<int> qbpds;             // 0-100
+  std::optional<std::vector<int>> psk;  // up to three items, each 0-10
+  bool empty() const { return !nprs && !qbpds && !psk; }
+  bool operator==(const Measures&) const = default;
+};
+
+struct Event {
+  Trigger type = Trigger::open;
+  Date at;
+  std::string id;  // optional idempotency key (issue 3); empty when absent
+
+  // open
+  Date onset;
+  Complaint complaint = Complaint::lbp;
+  int age = 0;
+  std::optional<Date> previous_episode_end;
+  std::string gp, therapist;
+
+  // screening
+  std::vector<RedFlag> red_flags;
+  bool suspicion = false;
+  std::vector<Exclusion> exclusions;
+  std::optional<int> mrc;
+  std::optional<int> screening_nprs;  // serves the LRS rule only; not a measurement
+
+  // stratification
+  std::optional<SbstAnswers> sbst;
+  std::optional<OrebroAnswers> orebro;
+  std::optional<Factors> factors;
+  std::optional<int> profile;
+  std::optional<std::string> override_reason;
+
+  // measurement, reevaluation
+  Measures measures;
+  std::optional<Judgement> judgement;
+  std::optional<int> new_profile;
+  bool new_insights = false;
+
+  // gp_consult, stop
+  std::optional<GpOutcome> outcome;
+  std::optional<StopReason> reason;
+
+  // timer events (internal, never parsed): the phase a phase timer moves to
+  Phase phase_to = Phase::acute;
+};
+
+// Parses and validates one event object. The error names the field and what is
+// wrong with it, e.g. "field 'nprs': 11 is out of range 0-10".
+Expected<Event> parse_event(const nlohmann::json& j);
+
+}  // namespace zorgpad

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what zorgpad needs to build and test on Debian 12, only what is missing.
+# Runs as root (or with sudo available). Idempotent.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
+      catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev python3 sqlite3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

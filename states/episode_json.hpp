@@ -1,0 +1,18 @@
+// JSON of an episode. `episode_view` is the object of scenario-format.md
+// (replay output, `show --json`); `episode_state` adds what the machine needs
+// to go on (timers, counters) and `episode_from_state` reads it back, so a
+// stored projection restores the exact value.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "pathway/expected.hpp"
+#include "states/episode.hpp"
+
+namespace zorgpad {
+
+nlohmann::json episode_view(const Episode& ep);
+nlohmann::json task_view(const Task& t);
+nlohmann::json episode_state(const Episode& ep);
+Expected<Episode> episode_from_state(const nlohmann::json& j);
+
+}  // namespace zorgpad
