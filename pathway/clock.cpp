@@ -9,4 +9,8 @@ Date SystemClock::today() const {
   return Date{int32_t(now.time_since_epoch().count())};
 }
 
+int64_t SystemClock::unix_seconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace zorgpad

@@ -23,8 +23,12 @@ class Reader {
   }
   std::optional<int> int_value(const json& v, const std::string& what, long lo, long hi) {
     if (!v.is_number_integer()) { fail(what + ": expected an integer, got " + short_dump(v)); return std::nullopt; }
-    if (v.is_number_unsigned() ? v.get<unsigned long long>() > (unsigned long long)hi
-                               : (v.get<long long>() < lo || v.get<long long>() > hi)) {
+    // nlohmann stores non-negative integers as unsigned: compare in that domain
+    // first so that 2^64-1 is not read as -1.
+    bool out_of_range = v.is_number_unsigned()
+                            ? v.get<unsigned long long>() > (unsigned long long)hi || (long long)v.get<unsigned long long>() < lo
+                            : (v.get<long long>() < lo || v.get<long long>() > hi);
+    if (out_of_range) {
       fail(what + ": " + short_dump(v) + " is out of range " + std::to_string(lo) + "-" + std::to_string(hi));
       return std::nullopt;
     }

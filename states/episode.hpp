@@ -90,7 +90,6 @@ struct Episode {
   std::vector<ReevaluationRecord> reevaluations;
 
   Date last_event;   // the date of the latest clinical event
-  Date clock;        // how far timers have been advanced
   Date last_fired;   // due date of the latest timer that fired
   int64_t events = 0;  // clinical events applied (the log's sequence number)
 

@@ -98,7 +98,6 @@ json episode_state(const Episode& ep) {
   j["screenings"] = ep.screenings;
   j["session_limit_emitted"] = ep.session_limit_emitted;
   j["last_event"] = ep.last_event.iso();
-  j["clock"] = ep.clock.iso();
   j["last_fired"] = ep.last_fired.iso();
   j["events"] = ep.events;
   j["stored_reason"] = opt(ep.reason);
@@ -182,7 +181,6 @@ Expected<Episode> episode_from_state(const json& j) {
     ep.screenings = j.at("screenings").get<int>();
     ep.session_limit_emitted = j.at("session_limit_emitted").get<bool>();
     ep.last_event = date_of(j.at("last_event"));
-    ep.clock = date_of(j.at("clock"));
     ep.last_fired = date_of(j.at("last_fired"));
     ep.events = j.at("events").get<int64_t>();
     for (const auto& tj : j.at("timers")) {

@@ -48,7 +48,6 @@ Expected<Episode> open_episode(const std::string& id, const std::string& patient
   row->action(ep, ev);
   ep.state = row->to.state;
   ep.last_event = ev.at;
-  ep.clock = ev.at;
   ep.last_fired = ev.at;
   ep.events = 1;
   return ep;
@@ -67,7 +66,6 @@ int advance(Episode& ep, Date now) {
     ep.last_fired = t.due;
     ++fired;
   }
-  if (now > ep.clock) ep.clock = now;
   return fired;
 }
 

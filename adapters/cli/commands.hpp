@@ -1,9 +1,15 @@
 // The CLI is an adapter: each subcommand lives in its own file with a
-// `setup_…(CLI::App&)` that registers it and its options. Rules live in
-// pathway/ and states/, never here. Exit status: 0 ok, 2 bad input, 1 failure.
+// `setup_…(CLI::App&, Context&)` that registers it and its options. Rules live
+// in pathway/ and states/, never here. Exit status: 0 ok, 2 bad input (one
+// line on stderr, nothing written), 1 failure of the store or the system.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
 #include <string>
+
+#include "pathway/clock.hpp"
+#include "persistence/store.hpp"
 
 namespace zorgpad::cli {
 
@@ -11,15 +17,42 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
 
+// Global options and the outcome of the subcommand that ran.
+struct Context {
+  std::string db;     // --db, else $ZORGPAD_DB, else ./zorgpad.db
+  std::string today;  // --today: the clock's date (default: the system clock)
+  int status = kExitOk;
+
+  // The injected clock: --today when given, else the system clock.
+  const Clock& clock();
+  // Opens the store at `db`; on failure prints the error, sets status, returns null.
+  std::unique_ptr<Store> open_store(StoreOptions options = {});
+  // Prints a store error and sets the exit status from its kind.
+  void fail(const StoreError& e);
+  void fail_bad_input(const std::string& message);
+
+ private:
+  std::unique_ptr<Clock> clock_;
+};
+
 // Prints "zorgpad: <message>" on stderr as one line.
 void print_error(const std::string& message);
 // Reads FILE, or standard input for "-". Error message on failure.
 bool read_input(const std::string& path, std::string& out, std::string& error);
+// Parses a date option; prints the error and returns nullopt when malformed.
+std::optional<Date> parse_date_option(Context& ctx, const std::string& name, const std::string& value);
 
-// Each setup registers a subcommand whose callback stores its exit status here.
-struct Outcome { int status = kExitOk; };
-
-void setup_replay(CLI::App& app, Outcome& outcome);
-void setup_diagram(CLI::App& app, Outcome& outcome);
+void setup_replay(CLI::App& app, Context& ctx);
+void setup_diagram(CLI::App& app, Context& ctx);
+void setup_init(CLI::App& app, Context& ctx);
+void setup_open(CLI::App& app, Context& ctx);
+void setup_record(CLI::App& app, Context& ctx);
+void setup_import(CLI::App& app, Context& ctx);
+void setup_tick(CLI::App& app, Context& ctx);
+void setup_show(CLI::App& app, Context& ctx);
+void setup_tasks(CLI::App& app, Context& ctx);
+void setup_task(CLI::App& app, Context& ctx);
+void setup_rebuild(CLI::App& app, Context& ctx);
+void setup_demo(CLI::App& app, Context& ctx);
 
 }  // namespace zorgpad::cli

@@ -1,3 +1,7 @@
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -26,21 +30,73 @@ bool read_input(const std::string& path, std::string& out, std::string& error) {
   return true;
 }
 
+std::optional<Date> parse_date_option(Context& ctx, const std::string& name, const std::string& value) {
+  auto d = Date::parse(value);
+  if (!d) ctx.fail_bad_input("option " + name + ": '" + value.substr(0, 40) + "' is not a date (YYYY-MM-DD)");
+  return d;
+}
+
+const Clock& Context::clock() {
+  if (!clock_) {
+    if (!today.empty()) clock_ = std::make_unique<ManualClock>(*Date::parse(today));
+    else clock_ = std::make_unique<SystemClock>();
+  }
+  return *clock_;
+}
+
+std::unique_ptr<Store> Context::open_store(StoreOptions options) {
+  if (!options.logger) options.logger = spdlog::get("zorgpad");
+  auto r = open_sqlite_store(db, clock(), options);
+  if (auto* e = std::get_if<StoreError>(&r)) {
+    print_error(e->message);
+    status = kExitBadInput;  // the file named is not usable as a zorgpad store
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<Store>>(r));
+}
+
+void Context::fail(const StoreError& e) {
+  print_error(e.message);
+  status = e.kind == Failure::bad_input ? kExitBadInput : kExitFailure;
+}
+
+void Context::fail_bad_input(const std::string& message) {
+  print_error(message);
+  status = kExitBadInput;
+}
+
 }  // namespace zorgpad::cli
 
 int main(int argc, char** argv) {
   using namespace zorgpad::cli;
+  // Diagnostics go to stderr at warning level unless ZORGPAD_LOG=info|debug;
+  // the store logs episode ids only, never patient data.
+  auto logger = spdlog::stderr_logger_mt("zorgpad");
+  logger->set_level(spdlog::level::warn);
+  if (const char* lvl = std::getenv("ZORGPAD_LOG")) logger->set_level(spdlog::level::from_str(lvl));
+
   CLI::App app{"zorgpad — the low back pain care pathway (KNGF 2021, KCE 295) as a workflow engine"};
   app.require_subcommand(1);
-  Outcome outcome;
-  setup_replay(app, outcome);
-  setup_diagram(app, outcome);
+  Context ctx;
+  const char* env_db = std::getenv("ZORGPAD_DB");
+  ctx.db = env_db && *env_db ? env_db : "zorgpad.db";
+  app.add_option("--db", ctx.db, "database file (default: $ZORGPAD_DB, else ./zorgpad.db)");
+  app.add_option("--today", ctx.today, "the clock's date, YYYY-MM-DD (default: today)")
+      ->check([](const std::string& v) { return zorgpad::Date::parse(v) ? "" : "not a date (YYYY-MM-DD)"; });
+  setup_replay(app, ctx);
+  setup_diagram(app, ctx);
+  setup_init(app, ctx);
+  setup_open(app, ctx);
+  setup_record(app, ctx);
+  setup_import(app, ctx);
+  setup_tick(app, ctx);
+  setup_show(app, ctx);
+  setup_tasks(app, ctx);
+  setup_task(app, ctx);
+  setup_rebuild(app, ctx);
+  setup_demo(app, ctx);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     print_error(e.what());
@@ -49,5 +105,5 @@ int main(int argc, char** argv) {
     print_error(std::string("internal error: ") + e.what());
     return kExitFailure;
   }
-  return outcome.status;
+  return ctx.status;
 }

@@ -5,15 +5,15 @@
 
 namespace zorgpad::cli {
 
-void setup_replay(CLI::App& app, Outcome& outcome) {
+void setup_replay(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("replay", "Run a scenario through the engine on a private store; print the outcome as JSON");
   auto file = std::make_shared<std::string>();
   cmd->add_option("FILE", *file, "scenario JSON file, or - for standard input")->required();
-  cmd->callback([file, &outcome] {
+  cmd->callback([file, &ctx] {
     std::string text, error;
-    if (!read_input(*file, text, error)) { print_error(error); outcome.status = kExitBadInput; return; }
+    if (!read_input(*file, text, error)) { print_error(error); ctx.status = kExitBadInput; return; }
     auto result = replay_scenario(text);
-    if (!result) { print_error(result.message()); outcome.status = kExitBadInput; return; }
+    if (!result) { print_error(result.message()); ctx.status = kExitBadInput; return; }
     std::cout << result->dump(2) << "\n";
   });
 }

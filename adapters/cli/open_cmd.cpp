@@ -1,0 +1,28 @@
+#include <iostream>
+
+#include "adapters/cli/commands.hpp"
+
+namespace zorgpad::cli {
+
+void setup_open(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("open", "Open an episode from an 'open' event (JSON); prints its id");
+  struct Opts { std::string id, patient, file; };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("--id", o->id, "episode id (default: generated, ep-N)");
+  cmd->add_option("--patient", o->patient, "pseudonymous patient reference");
+  cmd->add_option("FILE", o->file, "the open event, or - for standard input")->required();
+  cmd->callback([o, &ctx] {
+    std::string text, error;
+    if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
+    auto event = nlohmann::json::parse(text, nullptr, false);
+    if (event.is_discarded()) return ctx.fail_bad_input("the event is not valid JSON");
+    auto store = ctx.open_store();
+    if (!store) return;
+    auto r = store->open(o->id, o->patient, event);
+    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
+    const auto& rec = std::get<Recorded>(r);
+    std::cout << rec.episode << (rec.duplicate ? " (already opened by this event id)" : "") << "\n";
+  });
+}
+
+}  // namespace zorgpad::cli

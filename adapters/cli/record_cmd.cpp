@@ -1,0 +1,35 @@
+#include <iostream>
+
+#include "adapters/cli/commands.hpp"
+
+namespace zorgpad::cli {
+
+void setup_record(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("record", "Record one event (JSON, as in a scenario) for an episode");
+  struct Opts { std::string episode, file; int64_t expect_seq = -1; };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("EPISODE", o->episode, "episode id")->required();
+  cmd->add_option("FILE", o->file, "the event, or - for standard input")->required();
+  cmd->add_option("--expect-seq", o->expect_seq, "reject unless the episode's log ends at event N (optimistic lock)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([o, &ctx] {
+    std::string text, error;
+    if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
+    auto event = nlohmann::json::parse(text, nullptr, false);
+    if (event.is_discarded()) return ctx.fail_bad_input(o->episode + ": the event is not valid JSON");
+    auto store = ctx.open_store();
+    if (!store) return;
+    std::optional<int64_t> expect;
+    if (o->expect_seq >= 0) expect = o->expect_seq;
+    auto r = store->record(o->episode, event, expect);
+    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
+    const auto& rec = std::get<Recorded>(r);
+    auto ep = store->load(rec.episode);
+    if (auto* e = std::get_if<StoreError>(&ep)) return ctx.fail(*e);
+    const Episode& episode = std::get<Episode>(ep);
+    std::cout << rec.episode << " event " << rec.seq - 1 << (rec.duplicate ? " (already recorded)" : "") << ": "
+              << kStates.name(episode.state) << ", " << kPhases.name(episode.phase) << "\n";
+  });
+}
+
+}  // namespace zorgpad::cli

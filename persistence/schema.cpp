@@ -1,0 +1,64 @@
+// Schema versions and forward migrations. PRAGMA user_version holds the
+// version; application_id marks the file as a zorgpad store.
+#include <array>
+#include <cstddef>
+
+#include "persistence/schema.hpp"
+
+namespace zorgpad {
+
+namespace {
+
+// Version 1: the event log, the episode/task projections, meta.
+constexpr const char* kV1 = R"sql(
+CREATE TABLE episodes(
+  id        TEXT PRIMARY KEY,
+  patient   TEXT NOT NULL,
+  state     TEXT NOT NULL,
+  phase     TEXT NOT NULL,
+  profile   INTEGER,
+  gp        TEXT NOT NULL DEFAULT '',
+  therapist TEXT NOT NULL DEFAULT '',
+  last_seq  INTEGER NOT NULL,
+  next_due  TEXT,
+  body      TEXT NOT NULL
+);
+CREATE INDEX episodes_next_due ON episodes(next_due) WHERE next_due IS NOT NULL;
+CREATE TABLE events(
+  episode     TEXT NOT NULL REFERENCES episodes(id) DEFERRABLE INITIALLY DEFERRED,
+  seq         INTEGER NOT NULL,
+  type        TEXT NOT NULL,
+  at          TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY (episode, seq)
+);
+CREATE TABLE tasks(
+  id         INTEGER PRIMARY KEY,
+  episode    TEXT NOT NULL REFERENCES episodes(id) DEFERRABLE INITIALLY DEFERRED,
+  seq        INTEGER NOT NULL,
+  kind       TEXT NOT NULL,
+  checkpoint TEXT,
+  due        TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  UNIQUE (episode, seq)
+);
+CREATE INDEX tasks_status_due ON tasks(status, due);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql";
+
+// Version 2: idempotent commands; an event may carry an id, recorded once.
+constexpr const char* kV2 = R"sql(
+ALTER TABLE events ADD COLUMN event_id TEXT;
+CREATE UNIQUE INDEX events_event_id ON events(event_id) WHERE event_id IS NOT NULL;
+)sql";
+
+constexpr std::array kMigrations{kV1, kV2};
+
+}  // namespace
+
+int current_schema_version() { return int(kMigrations.size()); }
+const char* schema_v1_sql() { return kV1; }
+const char* migration_sql(int to_version) { return kMigrations[std::size_t(to_version - 1)]; }
+
+}  // namespace zorgpad
