@@ -47,10 +47,12 @@ CREATE INDEX tasks_status_due ON tasks(status, due);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
-// Version 2: idempotent commands; an event may carry an id, recorded once.
+// Version 2: idempotent commands (an event may carry an id, recorded once);
+// search by patient reference.
 constexpr const char* kV2 = R"sql(
 ALTER TABLE events ADD COLUMN event_id TEXT;
 CREATE UNIQUE INDEX events_event_id ON events(event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX episodes_patient ON episodes(patient);
 )sql";
 
 constexpr std::array kMigrations{kV1, kV2};

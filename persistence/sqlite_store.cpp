@@ -308,6 +308,49 @@ class SqliteStore final : public Store {
     });
   }
 
+  StoreResult<EpisodePage> list_episodes(const EpisodeFilter& f) override {
+    return guarded<EpisodePage>([&]() -> StoreResult<EpisodePage> {
+      if (f.limit < 1 || f.limit > 1000 || f.offset < 0) return bad("page: limit must be 1-1000 and offset >= 0");
+      SQLite::Transaction tx(db_);  // count and page from one snapshot
+      EpisodePage page;
+      std::string where = episode_where(f);
+      SQLite::Statement c(db_, "SELECT count(*) FROM episodes" + where);
+      bind_episode_filter(c, f);
+      c.executeStep();
+      page.total = c.getColumn(0).getInt64();
+      SQLite::Statement q(db_, "SELECT id, patient, state, phase, profile, gp, therapist, next_due FROM episodes" + where +
+                                   " ORDER BY id LIMIT :limit OFFSET :offset");
+      bind_episode_filter(q, f);
+      q.bind(":limit", f.limit);
+      q.bind(":offset", f.offset);
+      while (q.executeStep()) {
+        EpisodeSummary e;
+        e.id = q.getColumn(0).getString();
+        e.patient = q.getColumn(1).getString();
+        e.state = *kStates.parse(q.getColumn(2).getString());
+        e.phase = *kPhases.parse(q.getColumn(3).getString());
+        if (!q.getColumn(4).isNull()) e.profile = q.getColumn(4).getInt();
+        e.gp = q.getColumn(5).getString();
+        e.therapist = q.getColumn(6).getString();
+        if (!q.getColumn(7).isNull()) e.next_due = Date::parse(q.getColumn(7).getString());
+        page.episodes.push_back(std::move(e));
+      }
+      return page;
+    });
+  }
+
+  StoreResult<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& f) override {
+    using Out = std::vector<std::pair<std::string, int64_t>>;
+    return guarded<Out>([&]() -> StoreResult<Out> {
+      const char* col = by == CountBy::state ? "state" : by == CountBy::phase ? "phase" : "COALESCE(CAST(profile AS TEXT), 'none')";
+      SQLite::Statement q(db_, std::string("SELECT ") + col + ", count(*) FROM episodes" + episode_where(f) + " GROUP BY 1 ORDER BY 1");
+      bind_episode_filter(q, f);
+      Out out;
+      while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
+      return out;
+    });
+  }
+
   StoreResult<int64_t> for_each_episode(const std::function<void(const Episode&)>& fn) override {
     return guarded<int64_t>([&]() -> StoreResult<int64_t> {
       SQLite::Transaction tx(db_);  // one consistent snapshot
@@ -347,6 +390,28 @@ class SqliteStore final : public Store {
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded()) return Error{"stored episode is not JSON"};
     return episode_from_state(j);
+  }
+
+  static std::string episode_where(const EpisodeFilter& f) {
+    std::string w = " WHERE 1=1";
+    if (f.state) w += " AND state = :state";
+    if (f.phase) w += " AND phase = :phase";
+    if (f.profile) w += " AND profile = :profile";
+    if (f.gp) w += " AND gp = :gp";
+    if (f.therapist) w += " AND therapist = :therapist";
+    if (f.search) w += " AND (id >= :search AND id < :search_end OR patient >= :search AND patient < :search_end)";
+    return w;
+  }
+  static void bind_episode_filter(SQLite::Statement& q, const EpisodeFilter& f) {
+    if (f.state) q.bind(":state", std::string(kStates.name(*f.state)));
+    if (f.phase) q.bind(":phase", std::string(kPhases.name(*f.phase)));
+    if (f.profile) q.bind(":profile", *f.profile);
+    if (f.gp) q.bind(":gp", *f.gp);
+    if (f.therapist) q.bind(":therapist", *f.therapist);
+    if (f.search) {
+      q.bind(":search", *f.search);
+      q.bind(":search_end", *f.search + "\xff");
+    }
   }
 
   static TaskRow task_row(SQLite::Statement& q) {

@@ -52,6 +52,33 @@ struct TaskFilter {
   std::optional<std::string> episode;
 };
 
+struct EpisodeFilter {
+  std::optional<State> state;
+  std::optional<Phase> phase;
+  std::optional<int> profile;
+  std::optional<std::string> gp, therapist;
+  std::optional<std::string> search;  // episode id or patient reference, prefix match
+  int64_t offset = 0;
+  int64_t limit = 50;  // at most 1000
+};
+
+struct EpisodeSummary {
+  std::string id, patient;
+  State state{};
+  Phase phase{};
+  std::optional<int> profile;
+  std::string gp, therapist;
+  std::optional<Date> next_due;
+};
+
+struct EpisodePage {
+  int64_t total = 0;  // matching episodes, ignoring offset/limit
+  std::vector<EpisodeSummary> episodes;
+};
+
+// What to count episodes by, for overviews.
+enum class CountBy { state, phase, profile };
+
 struct ImportReport {
   int64_t lines = 0, recorded = 0, duplicates = 0, episodes_opened = 0;
 };
@@ -84,6 +111,11 @@ class Store {
   // Re-derives every projection from the log; reports and repairs differences.
   virtual StoreResult<RebuildReport> rebuild() = 0;
   virtual StoreResult<int64_t> episode_count() = 0;
+  // Episodes matching the filter, in id order, one page; reads the columns only.
+  virtual StoreResult<EpisodePage> list_episodes(const EpisodeFilter& filter) = 0;
+  // Episode counts per state, phase or profile ("none" for no profile), filtered
+  // like list_episodes (offset/limit ignored).
+  virtual StoreResult<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& filter) = 0;
   // Visits every episode projection (for summaries and exports).
   virtual StoreResult<int64_t> for_each_episode(const std::function<void(const Episode&)>& fn) = 0;
 };

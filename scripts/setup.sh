@@ -3,7 +3,8 @@
 # Runs as root (or with sudo available). Idempotent.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
-      catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev python3 sqlite3)
+      catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libkainjow-mustache-dev libical-dev
+      python3 python3-icalendar sqlite3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
