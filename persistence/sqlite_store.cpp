@@ -192,12 +192,14 @@ class SqliteStore final : public Store {
       if (f.kind) sql += " AND kind = :kind";
       if (f.status) sql += " AND status = :status";
       if (f.episode) sql += " AND episode = :episode";
+      if (f.id) sql += " AND id = :id";
       sql += " ORDER BY due, id";
       SQLite::Statement q(db_, sql);
       if (f.due_before) q.bind(":due", f.due_before->iso());
       if (f.kind) q.bind(":kind", std::string(kTaskKinds.name(*f.kind)));
       if (f.status) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
       if (f.episode) q.bind(":episode", *f.episode);
+      if (f.id) q.bind(":id", *f.id);
       std::vector<TaskRow> out;
       while (q.executeStep()) out.push_back(task_row(q));
       return out;

@@ -50,6 +50,7 @@ struct TaskFilter {
   std::optional<TaskKind> kind;
   std::optional<TaskStatus> status;
   std::optional<std::string> episode;
+  std::optional<int64_t> id;
 };
 
 struct EpisodeFilter {
