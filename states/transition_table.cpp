@@ -305,6 +305,8 @@ Status check_context(const Episode& ep, const Event& ev) {
   if (ev.type == Trigger::stratification) {
     // §7: a profile below the suggestion needs an override_reason.
     auto suggestion = suggestion_for(ep, ev).profile;
+    if (!ev.profile && !suggestion)
+      return Status::Fail("the answers given suggest no profile (a non-raised Örebro alone); give 'profile'");
     if (ev.profile && suggestion && *ev.profile < *suggestion && (!ev.override_reason || ev.override_reason->empty()))
       return Status::Fail("profile " + std::to_string(*ev.profile) + " is below the suggested profile " +
                           std::to_string(*suggestion) + " and needs an 'override_reason'");
