@@ -97,7 +97,7 @@ Status complete_task(Episode& ep, int task_seq, Date at) {
     return Status::Fail("task is already " + std::string(kTaskStatuses.name(t.status)));
   t.status = TaskStatus::done;
   t.closed = at;
-  std::erase_if(ep.timers, [&](const Timer& x) { return x.kind == Trigger::checkpoint && x.task_seq == task_seq; });
+  drop_checkpoint_timer(ep, task_seq);
   return Status::Ok();
 }
 

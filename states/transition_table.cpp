@@ -38,10 +38,11 @@ void schedule_checkpoints(Episode& ep, Date at) {
   }
 }
 
+// A task that is done or cancelled takes its checkpoint timer with it.
 void cancel_task(Episode& ep, Task& t, Date at) {
   t.status = TaskStatus::cancelled;
   t.closed = at;
-  std::erase_if(ep.timers, [&](const Timer& x) { return x.kind == Trigger::checkpoint && x.task_seq == t.seq; });
+  drop_checkpoint_timer(ep, t.seq);
 }
 
 void record_measures(Episode& ep, const Measures& m) {
@@ -207,7 +208,7 @@ void reevaluate(Episode& ep, const Event& ev) {
     rec.checkpoint = t.checkpoint;
     t.status = TaskStatus::done;
     t.closed = ev.at;
-    std::erase_if(ep.timers, [&](const Timer& x) { return x.kind == Trigger::checkpoint && x.task_seq == t.seq; });
+    drop_checkpoint_timer(ep, t.seq);
   }
   ep.reevaluations.push_back(rec);
   record_measures(ep, ev.measures);
@@ -300,6 +301,10 @@ Row{only(R) | only(G), Trigger::checkpoint, ALWAYS,                        A_(a_
 }  // namespace
 
 std::span<const Row> transition_table() { return kTable; }
+
+void drop_checkpoint_timer(Episode& ep, int task_seq) {
+  std::erase_if(ep.timers, [&](const Timer& x) { return x.kind == Trigger::checkpoint && x.task_seq == task_seq; });
+}
 
 Status check_context(const Episode& ep, const Event& ev) {
   if (ev.type == Trigger::stratification) {

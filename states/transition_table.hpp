@@ -55,6 +55,9 @@ Status check_context(const Episode& ep, const Event& ev);
 // lrs_check tasks are cancelled, timers dropped (spec §2, §11).
 void on_terminal_entry(Episode& ep, Date at);
 
+// Removes the checkpoint timer of a reevaluation task that is done or cancelled.
+void drop_checkpoint_timer(Episode& ep, int task_seq);
+
 // Names for the diagram and error messages.
 std::string describe(StateSet s);
 
