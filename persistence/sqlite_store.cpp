@@ -185,6 +185,26 @@ class SqliteStore final : public Store {
     });
   }
 
+  StoreResult<std::vector<StoredEvent>> events(const std::string& episode) override {
+    return guarded<std::vector<StoredEvent>>([&]() -> StoreResult<std::vector<StoredEvent>> {
+      SQLite::Transaction tx(db_);
+      if (!exists(episode)) return bad("no episode '" + episode + "'");
+      SQLite::Statement q(db_, "SELECT seq, type, at, body FROM events WHERE episode = ? ORDER BY seq");
+      q.bind(1, episode);
+      std::vector<StoredEvent> out;
+      while (q.executeStep()) {
+        StoredEvent e;
+        e.seq = q.getColumn(0).getInt64();
+        e.type = q.getColumn(1).getString();
+        e.at = Date::parse(q.getColumn(2).getString()).value_or(Date{});
+        e.body = json::parse(q.getColumn(3).getString(), nullptr, false);
+        if (e.body.is_discarded()) return broken("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable");
+        out.push_back(std::move(e));
+      }
+      return out;
+    });
+  }
+
   StoreResult<std::vector<TaskRow>> tasks(const TaskFilter& f) override {
     return guarded<std::vector<TaskRow>>([&]() -> StoreResult<std::vector<TaskRow>> {
       std::string sql = "SELECT id, episode, seq, kind, checkpoint, due, status FROM tasks WHERE 1=1";

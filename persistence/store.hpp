@@ -45,6 +45,14 @@ struct TaskRow {
   Task task;
 };
 
+// One entry of an episode's log: a clinical event or a `task_done` entry.
+struct StoredEvent {
+  int64_t seq = 0;
+  std::string type;
+  Date at;
+  nlohmann::json body;  // the event as recorded
+};
+
 struct TaskFilter {
   std::optional<Date> due_before;  // due strictly before
   std::optional<TaskKind> kind;
@@ -107,6 +115,8 @@ class Store {
   // Fires every timer due on or before `now`.
   virtual StoreResult<TickReport> tick(Date now) = 0;
   virtual StoreResult<Episode> load(const std::string& episode) = 0;
+  // The episode's log, oldest first.
+  virtual StoreResult<std::vector<StoredEvent>> events(const std::string& episode) = 0;
   virtual StoreResult<std::vector<TaskRow>> tasks(const TaskFilter& filter) = 0;
   virtual StoreResult<TaskRow> complete_task(int64_t task_id) = 0;
   // Re-derives every projection from the log; reports and repairs differences.

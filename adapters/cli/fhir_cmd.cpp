@@ -1,0 +1,49 @@
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "adapters/cli/commands.hpp"
+#include "adapters/fhir/fhir.hpp"
+
+namespace zorgpad::cli {
+
+void setup_fhir(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("fhir", "Export an episode (or --all) as a FHIR R4 Bundle (JSON)");
+  struct Opts { std::string episode, out, lang = "nl"; bool all = false; };
+  auto o = std::make_shared<Opts>();
+  auto* ep = cmd->add_option("EPISODE", o->episode, "episode id");
+  auto* all = cmd->add_flag("--all", o->all, "every episode in one Bundle");
+  ep->excludes(all);
+  all->excludes(ep);
+  cmd->add_option("--out", o->out, "write to FILE (default: standard output)");
+  cmd->add_option("--lang", o->lang, "language of the display texts: nl (default) or en")
+      ->check(CLI::IsMember({"nl", "en"}));
+  cmd->callback([o, &ctx] {
+    if (o->episode.empty() && !o->all) return ctx.fail_bad_input("fhir: give an EPISODE or --all");
+    auto store = ctx.open_store();
+    if (!store) return;
+    FhirOptions opts;
+    opts.lang = o->lang;
+    std::optional<std::string> which;
+    if (!o->all) which = o->episode;
+    auto r = export_fhir(*store, ctx.clock(), which, opts);
+    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
+    const std::string text = std::get<nlohmann::ordered_json>(r).dump(2) + "\n";
+    if (o->out.empty()) {
+      std::cout << text;
+      return;
+    }
+    // Written next to the target and renamed, so a reader never sees half a Bundle.
+    const std::string tmp = o->out + ".tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f || std::rename(tmp.c_str(), o->out.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      print_error("cannot write '" + o->out + "'");
+      ctx.status = kExitFailure;
+    }
+  });
+}
+
+}  // namespace zorgpad::cli

@@ -1,0 +1,79 @@
+// FHIR R4 export: an episode (or all of them) as a Bundle of type
+// "collection" (JSON), for the GP's or a regional system's records.
+//
+// Per episode: Patient (the pseudonymous reference only, shared by the
+// episodes of one reference), EpisodeOfCare, CarePlan, one Task per task,
+// a QuestionnaireResponse per questionnaire (STarT Back, Örebro) and
+// Observations for NPRS (LOINC 72514-3), QBPDS and PSK (local codes: LOINC
+// has none for them). Status mappings:
+//   EpisodeOfCare: non-terminal -> active; referred, closed -> finished (the
+//     episode ended, by referral or by stopping); excluded -> cancelled (the
+//     pathway never applied).
+//   CarePlan: intake, screened -> draft (no treatment profile yet); treatment,
+//     reevaluation_due, gp_consultation -> active; referred, closed ->
+//     completed; excluded -> revoked.
+//   Task: open -> requested, done -> completed, cancelled -> cancelled.
+//
+// Stable across exports: every fullUrl is "urn:uuid:" + a name-based UUID
+// (RFC 4122 version 5) of the resource's identity in the store ("Task/ep-3/2"),
+// and resource ids are the same UUIDs, so re-exporting gives the same ids.
+// Only Bundle.timestamp (from the injected clock) changes.
+//
+// The event log: the Episode projection keeps the questionnaire scores and the
+// baseline and latest measures, not the answers or the dates of each
+// measurement. Given the episode's clinical events (EpisodeRecord::events), the
+// export carries every answer and one dated Observation per measurement;
+// without them it carries the scores and the baseline and latest values.
+//
+// The JSON is an ordered_json, so every resource starts with resourceType as
+// FHIR recommends.
+//
+// Thread-safety: pure functions over values; the Store overload uses the Store
+// it is given (one per thread, as the Store requires).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pathway/clock.hpp"
+#include "pathway/event.hpp"
+#include "persistence/store.hpp"
+#include "states/episode.hpp"
+
+namespace zorgpad {
+
+struct FhirOptions {
+  std::string lang = "nl";  // "nl" (default) or "en": display texts
+};
+
+struct EpisodeRecord {
+  Episode episode;
+  // The episode's clinical events, oldest first, when the caller has the log.
+  std::optional<std::vector<Event>> events;
+};
+
+// The FHIR codes of the status mappings above.
+std::string_view fhir_episode_status(State s);
+std::string_view fhir_careplan_status(State s);
+std::string_view fhir_task_status(TaskStatus s);
+
+// A name-based UUID (version 5, SHA-1) in zorgpad's namespace, lower-case.
+std::string name_uuid(std::string_view name);
+// RFC 4122 version 5 in any namespace (16 bytes); exposed for the known-answer test.
+std::string uuid_v5(const unsigned char (&ns)[16], std::string_view name);
+
+// The Bundle of the given episodes, in the given order. `timestamp` is seconds
+// since the epoch (Bundle.timestamp). Fails only on an unknown language.
+Expected<nlohmann::ordered_json> fhir_bundle(const std::vector<EpisodeRecord>& episodes,
+                                             const FhirOptions& options, int64_t timestamp);
+
+// One episode (`episode`) or every episode (nullopt) from the store. An
+// unknown episode is bad input.
+StoreResult<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
+                                                const std::optional<std::string>& episode, const FhirOptions& options);
+
+}  // namespace zorgpad

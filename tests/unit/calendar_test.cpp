@@ -1,0 +1,236 @@
+// The practice scheduler's calendar (adapters/calendar): one VTODO per task of
+// the calendar kinds, stable UIDs, statuses, alarms relative to DUE.
+#include <catch2/catch.hpp>
+#include <libical/ical.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/calendar/calendar.hpp"
+
+using namespace zorgpad;
+
+namespace {
+
+Date day(const char* iso) { return *Date::parse(iso); }
+
+TaskRow row(int64_t id, std::string episode, int seq, TaskKind kind, const char* due,
+            TaskStatus status = TaskStatus::open, std::optional<Checkpoint> checkpoint = std::nullopt) {
+  TaskRow r;
+  r.id = id;
+  r.episode = std::move(episode);
+  r.task.seq = seq;
+  r.task.kind = kind;
+  r.task.due = day(due);
+  r.task.status = status;
+  r.task.checkpoint = checkpoint;
+  return r;
+}
+
+std::string render(const std::vector<TaskRow>& rows, CalendarOptions o = {}, int64_t stamp = 1767225600) {
+  auto r = render_calendar(rows, o, stamp);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+// The calendar parsed back by libical; VTODOs in order.
+struct Parsed {
+  std::unique_ptr<icalcomponent, void (*)(icalcomponent*)> cal{nullptr, icalcomponent_free};
+  std::vector<icalcomponent*> todos;
+};
+Parsed parse(const std::string& text) {
+  Parsed p;
+  p.cal.reset(icalparser_parse_string(text.c_str()));
+  REQUIRE(p.cal);
+  for (auto* c = icalcomponent_get_first_component(p.cal.get(), ICAL_VTODO_COMPONENT); c;
+       c = icalcomponent_get_next_component(p.cal.get(), ICAL_VTODO_COMPONENT))
+    p.todos.push_back(c);
+  return p;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  for (size_t nl; (nl = text.find("\r\n", pos)) != std::string::npos; pos = nl + 2) out.push_back(text.substr(pos, nl - pos));
+  return out;
+}
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+const std::vector<TaskRow> kRows = {
+    row(11, "ep-123", 2, TaskKind::reevaluation, "2026-04-13", TaskStatus::open, Checkpoint::week6),
+    row(12, "ep-5", 1, TaskKind::lrs_check, "2026-03-04", TaskStatus::done),
+    row(13, "ep-7", 4, TaskKind::gp_consultation, "2026-04-20", TaskStatus::open),
+    row(14, "ep-2", 1, TaskKind::gp_urgent_contact, "2026-03-02", TaskStatus::open),
+    row(15, "ep-9", 3, TaskKind::reevaluation, "2026-03-23", TaskStatus::cancelled, Checkpoint::week3),
+};
+
+}  // namespace
+
+TEST_CASE("each calendar task becomes one VTODO whose UID comes from the episode and task number",
+          "[calendar][spec-11]") {
+  auto p = parse(render(kRows));
+  REQUIRE(p.todos.size() == kRows.size());
+  CHECK(std::string(icalcomponent_get_uid(p.todos[0])) == "zorgpad-task-ep-123-2@zorgpad");
+  CHECK(std::string(icalcomponent_get_uid(p.todos[3])) == "zorgpad-task-ep-2-1@zorgpad");
+  CalendarOptions o;
+  o.uid_domain = "praktijk.example";
+  CHECK(task_uid(kRows[1], o) == "zorgpad-task-ep-5-1@praktijk.example");
+}
+
+TEST_CASE("the calendar does not depend on the export time except for DTSTAMP", "[calendar]") {
+  const std::string a = render(kRows, {}, 1767225600);
+  const std::string b = render(kRows, {}, 1767225600 + 86400 * 40 + 3661);
+  CHECK(a != b);
+  auto la = lines(a), lb = lines(b);
+  REQUIRE(la.size() == lb.size());
+  for (size_t i = 0; i < la.size(); ++i)
+    if (la[i].rfind("DTSTAMP", 0) != 0) CHECK(la[i] == lb[i]);
+  CHECK(count(a, "DTSTAMP:20260101T000000Z") == int(kRows.size()));
+  CHECK(count(b, "DTSTAMP:20260210T010101Z") == int(kRows.size()));
+}
+
+TEST_CASE("summaries are Dutch by default and name the checkpoint and the episode", "[calendar][spec-8]") {
+  CHECK(task_summary(kRows[0], "nl") == "Herevaluatie week 6 — ep-123");
+  CHECK(task_summary(kRows[1], "nl") == "Controle LRS — ep-5");
+  CHECK(task_summary(kRows[2], "nl") == "Overleg huisarts — ep-7");
+  CHECK(task_summary(kRows[3], "nl") == "Huisarts bellen (spoed) — ep-2");
+  CHECK(task_summary(row(1, "ep-4", 5, TaskKind::reevaluation, "2026-04-06", TaskStatus::open, Checkpoint::lrs_duration), "nl") ==
+        "Herevaluatie LRS na 6 weken klachten — ep-4");
+  auto p = parse(render(kRows));
+  CHECK(std::string(icalcomponent_get_summary(p.todos[0])) == "Herevaluatie week 6 — ep-123");
+}
+
+TEST_CASE("English summaries on request, same UIDs", "[calendar]") {
+  CalendarOptions en;
+  en.lang = "en";
+  CHECK(task_summary(kRows[0], "en") == "Reevaluation week 6 — ep-123");
+  CHECK(task_summary(kRows[3], "en") == "Phone the GP (urgent) — ep-2");
+  auto nl = parse(render(kRows)), e = parse(render(kRows, en));
+  for (size_t i = 0; i < kRows.size(); ++i)
+    CHECK(std::string(icalcomponent_get_uid(nl.todos[i])) == icalcomponent_get_uid(e.todos[i]));
+}
+
+TEST_CASE("task status maps to NEEDS-ACTION, COMPLETED and CANCELLED", "[calendar][spec-11]") {
+  auto p = parse(render(kRows));
+  CHECK(icalcomponent_get_status(p.todos[0]) == ICAL_STATUS_NEEDSACTION);
+  CHECK(icalcomponent_get_status(p.todos[1]) == ICAL_STATUS_COMPLETED);
+  CHECK(icalcomponent_get_status(p.todos[4]) == ICAL_STATUS_CANCELLED);
+  // SEQUENCE grows when a task closes, so re-imports prefer the closed version
+  CHECK(icalcomponent_get_sequence(p.todos[0]) == 0);
+  CHECK(icalcomponent_get_sequence(p.todos[1]) == 1);
+}
+
+TEST_CASE("DUE is the task's due day as a date value", "[calendar]") {
+  const std::string text = render(kRows);
+  CHECK(count(text, "DUE;VALUE=DATE:20260413") == 1);
+  auto p = parse(text);
+  icaltimetype due = icalcomponent_get_due(p.todos[0]);
+  CHECK(due.is_date == 1);
+  CHECK(due.year == 2026);
+  CHECK(due.month == 4);
+  CHECK(due.day == 13);
+}
+
+TEST_CASE("open tasks get a display alarm the day before DUE, related to END, closed tasks none", "[calendar]") {
+  auto p = parse(render(kRows));
+  for (size_t i = 0; i < kRows.size(); ++i) {
+    icalcomponent* alarm = icalcomponent_get_first_component(p.todos[i], ICAL_VALARM_COMPONENT);
+    if (kRows[i].task.status != TaskStatus::open) {
+      CHECK(alarm == nullptr);
+      continue;
+    }
+    REQUIRE(alarm != nullptr);
+    CHECK(icalcomponent_get_first_property(p.todos[i], ICAL_DTSTART_PROPERTY) == nullptr);
+    icalproperty* trig = icalcomponent_get_first_property(alarm, ICAL_TRIGGER_PROPERTY);
+    REQUIRE(trig);
+    icalparameter* rel = icalproperty_get_first_parameter(trig, ICAL_RELATED_PARAMETER);
+    REQUIRE(rel);
+    CHECK(icalparameter_get_related(rel) == ICAL_RELATED_END);
+    CHECK(icaldurationtype_as_int(icalproperty_get_trigger(trig).duration) == -86400);
+    CHECK(icalproperty_get_action(icalcomponent_get_first_property(alarm, ICAL_ACTION_PROPERTY)) == ICAL_ACTION_DISPLAY);
+  }
+  CHECK(count(render(kRows), "TRIGGER;RELATED=END:-P1D") == 3);
+}
+
+TEST_CASE("letters, red-flag reviews and session limits are not in the calendar", "[calendar][spec-11]") {
+  std::vector<TaskRow> rows = {row(1, "ep-1", 1, TaskKind::gp_report_start, "2026-03-02"),
+                               row(2, "ep-1", 2, TaskKind::gp_report_close, "2026-03-02"),
+                               row(3, "ep-1", 3, TaskKind::gp_referral, "2026-03-02"),
+                               row(4, "ep-1", 4, TaskKind::red_flag_review, "2026-03-02"),
+                               row(5, "ep-1", 5, TaskKind::session_limit, "2026-03-02")};
+  CHECK(parse(render(rows)).todos.empty());
+  for (const auto& r : rows) CHECK_FALSE(is_calendar_task(r.task.kind));
+  CHECK(is_calendar_task(TaskKind::reevaluation));
+  CHECK(is_calendar_task(TaskKind::lrs_check));
+  CHECK(is_calendar_task(TaskKind::gp_consultation));
+  CHECK(is_calendar_task(TaskKind::gp_urgent_contact));
+}
+
+TEST_CASE("the from and to options are inclusive bounds on the due date", "[calendar]") {
+  CalendarOptions o;
+  o.from = day("2026-03-04");
+  o.to = day("2026-04-13");
+  auto p = parse(render(kRows, o));
+  std::vector<std::string> uids;
+  for (auto* t : p.todos) uids.push_back(icalcomponent_get_uid(t));
+  CHECK(uids == std::vector<std::string>{"zorgpad-task-ep-123-2@zorgpad", "zorgpad-task-ep-5-1@zorgpad",
+                                         "zorgpad-task-ep-9-3@zorgpad"});
+}
+
+TEST_CASE("an unknown language is an error", "[calendar]") {
+  CalendarOptions o;
+  o.lang = "de";
+  auto r = render_calendar(kRows, o, 0);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find("language") != std::string::npos);
+}
+
+TEST_CASE("text is escaped and long lines are folded at 75 octets without splitting a character", "[calendar]") {
+  std::vector<TaskRow> rows;
+  std::string id = "ep,1;x\\y";
+  for (int n = 0; n < 40; ++n) {
+    rows.push_back(row(n + 1, id, 1, TaskKind::gp_consultation, "2026-03-02"));
+    id += "é";
+  }
+  const std::string text = render(rows);
+  for (const auto& l : lines(text)) {
+    CHECK(l.size() <= 75);
+    // a folded line never starts inside a UTF-8 sequence (a continuation byte after the space)
+    if (l.size() > 1 && l[0] == ' ') CHECK((static_cast<unsigned char>(l[1]) & 0xC0) != 0x80);
+  }
+  auto p = parse(text);
+  REQUIRE(p.todos.size() == rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CHECK(std::string(icalcomponent_get_summary(p.todos[i])) == "Overleg huisarts — " + rows[i].episode);
+    CHECK(std::string(icalcomponent_get_uid(p.todos[i])) == task_uid(rows[i], {}));
+  }
+}
+
+TEST_CASE("the store overload exports the store's tasks of every status, stamped by the clock", "[calendar]") {
+  ManualClock clock(day("2026-03-02"));
+  auto opened = open_sqlite_store(":memory:", clock);
+  REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(opened));
+  auto& store = *std::get<std::unique_ptr<Store>>(opened);
+  auto o = store.open("ep-1", "P-001", {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-02-20"},
+                                        {"complaint", "lrs"}, {"age", 40}});
+  REQUIRE(std::holds_alternative<Recorded>(o));
+  auto s = store.record("ep-1", {{"type", "screening"}, {"at", "2026-03-02"}, {"mrc", 5}, {"nprs", 4}}, std::nullopt);
+  REQUIRE(std::holds_alternative<Recorded>(s));
+  auto st = store.record("ep-1", {{"type", "stop"}, {"at", "2026-03-03"}, {"reason", "patient_request"}}, std::nullopt);
+  REQUIRE(std::holds_alternative<Recorded>(st));
+
+  auto r = render_calendar(store, clock, {});
+  REQUIRE(r.ok());
+  auto p = parse(*r);
+  REQUIRE(p.todos.size() == 1);  // lrs_check (cancelled); the closing letter is not in the calendar
+  CHECK(std::string(icalcomponent_get_uid(p.todos[0])) == "zorgpad-task-ep-1-1@zorgpad");
+  CHECK(icalcomponent_get_status(p.todos[0]) == ICAL_STATUS_CANCELLED);
+  CHECK(r->find("DTSTAMP:20260302T000000Z") != std::string::npos);
+  CHECK(r->find("P-001") == std::string::npos);
+}
