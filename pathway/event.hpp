@@ -34,6 +34,7 @@ struct Event {
   int age = 0;
   std::optional<Date> previous_episode_end;
   std::string gp, therapist;
+  std::string patient;  // pseudonymous reference; a scenario gives it per episode instead
 
   // screening
   std::vector<RedFlag> red_flags;

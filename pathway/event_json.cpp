@@ -138,7 +138,7 @@ class Reader {
 };
 
 const std::set<std::string>& allowed_fields(Trigger t) {
-  static const std::set<std::string> open{"type", "at", "id", "onset", "complaint", "age", "previous_episode_end", "gp", "therapist"};
+  static const std::set<std::string> open{"type", "at", "id", "onset", "complaint", "age", "previous_episode_end", "gp", "therapist", "patient"};
   static const std::set<std::string> screening{"type", "at", "id", "red_flags", "suspicion", "exclusions", "mrc", "nprs"};
   static const std::set<std::string> strat{"type", "at", "id", "sbst", "orebro", "factors", "profile", "override_reason"};
   static const std::set<std::string> meas{"type", "at", "id", "nprs", "qbpds", "psk"};
@@ -185,6 +185,7 @@ Expected<Event> parse_event(const json& j) {
       e.previous_episode_end = r.date("previous_episode_end", false);
       if (auto s = r.string("gp", false)) e.gp = *s;
       if (auto s = r.string("therapist", false)) e.therapist = *s;
+      if (auto s = r.string("patient", false, 100)) e.patient = *s;
       if (!r.failed() && e.onset > e.at) r.fail("field 'onset': " + e.onset.iso() + " is after the event date " + e.at.iso());
       if (!r.failed() && e.previous_episode_end && *e.previous_episode_end > e.onset)
         r.fail("field 'previous_episode_end': " + e.previous_episode_end->iso() + " is after the onset " + e.onset.iso());

@@ -8,6 +8,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <climits>
+#include <string_view>
 #include <unordered_map>
 
 #include "pathway/event.hpp"
@@ -22,6 +26,8 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kTaskDoneType = "task_done";  // log entry of `task done`
+constexpr const char* kTickType = "tick";            // log entry: timers fired up to `at`
+std::string tick_body(Date at) { return json{{"type", kTickType}, {"at", at.iso()}}.dump(); }
 
 StoreError bad(std::string m) { return {Failure::bad_input, std::move(m)}; }
 StoreError broken(std::string m) { return {Failure::store, std::move(m)}; }
@@ -34,6 +40,464 @@ std::string event_label(const std::string& episode, int64_t index, const json& e
     type = " (" + type + ")";
   }
   return episode + " event " + std::to_string(index) + type;
+}
+
+// ---- the projection body without a JSON tree ----------------------------------------
+// The stored body is episode_state(ep).dump(): nlohmann builds a tree of
+// std::map nodes and serializes it, and json::parse + episode_from_state read
+// it back; for an episode that is most of the cost of import, tick and rebuild.
+// write_body and read_body do the same directly, for the common case only:
+// every string plain printable ASCII, the exact canonical layout. Anything else
+// returns false / nullopt and the caller takes the nlohmann path, so the bytes
+// written and the episodes read are the same either way. The keys are in
+// nlohmann's order (std::map: sorted bytewise). Keep in step with
+// states/episode_json.cpp; the store checks its first bodies against it.
+
+// Date::iso without snprintf, for the years Date::parse accepts.
+void append_date(std::string& s, Date d) {
+  // civil_from_days (H. Hinnant), days since 1970-01-01
+  int64_t z = int64_t(d.days) + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2);
+  if (year < 1900 || year > 2999) {
+    s += d.iso();
+    return;
+  }
+  char b[10] = {char('0' + year / 1000), char('0' + year / 100 % 10), char('0' + year / 10 % 10), char('0' + year % 10), '-',
+                char('0' + month / 10), char('0' + month % 10), '-', char('0' + day / 10), char('0' + day % 10)};
+  s.append(b, 10);
+}
+
+std::string iso(Date d) {
+  std::string s;
+  append_date(s, d);
+  return s;
+}
+
+class BodyWriter {
+ public:
+  explicit BodyWriter(std::string& s) : s_(s) {}
+  bool ok = true;
+
+  BodyWriter& lit(std::string_view v) { s_ += v; return *this; }
+  BodyWriter& num(int64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    s_.append(b, size_t(r.ptr - b));
+    return *this;
+  }
+  BodyWriter& boolean(bool v) { s_ += v ? "true" : "false"; return *this; }
+  BodyWriter& str(std::string_view v) {
+    for (char c : v)
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ok = false;  // escapes, UTF-8: the tree's job
+    s_ += '"';
+    s_ += v;
+    s_ += '"';
+    return *this;
+  }
+  BodyWriter& date(Date d) { s_ += '"'; append_date(s_, d); s_ += '"'; return *this; }
+  template <typename T>
+  BodyWriter& opt_num(const std::optional<T>& v) { return v ? num(*v) : lit("null"); }
+  BodyWriter& opt_date(const std::optional<Date>& d) { return d ? date(*d) : lit("null"); }
+  BodyWriter& opt_str(const std::optional<std::string>& v) { return v ? str(*v) : lit("null"); }
+  BodyWriter& measures(const Measures& m) {
+    lit("{\"nprs\":").opt_num(m.nprs).lit(",\"psk\":");
+    if (m.psk) {
+      lit("[");
+      for (size_t i = 0; i < m.psk->size(); ++i) (i ? lit(",") : *this).num((*m.psk)[i]);
+      lit("]");
+    } else {
+      lit("null");
+    }
+    return lit(",\"qbpds\":").opt_num(m.qbpds).lit("}");
+  }
+
+ private:
+  std::string& s_;
+};
+
+// The factor codes in name order (a JSON object's key order).
+const std::array<Factor, kFactors.size()>& factors_by_name() {
+  static const auto order = [] {
+    std::array<Factor, kFactors.size()> a{};
+    for (size_t i = 0; i < a.size(); ++i) a[i] = kFactors.at(i);
+    std::sort(a.begin(), a.end(), [](Factor x, Factor y) { return kFactors.name(x) < kFactors.name(y); });
+    return a;
+  }();
+  return order;
+}
+
+// episode_state(ep).dump(), or false when a string needs the tree.
+bool write_body(const Episode& ep, std::string& s) {
+  s.clear();
+  s.reserve(2048);
+  BodyWriter w(s);
+  w.lit("{\"age\":").num(ep.age);
+  w.lit(",\"complaint\":").str(kComplaints.name(ep.complaint));
+  w.lit(",\"events\":").num(ep.events);
+  w.lit(",\"factors\":");
+  if (ep.factors) {
+    w.lit("{");
+    bool first = true;
+    for (Factor f : factors_by_name()) {
+      auto it = ep.factors->find(f);
+      if (it == ep.factors->end()) continue;
+      w.lit(first ? "" : ",").str(kFactors.name(f)).lit(":").str(kFactorLevels.name(it->second));
+      first = false;
+    }
+    w.lit("}");
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"gp\":").str(ep.gp);
+  w.lit(",\"id\":").str(ep.id);
+  w.lit(",\"last_event\":").date(ep.last_event);
+  w.lit(",\"last_fired\":").date(ep.last_fired);
+  w.lit(",\"onset\":").date(ep.onset);
+  w.lit(",\"opened\":").date(ep.opened);
+  w.lit(",\"override_reason\":").opt_str(ep.override_reason);
+  w.lit(",\"patient\":").str(ep.patient);
+  w.lit(",\"phase\":").str(kPhases.name(ep.phase));
+  w.lit(",\"previous_episode_end\":").opt_date(ep.previous_episode_end);
+  w.lit(",\"profile\":").opt_num(ep.profile);
+  w.lit(",\"profile_history\":[");
+  for (size_t i = 0; i < ep.profile_history.size(); ++i) {
+    const auto& p = ep.profile_history[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(p.at).lit(",\"event\":").str(kTriggers.name(p.event));
+    w.lit(",\"profile\":").num(p.profile).lit(",\"suggested\":").opt_num(p.suggested).lit("}");
+  }
+  w.lit("],\"reason\":");
+  if (is_terminal(ep.state)) w.opt_str(ep.reason); else w.lit("null");
+  w.lit(",\"recurrent\":").boolean(ep.recurrent);
+  w.lit(",\"reevaluations\":[");
+  for (size_t i = 0; i < ep.reevaluations.size(); ++i) {
+    const auto& r = ep.reevaluations[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(r.at).lit(",\"checkpoint\":");
+    if (r.checkpoint) w.str(kCheckpoints.name(*r.checkpoint)); else w.lit("null");
+    w.lit(",\"derived\":").boolean(r.derived).lit(",\"judgement\":").str(kJudgements.name(r.judgement)).lit("}");
+  }
+  w.lit("],\"scores\":{\"baseline\":").measures(ep.baseline).lit(",\"latest\":").measures(ep.latest).lit(",\"orebro\":");
+  if (ep.orebro) w.lit("{\"raised\":").boolean(ep.orebro->raised).lit(",\"total\":").num(ep.orebro->total).lit("}");
+  else w.lit("null");
+  w.lit(",\"sbst\":");
+  if (ep.sbst)
+    w.lit("{\"psychosocial\":").num(ep.sbst->psychosocial).lit(",\"risk\":").str(kSbstRisks.name(ep.sbst->risk))
+        .lit(",\"total\":").num(ep.sbst->total).lit("}");
+  else w.lit("null");
+  w.lit("},\"screenings\":").num(ep.screenings);
+  w.lit(",\"session_limit_emitted\":").boolean(ep.session_limit_emitted);
+  w.lit(",\"sessions\":").num(ep.sessions);
+  w.lit(",\"state\":").str(kStates.name(ep.state));
+  w.lit(",\"stored_reason\":").opt_str(ep.reason);
+  w.lit(",\"suggested_profile\":").opt_num(ep.suggested_profile);
+  w.lit(",\"tasks\":[");
+  for (size_t i = 0; i < ep.tasks.size(); ++i) {
+    const Task& t = ep.tasks[i];
+    w.lit(i ? ",{" : "{");
+    if (t.checkpoint) w.lit("\"checkpoint\":").str(kCheckpoints.name(*t.checkpoint)).lit(",");
+    w.lit("\"closed\":").opt_date(t.closed).lit(",\"created\":").date(t.created).lit(",\"due\":").date(t.due);
+    w.lit(",\"kind\":").str(kTaskKinds.name(t.kind)).lit(",\"seq\":").num(t.seq);
+    w.lit(",\"status\":").str(kTaskStatuses.name(t.status)).lit("}");
+  }
+  w.lit("],\"therapist\":").str(ep.therapist);
+  w.lit(",\"timers\":[");
+  for (size_t i = 0; i < ep.timers.size(); ++i) {
+    const Timer& t = ep.timers[i];
+    w.lit(i ? ",{\"due\":" : "{\"due\":").date(t.due).lit(",\"kind\":").str(kTriggers.name(t.kind));
+    w.lit(",\"task\":").num(t.task_seq).lit(",\"to_phase\":").str(kPhases.name(t.to_phase)).lit("}");
+  }
+  w.lit("],\"transitions\":[");
+  for (size_t i = 0; i < ep.transitions.size(); ++i) {
+    const Transition& t = ep.transitions[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(t.at).lit(",\"event\":").str(kTriggers.name(t.event));
+    w.lit(",\"from\":").str(t.from).lit(",\"to\":").str(t.to).lit("}");
+  }
+  w.lit("],\"treatment_start\":").opt_date(ep.treatment_start).lit("}");
+  return w.ok;
+}
+
+// Reads exactly what write_body writes; nullopt for anything else (the caller
+// then parses with nlohmann, which gives the same episode or the error).
+class BodyReader {
+ public:
+  explicit BodyReader(std::string_view s) : s_(s) {}
+  bool ok = true;
+
+  bool done() const { return ok && p_ == s_.size(); }
+  BodyReader& lit(std::string_view v) {
+    if (ok && s_.substr(p_, v.size()) == v) p_ += v.size();
+    else ok = false;
+    return *this;
+  }
+  bool try_lit(std::string_view v) {
+    if (ok && s_.substr(p_, v.size()) == v) { p_ += v.size(); return true; }
+    return false;
+  }
+  bool null() { return try_lit("null"); }
+  bool peek(char c) const { return ok && p_ < s_.size() && s_[p_] == c; }
+  std::string_view str() {
+    if (!peek('"')) { ok = false; return {}; }
+    size_t start = ++p_;
+    while (p_ < s_.size() && s_[p_] != '"') {
+      char c = s_[p_];
+      if (c < 0x20 || c > 0x7e || c == '\\') { ok = false; return {}; }
+      ++p_;
+    }
+    if (p_ >= s_.size()) { ok = false; return {}; }
+    return s_.substr(start, p_++ - start);
+  }
+  int64_t num(int64_t lo, int64_t hi) {
+    if (!ok || p_ >= s_.size()) { ok = false; return 0; }
+    size_t start = p_;
+    if (s_[p_] == '-') ++p_;
+    size_t digits = p_;
+    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
+    size_t n = p_ - digits;
+    // JSON integers only: no leading zero, no fraction or exponent
+    if (n == 0 || n > 18 || (n > 1 && s_[digits] == '0') || (p_ < s_.size() && (s_[p_] == '.' || s_[p_] == 'e' || s_[p_] == 'E'))) {
+      ok = false;
+      return 0;
+    }
+    int64_t v = 0;
+    std::from_chars(s_.data() + start, s_.data() + p_, v);
+    if (v < lo || v > hi) ok = false;
+    return v;
+  }
+  int integer() { return int(num(INT32_MIN, INT32_MAX)); }
+  bool boolean() {
+    if (ok && s_.substr(p_, 4) == "true") { p_ += 4; return true; }
+    if (ok && s_.substr(p_, 5) == "false") { p_ += 5; return false; }
+    ok = false;
+    return false;
+  }
+  Date date() {
+    auto d = Date::parse(str());
+    if (!d) { ok = false; return {}; }
+    return *d;
+  }
+  template <typename E, size_t N>
+  E code(const CodeTable<E, N>& t) {
+    auto e = t.parse(str());
+    if (!e) { ok = false; return E{}; }
+    return *e;
+  }
+  std::string string() { return std::string(str()); }
+  std::optional<int> opt_int() { return null() ? std::nullopt : std::optional<int>(integer()); }
+  std::optional<Date> opt_date() { return null() ? std::nullopt : std::optional<Date>(date()); }
+  std::optional<std::string> opt_string() { return null() ? std::nullopt : std::optional<std::string>(string()); }
+  // a JSON array: calls item() for each element
+  template <typename F>
+  void array(F item) {
+    lit("[");
+    if (peek(']')) { lit("]"); return; }
+    do item(); while (ok && peek(',') && lit(","). ok);
+    lit("]");
+  }
+  Measures measures() {
+    Measures m;
+    lit("{\"nprs\":");
+    m.nprs = opt_int();
+    lit(",\"psk\":");
+    if (!null()) {
+      std::vector<int> v;
+      array([&] { v.push_back(integer()); });
+      m.psk = std::move(v);
+    }
+    lit(",\"qbpds\":");
+    m.qbpds = opt_int();
+    lit("}");
+    return m;
+  }
+
+ private:
+  std::string_view s_;
+  size_t p_ = 0;
+};
+
+std::optional<Episode> read_body(std::string_view body) {
+  BodyReader r(body);
+  Episode ep;
+  r.lit("{\"age\":");
+  ep.age = r.integer();
+  r.lit(",\"complaint\":");
+  ep.complaint = r.code(kComplaints);
+  r.lit(",\"events\":");
+  ep.events = r.num(INT64_MIN / 10, INT64_MAX / 10);
+  r.lit(",\"factors\":");
+  if (!r.null()) {
+    Factors f;
+    r.lit("{");
+    std::string_view last;
+    while (r.ok && !r.peek('}')) {
+      if (!f.empty()) r.lit(",");
+      std::string_view key = r.str();
+      if (!f.empty() && !(last < key)) r.ok = false;  // sorted, no duplicates: the canonical form
+      last = key;
+      auto k = kFactors.parse(key);
+      if (!k) r.ok = false;
+      r.lit(":");
+      FactorLevel level = r.code(kFactorLevels);
+      if (r.ok) f[*k] = level;
+    }
+    r.lit("}");
+    ep.factors = std::move(f);
+  }
+  r.lit(",\"gp\":");
+  ep.gp = r.string();
+  r.lit(",\"id\":");
+  ep.id = r.string();
+  r.lit(",\"last_event\":");
+  ep.last_event = r.date();
+  r.lit(",\"last_fired\":");
+  ep.last_fired = r.date();
+  r.lit(",\"onset\":");
+  ep.onset = r.date();
+  r.lit(",\"opened\":");
+  ep.opened = r.date();
+  r.lit(",\"override_reason\":");
+  ep.override_reason = r.opt_string();
+  r.lit(",\"patient\":");
+  ep.patient = r.string();
+  r.lit(",\"phase\":");
+  ep.phase = r.code(kPhases);
+  r.lit(",\"previous_episode_end\":");
+  ep.previous_episode_end = r.opt_date();
+  r.lit(",\"profile\":");
+  ep.profile = r.opt_int();
+  r.lit(",\"profile_history\":");
+  r.array([&] {
+    ProfileChange p;
+    r.lit("{\"at\":");
+    p.at = r.date();
+    r.lit(",\"event\":");
+    p.event = r.code(kTriggers);
+    r.lit(",\"profile\":");
+    p.profile = r.integer();
+    r.lit(",\"suggested\":");
+    p.suggested = r.opt_int();
+    r.lit("}");
+    ep.profile_history.push_back(p);
+  });
+  r.lit(",\"reason\":");
+  if (!r.null()) r.str();  // the view's copy; the state keeps stored_reason
+  r.lit(",\"recurrent\":");
+  ep.recurrent = r.boolean();
+  r.lit(",\"reevaluations\":");
+  r.array([&] {
+    ReevaluationRecord rec;
+    r.lit("{\"at\":");
+    rec.at = r.date();
+    r.lit(",\"checkpoint\":");
+    if (!r.null()) rec.checkpoint = r.code(kCheckpoints);
+    r.lit(",\"derived\":");
+    rec.derived = r.boolean();
+    r.lit(",\"judgement\":");
+    rec.judgement = r.code(kJudgements);
+    r.lit("}");
+    ep.reevaluations.push_back(rec);
+  });
+  r.lit(",\"scores\":{\"baseline\":");
+  ep.baseline = r.measures();
+  r.lit(",\"latest\":");
+  ep.latest = r.measures();
+  r.lit(",\"orebro\":");
+  if (!r.null()) {
+    OrebroScore o;
+    r.lit("{\"raised\":");
+    o.raised = r.boolean();
+    r.lit(",\"total\":");
+    o.total = r.integer();
+    r.lit("}");
+    ep.orebro = o;
+  }
+  r.lit(",\"sbst\":");
+  if (!r.null()) {
+    SbstScore sb;
+    r.lit("{\"psychosocial\":");
+    sb.psychosocial = r.integer();
+    r.lit(",\"risk\":");
+    sb.risk = r.code(kSbstRisks);
+    r.lit(",\"total\":");
+    sb.total = r.integer();
+    r.lit("}");
+    ep.sbst = sb;
+  }
+  r.lit("},\"screenings\":");
+  ep.screenings = r.integer();
+  r.lit(",\"session_limit_emitted\":");
+  ep.session_limit_emitted = r.boolean();
+  r.lit(",\"sessions\":");
+  ep.sessions = r.integer();
+  r.lit(",\"state\":");
+  ep.state = r.code(kStates);
+  r.lit(",\"stored_reason\":");
+  ep.reason = r.opt_string();
+  r.lit(",\"suggested_profile\":");
+  ep.suggested_profile = r.opt_int();
+  r.lit(",\"tasks\":");
+  r.array([&] {
+    Task t;
+    r.lit("{");
+    if (r.try_lit("\"checkpoint\":")) {
+      t.checkpoint = r.code(kCheckpoints);
+      r.lit(",");
+    }
+    r.lit("\"closed\":");
+    t.closed = r.opt_date();
+    r.lit(",\"created\":");
+    t.created = r.date();
+    r.lit(",\"due\":");
+    t.due = r.date();
+    r.lit(",\"kind\":");
+    t.kind = r.code(kTaskKinds);
+    r.lit(",\"seq\":");
+    t.seq = r.integer();
+    r.lit(",\"status\":");
+    t.status = r.code(kTaskStatuses);
+    r.lit("}");
+    ep.tasks.push_back(t);
+  });
+  r.lit(",\"therapist\":");
+  ep.therapist = r.string();
+  r.lit(",\"timers\":");
+  r.array([&] {
+    Timer t;
+    r.lit("{\"due\":");
+    t.due = r.date();
+    r.lit(",\"kind\":");
+    t.kind = r.code(kTriggers);
+    r.lit(",\"task\":");
+    t.task_seq = r.integer();
+    r.lit(",\"to_phase\":");
+    t.to_phase = r.code(kPhases);
+    r.lit("}");
+    ep.timers.push_back(t);
+  });
+  r.lit(",\"transitions\":");
+  r.array([&] {
+    Transition t;
+    r.lit("{\"at\":");
+    t.at = r.date();
+    r.lit(",\"event\":");
+    t.event = r.code(kTriggers);
+    r.lit(",\"from\":");
+    t.from = r.string();
+    r.lit(",\"to\":");
+    t.to = r.string();
+    r.lit("}");
+    ep.transitions.push_back(std::move(t));
+  });
+  r.lit(",\"treatment_start\":");
+  ep.treatment_start = r.opt_date();
+  r.lit("}");
+  if (!r.done()) return std::nullopt;
+  return ep;
 }
 
 // An episode loaded for a command, with what is needed to write back only
@@ -85,7 +549,7 @@ class SqliteStore final : public Store {
     return guarded<Recorded>([&]() -> StoreResult<Recorded> {
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
       std::string episode = id.empty() ? next_episode_id() : id;
-      auto r = open_in_tx(episode, patient, event, 0);
+      auto r = open_in_tx(episode, patient, event);
       if (std::holds_alternative<StoreError>(r)) return r;
       flush();
       tx.commit();
@@ -153,7 +617,6 @@ class SqliteStore final : public Store {
         while (q.executeStep()) rows.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64());
         q.reset();
         if (rows.empty()) {
-          set_clock(now);
           tx.commit();
           break;
         }
@@ -165,12 +628,14 @@ class SqliteStore final : public Store {
           l.last_seq = seq;
           l.ep = std::move(*ep);
           int fired = advance(l.ep, now);
+          // The log records that the clock passed here, so that rebuild
+          // fires the same timers before the same later entries.
+          append_event(id, ++l.last_seq, kTickType, now, tick_body(now), nullptr);
           rep.timers += fired;
           rep.episodes++;
           log_->debug("episode {}: {} timer(s) fired", id, fired);
         }
         flush();
-        set_clock(now);
         tx.commit();
       }
       return rep;
@@ -236,11 +701,11 @@ class SqliteStore final : public Store {
       int seq = q.getColumn(1).getInt();
       Loaded* l = cached(episode);
       if (!l) return broken("task " + std::to_string(task_id) + " has no episode");
-      Date at = std::max(clock_.today(), l->ep.last_event);
-      if (Status s = zorgpad::complete_task(l->ep, seq, at); !s.ok()) {
-        cache_.clear();
+      // Completing a task is dated like an event: timers due by then fire first.
+      Date at = std::max({clock_.today(), l->ep.last_event, l->ep.last_fired});
+      advance(l->ep, at);
+      if (Status s = zorgpad::complete_task(l->ep, seq, at); !s.ok())
         return bad("task " + std::to_string(task_id) + ": " + s.message());
-      }
       json body = {{"type", kTaskDoneType}, {"task", seq}, {"at", at.iso()}};
       append_event(episode, ++l->last_seq, kTaskDoneType, at, body.dump(), nullptr);
       TaskRow row{task_id, episode, l->ep.tasks[size_t(seq - 1)]};
@@ -251,74 +716,133 @@ class SqliteStore final : public Store {
     });
   }
 
+  // Replays each episode's log (events in order, tick and task_done entries
+  // at their dates) and compares the result with every stored projection: the
+  // episode row's columns and body, and its task rows. Differences are
+  // reported by episode id and repaired. Three cursors in episode order are
+  // merged, so the cost is one pass over each table.
   StoreResult<RebuildReport> rebuild() override {
     return guarded<RebuildReport>([&]() -> StoreResult<RebuildReport> {
       RebuildReport rep;
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      Date clock = stored_clock();
       SQLite::Statement q(db_, "SELECT episode, seq, type, body FROM events ORDER BY episode, seq");
-      SQLite::Statement stored(db_, "SELECT body, last_seq FROM episodes WHERE id = ?");
+      SQLite::Statement rows(db_,
+                             "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
+                             "FROM episodes ORDER BY id");
+      SQLite::Statement task_rows(db_, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks ORDER BY episode, seq");
+      bool row_ok = rows.executeStep(), task_ok = task_rows.executeStep();
       std::string current;
       std::optional<Episode> ep;
-      std::string patient;
       int64_t last_seq = 0;
-      auto finish = [&]() -> std::optional<StoreError> {
-        if (!ep) return std::nullopt;
-        advance(*ep, clock);
-        stored.bind(1, current);
-        if (!stored.executeStep()) return broken("episode " + current + " has events but no projection");
-        std::string body = stored.getColumn(0).getString();
-        int64_t stored_seq = stored.getColumn(1).getInt64();
-        stored.reset();
-        std::string rebuilt = episode_state(*ep).dump();
-        if (rebuilt != body || stored_seq != last_seq) {
-          auto before = parse_body(body);
-          rep.differences.push_back(current + ": " + describe_difference(before ? episode_state(*before) : json(), json::parse(rebuilt)));
-          Loaded& l = cache_[current];
-          l.ep = std::move(*ep);
-          l.last_seq = last_seq;
-          l.tasks_before.clear();  // rewrite every task row of this episode
-          flush();
+      auto col = [](SQLite::Statement& st, int i) { return st.getColumn(i).isNull() ? std::string() : st.getColumn(i).getString(); };
+      auto finish = [&]() {
+        if (!ep) return;
+        // episode rows before this one have no events at all
+        while (row_ok && rows.getColumn(0).getString() < current) {
+          rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+          row_ok = rows.executeStep();
+        }
+        std::vector<std::string> diffs;
+        if (row_ok && rows.getColumn(0).getString() == current) {
+          if (ep->patient.empty()) ep->patient = col(rows, 1);  // a log written before the open entry kept it
+          std::string body = body_text(*ep);
+          auto expect = [&](int i, const std::string& want, const char* name) {
+            if (col(rows, i) != want) diffs.push_back(name);
+          };
+          expect(1, ep->patient, "patient");
+          expect(2, std::string(kStates.name(ep->state)), "state");
+          expect(3, std::string(kPhases.name(ep->phase)), "phase");
+          expect(4, ep->profile ? std::to_string(*ep->profile) : "", "profile");
+          expect(5, ep->gp, "gp");
+          expect(6, ep->therapist, "therapist");
+          expect(7, std::to_string(last_seq), "last_seq");
+          expect(8, ep->next_due() ? ep->next_due()->iso() : "", "next_due");
+          if (col(rows, 9) != body) diffs.push_back("body");
+          row_ok = rows.executeStep();
+        } else {
+          diffs.push_back("projection missing");
+        }
+        while (task_ok && task_rows.getColumn(0).getString() < current) task_ok = task_rows.executeStep();
+        size_t n = 0;
+        bool tasks_differ = false;
+        for (; task_ok && task_rows.getColumn(0).getString() == current; task_ok = task_rows.executeStep(), ++n) {
+          if (n >= ep->tasks.size()) { tasks_differ = true; continue; }
+          const Task& t = ep->tasks[n];
+          if (task_rows.getColumn(1).getInt() != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
+              col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != t.due.iso() ||
+              col(task_rows, 5) != kTaskStatuses.name(t.status))
+            tasks_differ = true;
+        }
+        if (tasks_differ || n != ep->tasks.size()) diffs.push_back("tasks");
+        if (!diffs.empty()) {
+          std::string what;
+          for (const auto& d : diffs) what += (what.empty() ? "" : ", ") + d;
+          rep.differences.push_back(current + ": " + what);
+          repairs_.push_back({std::move(*ep), last_seq});
         }
         rep.episodes++;
         ep.reset();
-        return std::nullopt;
+      };
+      auto text = [&q](int i) {
+        SQLite::Column c = q.getColumn(i);
+        return std::string_view(c.getText(), size_t(c.getBytes()));
       };
       while (q.executeStep()) {
-        std::string episode = q.getColumn(0).getString();
+        std::string_view episode = text(0);
         if (episode != current) {
-          if (auto e = finish()) return *e;
-          current = episode;
-          stored.bind(1, current);
-          patient.clear();
-          if (stored.executeStep()) {
-            auto e = parse_body(stored.getColumn(0).getString());
-            if (e) patient = e->patient;
-          }
-          stored.reset();
+          finish();
+          current = std::string(episode);
         }
         last_seq = q.getColumn(1).getInt64();
-        std::string type = q.getColumn(2).getString();
-        json body = json::parse(q.getColumn(3).getString(), nullptr, false);
+        std::string_view type = text(2);
+        std::string_view body_text = text(3);
+        json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
         rep.events++;
-        std::string where = "episode " + current + " event " + std::to_string(last_seq - 1);
-        if (type == kTaskDoneType) {
-          if (!ep || body.is_discarded()) return broken(where + ": unreadable task_done entry");
-          if (Status s = zorgpad::complete_task(*ep, body.at("task").get<int>(), *Date::parse(body.at("at").get<std::string>())); !s.ok())
-            return broken(where + ": " + s.message());
+        auto where = [&] { return "episode " + current + " event " + std::to_string(last_seq - 1); };
+        if (type == kTaskDoneType || type == kTickType) {
+          auto at = body.is_object() && body.contains("at") && body["at"].is_string() ? Date::parse(body["at"].get<std::string>())
+                                                                                       : std::nullopt;
+          if (!ep || !at) return broken(where() + ": unreadable " + std::string(type) + " entry");
+          advance(*ep, *at);
+          if (type == kTaskDoneType) {
+            if (!body.contains("task") || !body["task"].is_number_integer()) return broken(where() + ": unreadable task_done entry");
+            if (Status s = zorgpad::complete_task(*ep, body["task"].get<int>(), *at); !s.ok())
+              return broken(where() + ": " + s.message());
+          }
           continue;
         }
         auto ev = parse_event(body);
-        if (!ev) return broken(where + ": " + ev.message());
+        if (!ev) return broken(where() + ": " + ev.message());
         if (!ep) {
-          auto opened = open_episode(current, patient, *ev);
-          if (!opened) return broken(where + ": " + opened.message());
+          auto opened = open_episode(current, ev->patient, *ev);
+          if (!opened) return broken(where() + ": " + opened.message());
           ep = std::move(*opened);
         } else if (Status s = apply(*ep, *ev); !s.ok()) {
-          return broken(where + ": " + s.message());
+          return broken(where() + ": " + s.message());
         }
       }
-      if (auto e = finish()) return *e;
+      finish();
+      while (row_ok) {
+        rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+        row_ok = rows.executeStep();
+      }
+      q.reset();
+      rows.reset();
+      task_rows.reset();
+      // Repair: rewrite each differing episode row and all its task rows.
+      SQLite::Statement drop(db_, "DELETE FROM tasks WHERE episode = ? AND seq > ?");
+      for (auto& [episode, seq] : repairs_) {
+        drop.bind(1, episode.id);
+        drop.bind(2, int64_t(episode.tasks.size()));
+        drop.exec();
+        drop.reset();
+        Loaded& l = cache_[episode.id];
+        l.ep = std::move(episode);
+        l.last_seq = seq;
+        l.tasks_before.clear();
+      }
+      repairs_.clear();
+      flush();
       tx.commit();
       return rep;
     });
@@ -392,10 +916,14 @@ class SqliteStore final : public Store {
   template <typename T, typename Fn>
   StoreResult<T> guarded(Fn fn) {
     try {
-      return fn();
+      StoreResult<T> r = fn();
+      // A rejected command rolled back: forget what it loaded, so the next
+      // command reads the database again instead of a stale copy.
+      if (std::holds_alternative<StoreError>(r)) cache_.clear();
+      return r;
     } catch (const SQLite::Exception& e) {
       cache_.clear();
-      log_->error("store error: {}", e.what());
+      log_->debug("store error: {}", e.what());
       return broken(std::string("database error: ") + e.what());
     } catch (const std::exception& e) {
       cache_.clear();
@@ -408,7 +936,41 @@ class SqliteStore final : public Store {
     return *s;
   }
 
-  static Expected<Episode> parse_body(const std::string& body) {
+  // The stored projection body of an episode: write_body, checked against
+  // episode_state for the first bodies each store writes; episode_state when
+  // write_body cannot (or once a check failed).
+  std::string body_text(const Episode& ep) {
+    std::string s;
+    if (fast_write_ && write_body(ep, s)) {
+      if (write_checks_ >= kSelfChecks) return s;
+      ++write_checks_;
+      std::string tree = episode_state(ep).dump();
+      if (tree == s) return s;
+      fast_write_ = false;
+      log_->error("episode {}: the direct projection writer differs from episode_state; using episode_state", ep.id);
+      return tree;
+    }
+    return episode_state(ep).dump();
+  }
+
+  // The episode of a stored body: read_body, checked the same way; nlohmann
+  // and episode_from_state for anything read_body does not read.
+  Expected<Episode> parse_body(const std::string& body) {
+    if (fast_read_) {
+      if (auto ep = read_body(body)) {
+        if (read_checks_ >= kSelfChecks) return std::move(*ep);
+        ++read_checks_;
+        auto tree = parse_body_tree(body);
+        if (tree && *tree == *ep) return std::move(*ep);
+        fast_read_ = false;
+        log_->error("episode {}: the direct projection reader differs from episode_from_state; using it", ep->id);
+        return tree;
+      }
+    }
+    return parse_body_tree(body);
+  }
+
+  static Expected<Episode> parse_body_tree(const std::string& body) {
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded()) return Error{"stored episode is not JSON"};
     return episode_from_state(j);
@@ -507,7 +1069,7 @@ class SqliteStore final : public Store {
     q.bind(1, episode);
     q.bind(2, seq);
     q.bind(3, type);
-    q.bind(4, at.iso());
+    q.bind(4, iso(at));
     q.bind(5, body);
     q.bind(6, clock_.unix_seconds());
     if (event_id && !event_id->empty()) q.bind(7, *event_id); else q.bind(7);
@@ -515,21 +1077,25 @@ class SqliteStore final : public Store {
     q.reset();
   }
 
-  StoreResult<Recorded> open_in_tx(const std::string& episode, const std::string& patient, const json& event, int64_t line) {
-    (void)line;
+  StoreResult<Recorded> open_in_tx(const std::string& episode, const std::string& given_patient, const json& event) {
     if (episode.empty() || episode.size() > 100) return bad("episode id must be 1-100 characters");
     auto ev = parse_event(event);
     if (!ev) return bad(event_label(episode, 0, event) + ": " + ev.message());
-    if (ev->type != Trigger::open) return bad(event_label(episode, 0, event) + ": an episode starts with an 'open' event");
+    if (ev->type != Trigger::open) return bad(event_label(episode, 0, event) + ": an episode must start with an 'open' event");
     if (auto e = earlier(ev->id)) return *e;
     if (exists(episode)) return bad(episode + ": the episode already exists");
+    std::string patient = given_patient.empty() ? ev->patient : given_patient;
+    if (!ev->patient.empty() && !given_patient.empty() && ev->patient != given_patient)
+      return bad(event_label(episode, 0, event) + ": the event's 'patient' differs from the one given");
     auto opened = open_episode(episode, patient, *ev);
     if (!opened) return bad(event_label(episode, 0, event) + ": " + opened.message());
     Loaded& l = cache_[episode];
     l.ep = std::move(*opened);
     l.is_new = true;
     l.last_seq = 1;
-    append_event(episode, 1, "open", ev->at, event.dump(), &ev->id);
+    json logged = event;  // the log keeps the patient reference, so rebuild can recreate the projection
+    if (!patient.empty()) logged["patient"] = patient;
+    append_event(episode, 1, "open", ev->at, logged.dump(), &ev->id);
     log_->info("episode {}: opened", episode);
     return Recorded{episode, 1, false};
   }
@@ -565,7 +1131,7 @@ class SqliteStore final : public Store {
     StoreResult<Recorded> r = [&]() -> StoreResult<Recorded> {
       if (is_open) {
         std::string patient = j.contains("patient") && j["patient"].is_string() ? j["patient"].get<std::string>() : "";
-        return open_in_tx(episode, patient, event, rep.lines);
+        return open_in_tx(episode, patient, event);
       }
       return record_in_tx(episode, event, std::nullopt);
     }();
@@ -588,7 +1154,7 @@ class SqliteStore final : public Store {
     auto& ins = stmt(insert_episode_q_,
                      "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT(id) DO UPDATE SET state=excluded.state, phase=excluded.phase, profile=excluded.profile, "
+                     "ON CONFLICT(id) DO UPDATE SET patient=excluded.patient, gp=excluded.gp, therapist=excluded.therapist, state=excluded.state, phase=excluded.phase, profile=excluded.profile, "
                      "last_seq=excluded.last_seq, next_due=excluded.next_due, body=excluded.body");
     auto& task = stmt(upsert_task_q_,
                       "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
@@ -604,8 +1170,8 @@ class SqliteStore final : public Store {
       ins.bind(6, ep.gp);
       ins.bind(7, ep.therapist);
       ins.bind(8, l.last_seq);
-      if (auto d = ep.next_due()) ins.bind(9, d->iso()); else ins.bind(9);
-      ins.bind(10, episode_state(ep).dump());
+      if (auto d = ep.next_due()) ins.bind(9, iso(*d)); else ins.bind(9);
+      ins.bind(10, body_text(ep));
       ins.exec();
       ins.reset();
       for (size_t i = 0; i < ep.tasks.size(); ++i) {
@@ -615,7 +1181,7 @@ class SqliteStore final : public Store {
         task.bind(2, t.seq);
         task.bind(3, std::string(kTaskKinds.name(t.kind)));
         if (t.checkpoint) task.bind(4, std::string(kCheckpoints.name(*t.checkpoint))); else task.bind(4);
-        task.bind(5, t.due.iso());
+        task.bind(5, iso(t.due));
         task.bind(6, std::string(kTaskStatuses.name(t.status)));
         task.exec();
         task.reset();
@@ -624,33 +1190,15 @@ class SqliteStore final : public Store {
     cache_.clear();
   }
 
-  Date stored_clock() {
-    SQLite::Statement q(db_, "SELECT value FROM meta WHERE key = 'clock'");
-    if (q.executeStep())
-      if (auto d = Date::parse(q.getColumn(0).getString())) return *d;
-    return Date{};
-  }
-
-  void set_clock(Date now) {
-    if (now <= stored_clock()) return;
-    SQLite::Statement q(db_, "INSERT INTO meta(key, value) VALUES ('clock', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-    q.bind(1, now.iso());
-    q.exec();
-  }
-
-  static std::string describe_difference(const json& before, const json& after) {
-    std::string fields;
-    if (!before.is_object()) return "stored projection unreadable";
-    for (auto it = after.begin(); it != after.end(); ++it)
-      if (!before.contains(it.key()) || before[it.key()] != it.value()) fields += (fields.empty() ? "" : ", ") + it.key();
-    return fields.empty() ? "log position differs" : "differs in " + fields;
-  }
-
   SQLite::Database db_;
   const Clock& clock_;
   StoreOptions opt_;
   std::shared_ptr<spdlog::logger> log_;
   std::unordered_map<std::string, Loaded> cache_;  // episodes touched by the running command
+  std::vector<std::pair<Episode, int64_t>> repairs_;  // rebuild: episodes to rewrite, with their log position
+  static constexpr int kSelfChecks = 16;  // bodies checked against the JSON tree, per store
+  bool fast_write_ = true, fast_read_ = true;
+  int write_checks_ = 0, read_checks_ = 0;
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
       upsert_task_q_;
 };

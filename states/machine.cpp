@@ -38,7 +38,7 @@ const Row* match(const Episode& ep, const Event& ev, std::string* why) {
 }
 
 Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& ev) {
-  if (ev.type != Trigger::open) return Error{"an episode starts with an 'open' event"};
+  if (ev.type != Trigger::open) return Error{"an episode must start with an 'open' event"};
   const Row* row = nullptr;
   for (const Row& r : transition_table())
     if (r.from.empty() && r.trigger == Trigger::open) row = &r;
@@ -77,15 +77,23 @@ Status apply(Episode& ep, const Event& ev) {
   // before it would make the live episode differ from a replay of its log.
   if (ev.at < ep.last_fired)
     return Status::Fail("date " + ev.at.iso() + " is before a timer that already fired on " + ep.last_fired.iso());
+  // All or nothing: match and check_context only read, and run_row cannot
+  // fail, so the copy is needed only when timers fire first (advance changes
+  // the episode before the checks). Most events fire none and skip the copy.
+  auto checked_run = [&ev](Episode& target) -> Status {
+    std::string why;
+    const Row* row = match(target, ev, &why);
+    if (!row) return Status::Fail(why);
+    if (Status s = check_context(target, ev); !s.ok()) return s;
+    run_row(target, *row, ev);
+    target.last_event = ev.at;
+    target.events++;
+    return Status::Ok();
+  };
+  if (ep.timers.empty() || ep.timers.front().due > ev.at) return checked_run(ep);  // advance would fire nothing
   Episode next = ep;
   advance(next, ev.at);
-  std::string why;
-  const Row* row = match(next, ev, &why);
-  if (!row) return Status::Fail(why);
-  if (Status s = check_context(next, ev); !s.ok()) return s;
-  run_row(next, *row, ev);
-  next.last_event = ev.at;
-  next.events++;
+  if (Status s = checked_run(next); !s.ok()) return s;
   ep = std::move(next);
   return Status::Ok();
 }

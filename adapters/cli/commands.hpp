@@ -54,5 +54,11 @@ void setup_tasks(CLI::App& app, Context& ctx);
 void setup_task(CLI::App& app, Context& ctx);
 void setup_rebuild(CLI::App& app, Context& ctx);
 void setup_demo(CLI::App& app, Context& ctx);
+void setup_calendar(CLI::App& app, Context& ctx);
+void setup_fhir(CLI::App& app, Context& ctx);
+void setup_letter(CLI::App& app, Context& ctx);
+void setup_letters(CLI::App& app, Context& ctx);
+void setup_overview(CLI::App& app, Context& ctx);
+void setup_serve(CLI::App& app, Context& ctx);
 
 }  // namespace zorgpad::cli

@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
   setup_task(app, ctx);
   setup_rebuild(app, ctx);
   setup_demo(app, ctx);
+  setup_calendar(app, ctx);
+  setup_fhir(app, ctx);
+  setup_letter(app, ctx);
+  setup_letters(app, ctx);
+  setup_overview(app, ctx);
+  setup_serve(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

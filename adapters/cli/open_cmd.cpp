@@ -15,7 +15,8 @@ void setup_open(CLI::App& app, Context& ctx) {
     std::string text, error;
     if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
     auto event = nlohmann::json::parse(text, nullptr, false);
-    if (event.is_discarded()) return ctx.fail_bad_input("the event is not valid JSON");
+    if (event.is_discarded())
+      return ctx.fail_bad_input((o->id.empty() ? std::string() : o->id + " event 0: ") + "the event is not valid JSON");
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->open(o->id, o->patient, event);

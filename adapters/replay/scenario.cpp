@@ -68,7 +68,7 @@ Expected<json> replay_scenario(const std::string& text) {
       clock.set(ev->at);
       if (i == 0) {
         if (ev->type != Trigger::open) return fail("an episode must start with an 'open' event", events[i]);
-        auto opened = open_episode(id, patient, *ev);
+        auto opened = open_episode(id, patient.empty() ? ev->patient : patient, *ev);
         if (!opened) return fail(opened.message(), events[i]);
         ep = std::move(*opened);
         continue;

@@ -1,0 +1,37 @@
+// `zorgpad serve`: the dashboard and the JSON API (adapters/web). This file
+// only reads the options; the access rules are documented in web.hpp and
+// docs/serve.md.
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "adapters/cli/commands.hpp"
+#include "adapters/web/web.hpp"
+
+namespace zorgpad::cli {
+
+void setup_serve(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("serve", "Serve the coordinator's dashboard and the JSON API over HTTP");
+  auto o = std::make_shared<web::ServeOptions>();
+  cmd->add_option("--bind", o->bind, "address to listen on (default 127.0.0.1; any other needs --token)");
+  cmd->add_option("--port", o->port, "port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--token", o->token,
+                  "the access token (default: $ZORGPAD_TOKEN; on loopback without one, a random token for POST is "
+                  "generated and printed)");
+  cmd->add_option("--threads", o->threads, "worker threads, each with its own database connection (default 8)")
+      ->check(CLI::Range(1, 256));
+  cmd->callback([o, &ctx] {
+    if (o->token.empty())
+      if (const char* env = std::getenv("ZORGPAD_TOKEN")) o->token = env;
+    o->db = ctx.db;
+    o->logger = spdlog::get("zorgpad");
+    if (Status s = web::check_serve_options(*o); !s.ok()) return ctx.fail_bad_input("serve: " + s.message());
+    if (Status s = web::serve(*o, ctx.clock(), std::cout); !s.ok()) {
+      print_error("serve: " + s.message());
+      ctx.status = kExitFailure;
+    }
+  });
+}
+
+}  // namespace zorgpad::cli

@@ -1,0 +1,476 @@
+#include "adapters/letters/letters.hpp"
+
+#include <kainjow/mustache.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#ifndef ZORGPAD_SHARE_DIR
+#define ZORGPAD_SHARE_DIR "share"
+#endif
+
+namespace zorgpad {
+namespace {
+
+namespace mu = kainjow::mustache;
+using nlohmann::json;
+
+// Raised inside this file only; every public function turns it into an Error.
+struct LetterFailure {
+  std::string message;
+};
+[[noreturn]] void fail(std::string message) { throw LetterFailure{std::move(message)}; }
+
+std::string name_of(Lang l) { return std::string(kLangs.name(l)); }
+std::string strings_file(Lang l) { return "strings." + name_of(l) + ".json"; }
+std::string layout_file(LetterFormat f) {
+  return f == LetterFormat::html ? "letter.html.mustache" : "letter.txt.mustache";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read '" + path + "'");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Partial names computed per letter or per row (aliases of a text entry).
+constexpr std::array<std::string_view, 3> kComputedPartials{"t.title", "t.intro", "t.name"};
+
+// The partial names a template uses: "{{> name}}".
+std::vector<std::string> partials_used(const std::string& tmpl) {
+  std::vector<std::string> names;
+  for (size_t at = tmpl.find("{{>"); at != std::string::npos; at = tmpl.find("{{>", at + 3)) {
+    size_t end = tmpl.find("}}", at);
+    if (end == std::string::npos) break;
+    std::string name = tmpl.substr(at + 3, end - at - 3);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t") + 1);
+    names.push_back(name);
+  }
+  return names;
+}
+
+const json& member(const json& j, const char* key, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end()) fail(where + ": missing '" + key + "'");
+  return *it;
+}
+
+template <typename E, std::size_t N>
+void check_words(const json& words, const char* table, const CodeTable<E, N>& codes, const std::string& file) {
+  const json& t = member(words, table, file + " words");
+  for (std::size_t i = 0; i < N; ++i) {
+    auto it = t.find(std::string(codes.names[i]));
+    if (it == t.end() || !it->is_string() || it->get<std::string>().empty())
+      fail(file + ": words." + table + " has no entry for '" + std::string(codes.names[i]) + "'");
+  }
+}
+
+void check_strings(const json& s, const std::string& file) {
+  if (!s.is_object()) fail(file + ": not a JSON object");
+  const json& text = member(s, "text", file);
+  if (!text.is_object()) fail(file + ": 'text' is not an object");
+  for (auto it = text.begin(); it != text.end(); ++it) {
+    if (!it->is_string()) fail(file + ": text." + it.key() + " is not a string");
+    const std::string v = it->get<std::string>();
+    // Wording is template text: in HTML it is not escaped, so it holds no markup.
+    if (v.find_first_of("<>&") != std::string::npos)
+      fail(file + ": text." + it.key() + " contains '<', '>' or '&'");
+    mu::mustache m{v};
+    if (!m.is_valid()) fail(file + ": text." + it.key() + ": " + m.error_message());
+  }
+  for (TaskKind k : kLetterKinds)
+    for (const char* prefix : {"title_", "intro_"})
+      if (!text.contains(prefix + std::string(kTaskKinds.name(k))))
+        fail(file + ": text has no '" + prefix + std::string(kTaskKinds.name(k)) + "'");
+
+  const json& words = member(s, "words", file);
+  for (const char* single : {"not_recorded", "not_measured"})
+    if (!member(words, single, file + " words").is_string()) fail(file + ": words." + single + " is not a string");
+  check_words(words, "states", kStates, file);
+  check_words(words, "phases", kPhases, file);
+  check_words(words, "phase_ranges", kPhases, file);
+  check_words(words, "triggers", kTriggers, file);
+  check_words(words, "complaints", kComplaints, file);
+  check_words(words, "risks", kSbstRisks, file);
+  check_words(words, "profiles", CodeTable<int, 3>{{"1", "2", "3"}}, file);
+  check_words(words, "factors", kFactors, file);
+  check_words(words, "checkpoints", kCheckpoints, file);
+  check_words(words, "judgements", kJudgements, file);
+  check_words(words, "referral_reasons", kReferralReasons, file);
+  check_words(words, "next_steps", kReferralReasons, file);
+  check_words(words, "stop_reasons", kStopReasons, file);
+  check_words(words, "exclusions", kExclusions, file);
+
+  const json& date = member(s, "date", file);
+  const json& months = member(date, "months", file + " date");
+  if (!member(date, "format", file + " date").is_string()) fail(file + ": date.format is not a string");
+  if (!months.is_array() || months.size() != 12 ||
+      !std::all_of(months.begin(), months.end(), [](const json& m) { return m.is_string(); }))
+    fail(file + ": date.months is not a list of 12 names");
+}
+
+void check_layout(const std::string& layout, LetterFormat format, const json& text, const std::string& file) {
+  mu::mustache m{layout};
+  if (!m.is_valid()) fail(file + ": " + m.error_message());
+  // HTML: every value goes through the escaper; no tag may opt out.
+  if (format == LetterFormat::html && (layout.find("{{{") != std::string::npos || layout.find("{{&") != std::string::npos))
+    fail(file + ": unescaped tags ({{{ }}} or {{& }}) are not allowed in the HTML layout");
+  for (const std::string& name : partials_used(layout)) {
+    bool computed = std::find(kComputedPartials.begin(), kComputedPartials.end(), name) != kComputedPartials.end();
+    if (computed) continue;
+    if (name.rfind("t.", 0) != 0 || !text.contains(name.substr(2)))
+      fail(file + ": uses '{{> " + name + "}}', which the strings file does not define");
+  }
+}
+
+// ---- values -----------------------------------------------------------------------
+
+class Words {
+ public:
+  explicit Words(const json& strings) : s_(strings), w_(strings.at("words")) {}
+
+  std::string operator()(const char* table, std::string_view code) const {
+    const json& t = w_.at(table);
+    auto it = t.find(std::string(code));
+    if (it == t.end() || !it->is_string())
+      fail("strings." + s_.value("lang", std::string("?")) + ".json: words." + table + " has no entry for '" +
+           std::string(code.substr(0, 40)) + "'");
+    return it->get<std::string>();
+  }
+  std::string single(const char* key) const { return w_.at(key).get<std::string>(); }
+
+  std::string date(Date d) const {
+    int y = 0, m = 0, day = 0;
+    const std::string iso = d.iso();
+    if (std::sscanf(iso.c_str(), "%d-%d-%d", &y, &m, &day) != 3 || m < 1 || m > 12) fail("bad date " + iso);
+    mu::mustache tmpl{s_.at("date").at("format").get<std::string>()};
+    tmpl.set_custom_escape([](const std::string& v) { return v; });  // a value: escaped where it is shown
+    mu::data v;
+    v.set("day", std::to_string(day));
+    v.set("month", s_.at("date").at("months").at(size_t(m - 1)).get<std::string>());
+    v.set("year", std::to_string(y));
+    return tmpl.render(v);
+  }
+
+ private:
+  const json& s_;
+  const json& w_;
+};
+
+// Free text from the user (patient reference, names, reasons) on one line.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return s;
+}
+
+std::string or_not_recorded(const std::string& s, const Words& w) {
+  return s.empty() ? w.single("not_recorded") : one_line(s);
+}
+
+mu::data list_of(const std::vector<mu::data>& items) {
+  mu::data l{mu::data::type::list};
+  for (const auto& i : items) l << i;
+  return l;
+}
+
+// One row of the measures table; `relevance` for NPRS and QBPDS (KNGF B.3).
+mu::data measure_row(const std::string& name_text, std::optional<int> base, std::optional<int> latest,
+                     bool relevance, const Words& w) {
+  mu::data row;
+  row.set("t.name", name_text);  // the row's own wording, rendered as a partial in the row's context
+  row.set("baseline", base ? std::to_string(*base) : w.single("not_measured"));
+  row.set("latest", latest ? std::to_string(*latest) : w.single("not_measured"));
+  if (!base || !latest) {
+    row.set("unknown", true);
+    return row;
+  }
+  auto pct = change_percent(*base, *latest);
+  if (!pct) {
+    row.set("not_comparable", true);
+  } else if (*pct < 0) {
+    row.set("down", mu::data{"pct", mu::data{std::to_string(-*pct)}});
+  } else if (*pct > 0) {
+    row.set("up", mu::data{"pct", mu::data{std::to_string(*pct)}});
+  } else {
+    row.set("same", true);
+  }
+  row.set("relevant", relevance && clinically_relevant_improvement(*base, *latest));
+  return row;
+}
+
+std::vector<mu::data> measure_rows(const Episode& ep, const json& text, const Words& w) {
+  std::vector<mu::data> rows;
+  const Measures& b = ep.baseline;
+  const Measures& l = ep.latest;
+  if (b.nprs || l.nprs) rows.push_back(measure_row(text.at("nprs").get<std::string>(), b.nprs, l.nprs, true, w));
+  if (b.qbpds || l.qbpds) rows.push_back(measure_row(text.at("qbpds").get<std::string>(), b.qbpds, l.qbpds, true, w));
+  size_t items = std::max(b.psk ? b.psk->size() : 0, l.psk ? l.psk->size() : 0);
+  for (size_t i = 0; i < items; ++i) {
+    auto at = [i](const std::optional<std::vector<int>>& v) -> std::optional<int> {
+      if (v && i < v->size()) return (*v)[i];
+      return std::nullopt;
+    };
+    mu::data row = measure_row(text.at("psk").get<std::string>(), at(b.psk), at(l.psk), false, w);
+    row.set("item", std::to_string(i + 1));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The words for the reason an episode ended in its terminal state.
+std::optional<std::string> status_reason(const Episode& ep, const Words& w) {
+  if (!is_terminal(ep.state) || !ep.reason) return std::nullopt;
+  switch (ep.state) {
+    case State::referred: return w("referral_reasons", *ep.reason);
+    case State::closed: return w("stop_reasons", *ep.reason);
+    case State::excluded: return w("exclusions", *ep.reason);
+    default: return std::nullopt;
+  }
+}
+
+std::string course_word(const Transition& t, const std::string& name, const Words& w) {
+  if (t.event == Trigger::phase) {
+    if (!kPhases.parse(name)) fail("episode: unknown phase '" + name.substr(0, 40) + "' in the course");
+    return w("phases", name);
+  }
+  if (!kStates.parse(name)) fail("episode: unknown state '" + name.substr(0, 40) + "' in the course");
+  return w("states", name);
+}
+
+mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRow& row, Date today) {
+  const json& strings = tpl.strings();
+  const json& text = strings.at("text");
+  const Words w(strings);
+  const TaskKind kind = row.task.kind;
+  const std::string kind_name(kTaskKinds.name(kind));
+
+  mu::data d;
+  for (auto it = text.begin(); it != text.end(); ++it) d.set("t." + it.key(), it->get<std::string>());
+  d.set("t.title", text.at("title_" + kind_name).get<std::string>());
+  d.set("t.intro", text.at("intro_" + kind_name).get<std::string>());
+
+  d.set("lang", name_of(tpl.lang()));
+  d.set("letter_date", w.date(today));
+  d.set("episode", one_line(ep.id));
+  d.set("task_id", std::to_string(row.id));
+  d.set("task_created", w.date(row.task.created));
+  d.set("patient", or_not_recorded(ep.patient, w));
+  d.set("gp", or_not_recorded(ep.gp, w));
+  d.set("therapist", or_not_recorded(ep.therapist, w));
+
+  // patient and complaint
+  d.set("complaint", w("complaints", kComplaints.name(ep.complaint)));
+  d.set("recurrent", ep.recurrent);
+  d.set("age", std::to_string(ep.age));
+  d.set("onset", w.date(ep.onset));
+  const int weeks = std::max(0, (today - ep.onset) / kDaysPerWeek);
+  d.set("weeks_since_onset", std::to_string(weeks));
+  d.set("weeks_one", weeks == 1);
+  d.set("phase", w("phases", kPhases.name(ep.phase)));
+  d.set("phase_range", w("phase_ranges", kPhases.name(ep.phase)));
+  d.set("opened", w.date(ep.opened));
+  d.set("treatment_start", ep.treatment_start ? w.date(*ep.treatment_start) : w.single("not_recorded"));
+  d.set("sessions", std::to_string(ep.sessions));
+  d.set("state", w("states", kStates.name(ep.state)));
+  if (auto r = status_reason(ep, w)) d.set("status_reason", *r);
+
+  // profile and why
+  if (ep.profile) {
+    mu::data p;
+    p.set("number", std::to_string(*ep.profile));
+    p.set("description", w("profiles", std::to_string(*ep.profile)));
+    d.set("profile", p);
+  }
+  if (ep.suggested_profile) d.set("suggested", mu::data{"number", mu::data{std::to_string(*ep.suggested_profile)}});
+  if (ep.override_reason && !ep.override_reason->empty()) d.set("override_reason", one_line(*ep.override_reason));
+  if (ep.sbst) {
+    mu::data s;
+    s.set("total", std::to_string(ep.sbst->total));
+    s.set("psychosocial", std::to_string(ep.sbst->psychosocial));
+    s.set("risk", w("risks", kSbstRisks.name(ep.sbst->risk)));
+    d.set("sbst", s);
+  }
+  if (ep.orebro) {
+    mu::data o;
+    o.set("total", std::to_string(ep.orebro->total));
+    o.set("raised", ep.orebro->raised);
+    d.set("orebro", o);
+  }
+  std::vector<mu::data> dominant, present;
+  if (ep.factors)
+    for (const auto& [factor, level] : *ep.factors)
+      (level == FactorLevel::dominant ? dominant : present)
+          .push_back(mu::data{"name", mu::data{w("factors", kFactors.name(factor))}});
+  d.set("dominant_factors", list_of(dominant));
+  d.set("has_dominant_factors", !dominant.empty());
+  d.set("present_factors", list_of(present));
+  d.set("has_present_factors", !present.empty());
+  std::vector<mu::data> history;
+  for (const auto& p : ep.profile_history) {
+    mu::data h;
+    h.set("date", w.date(p.at));
+    h.set("profile", std::to_string(p.profile));
+    h.set("event", w("triggers", kTriggers.name(p.event)));
+    history.push_back(h);
+  }
+  d.set("profile_history", list_of(history));
+  d.set("has_profile_history", !history.empty());
+
+  // measures
+  auto rows = measure_rows(ep, text, w);
+  d.set("measures", list_of(rows));
+  d.set("has_measures", !rows.empty());
+
+  // reevaluations, plan, course
+  std::vector<mu::data> reevaluations;
+  for (const auto& r : ep.reevaluations) {
+    mu::data e;
+    e.set("date", w.date(r.at));
+    if (r.checkpoint) e.set("checkpoint", w("checkpoints", kCheckpoints.name(*r.checkpoint)));
+    e.set("judgement", w("judgements", kJudgements.name(r.judgement)));
+    e.set("derived", r.derived);
+    reevaluations.push_back(e);
+  }
+  d.set("reevaluations", list_of(reevaluations));
+  d.set("has_reevaluations", !reevaluations.empty());
+
+  std::vector<mu::data> planned;
+  for (const auto& t : ep.tasks)
+    if (t.kind == TaskKind::reevaluation && t.status == TaskStatus::open && t.checkpoint) {
+      mu::data p;
+      p.set("checkpoint", w("checkpoints", kCheckpoints.name(*t.checkpoint)));
+      p.set("due", w.date(t.due));
+      planned.push_back(p);
+    }
+  d.set("planned", list_of(planned));
+  d.set("has_planned", !planned.empty());
+
+  std::vector<mu::data> course;
+  {
+    mu::data open;
+    open.set("date", w.date(ep.opened));
+    open.set("event", w("triggers", kTriggers.name(Trigger::open)));
+    course.push_back(open);
+  }
+  for (const auto& t : ep.transitions) {
+    mu::data c;
+    c.set("date", w.date(t.at));
+    c.set("event", w("triggers", kTriggers.name(t.event)));
+    c.set("from", course_word(t, t.from, w));
+    c.set("to", course_word(t, t.to, w));
+    course.push_back(c);
+  }
+  d.set("course", list_of(course));
+
+  // what this letter is for
+  const int weeks_in_treatment =
+      ep.treatment_start ? std::max(0, (row.task.created - *ep.treatment_start) / kDaysPerWeek) : 0;
+  d.set("weeks_in_treatment", std::to_string(weeks_in_treatment));
+  d.set("start", kind == TaskKind::gp_report_start);
+  d.set("consultation", kind == TaskKind::gp_consultation);
+  if (kind == TaskKind::gp_referral) {
+    if (ep.state != State::referred || !ep.reason)
+      fail("task " + std::to_string(row.id) + ": episode " + ep.id + " is not referred, so there is no referral to write");
+    mu::data r;
+    r.set("reason", w("referral_reasons", *ep.reason));
+    r.set("next_step", w("next_steps", *ep.reason));
+    d.set("referral", r);
+  }
+  if (kind == TaskKind::gp_report_close) {
+    if (ep.state != State::closed || !ep.reason)
+      fail("task " + std::to_string(row.id) + ": episode " + ep.id + " is not closed, so there is no end-of-treatment report");
+    d.set("close", mu::data{"reason", mu::data{w("stop_reasons", *ep.reason)}});
+  }
+  return d;
+}
+
+}  // namespace
+
+bool is_letter_task(TaskKind kind) {
+  return std::find(kLetterKinds.begin(), kLetterKinds.end(), kind) != kLetterKinds.end();
+}
+
+std::string letter_kinds_list() {
+  std::string s;
+  for (TaskKind k : kLetterKinds) s += (s.empty() ? "" : ", ") + std::string(kTaskKinds.name(k));
+  return s;
+}
+
+std::string letters_dir() {
+  const char* env = std::getenv("ZORGPAD_SHARE_DIR");
+  std::string share = env && *env ? env : ZORGPAD_SHARE_DIR;
+  return share + "/letters";
+}
+
+Expected<LetterTemplates> LetterTemplates::load(const std::string& dir, Lang lang, LetterFormat format) {
+  try {
+    LetterTemplates t;
+    t.lang_ = lang;
+    t.format_ = format;
+    const std::string sfile = strings_file(lang);
+    t.strings_ = json::parse(read_file(dir + "/" + sfile), nullptr, false);
+    if (t.strings_.is_discarded()) fail(sfile + ": not valid JSON");
+    check_strings(t.strings_, sfile);
+    t.layout_ = read_file(dir + "/" + layout_file(format));
+    check_layout(t.layout_, format, t.strings_.at("text"), layout_file(format));
+    return t;
+  } catch (const LetterFailure& f) {
+    return Error{f.message};
+  } catch (const std::exception& e) {  // nlohmann type errors in a hand-edited file
+    return Error{"letters: " + std::string(e.what())};
+  }
+}
+
+Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
+                                    Date today) {
+  if (!is_letter_task(task.task.kind))
+    return Error{"task " + std::to_string(task.id) + " is a " + std::string(kTaskKinds.name(task.task.kind)) +
+                 " task, not a letter (letters: " + letter_kinds_list() + ")"};
+  if (task.episode != ep.id)
+    return Error{"task " + std::to_string(task.id) + " belongs to episode " + task.episode + ", not " + ep.id};
+  // The store's task rows carry no creation date: take the task from the
+  // episode, where it is complete.
+  if (task.task.seq < 1 || size_t(task.task.seq) > ep.tasks.size() ||
+      ep.tasks[size_t(task.task.seq - 1)].kind != task.task.kind)
+    return Error{"task " + std::to_string(task.id) + " is not task " + std::to_string(task.task.seq) + " of episode " +
+                 ep.id};
+  TaskRow full = task;
+  full.task = ep.tasks[size_t(task.task.seq - 1)];
+  try {
+    mu::data data = letter_data(templates, ep, full, today);
+    mu::mustache tmpl{templates.layout()};
+    if (templates.format() == LetterFormat::text) tmpl.set_custom_escape([](const std::string& v) { return v; });
+    std::string out = tmpl.render(data);
+    if (!tmpl.is_valid()) fail(layout_file(templates.format()) + ": " + tmpl.error_message());
+    return out;
+  } catch (const LetterFailure& f) {
+    return Error{f.message};
+  } catch (const std::exception& e) {
+    return Error{"letters: " + std::string(e.what())};
+  }
+}
+
+Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
+                                    Date today) {
+  auto templates = LetterTemplates::load(letters_dir(), lang, format);
+  if (!templates) return Error{templates.message()};
+  return render_letter(*templates, ep, task, today);
+}
+
+std::string letter_file_name(const TaskRow& task, LetterFormat format) {
+  std::string episode = task.episode;
+  for (char& c : episode)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '_';
+  return episode + "-task-" + std::to_string(task.id) + "-" + std::string(kTaskKinds.name(task.task.kind)) +
+         (format == LetterFormat::html ? ".html" : ".txt");
+}
+
+}  // namespace zorgpad

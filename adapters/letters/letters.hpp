@@ -1,0 +1,84 @@
+// The letters to the GP (spec §11, §12; KNGF C.5, HASP): the start-of-treatment
+// report, the end-of-treatment report, the referral and the request for
+// consultation, one per letter task, in Dutch (default) or English, as a
+// printable A4 HTML page or as plain text for a mail or the GP information
+// system.
+//
+// Nothing of the letter is written here. The layout is a mustache template
+// (share/letters/letter.html.mustache, letter.txt.mustache) and all wording,
+// including the plain words for every code of pathway/codes.hpp, is in
+// share/letters/strings.<lang>.json; this module only turns an Episode into
+// the values the templates show and renders them with kainjow::mustache. In
+// HTML every value is escaped; the text format escapes nothing.
+//
+// Files are found under letters_dir(): $ZORGPAD_SHARE_DIR/letters when that
+// variable is set, else the share directory compiled in (ZORGPAD_SHARE_DIR).
+//
+// Errors are values: a missing or malformed template or strings file, a word
+// missing for a code, a task that is not a letter. Messages name files,
+// codes, task ids and episode ids only, never patient data.
+// Thread-safety: no shared state; LetterTemplates is an immutable value.
+#pragma once
+#include <array>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pathway/codes.hpp"
+#include "pathway/date.hpp"
+#include "pathway/expected.hpp"
+#include "persistence/store.hpp"
+#include "states/episode.hpp"
+
+namespace zorgpad {
+
+enum class Lang { nl, en };
+inline constexpr CodeTable<Lang, 2> kLangs{{"nl", "en"}};
+
+enum class LetterFormat { html, text };
+inline constexpr CodeTable<LetterFormat, 2> kLetterFormats{{"html", "text"}};
+
+// The task kinds that are letters to the GP (spec §11), in that table's order.
+inline constexpr std::array<TaskKind, 4> kLetterKinds{TaskKind::gp_report_start, TaskKind::gp_report_close,
+                                                      TaskKind::gp_referral, TaskKind::gp_consultation};
+bool is_letter_task(TaskKind kind);
+// "gp_report_start, gp_report_close, gp_referral, gp_consultation" (for messages).
+std::string letter_kinds_list();
+
+// The directory holding the templates and strings files.
+std::string letters_dir();
+
+// One language and format, loaded and checked: the layout parses, the strings
+// file has the text the layout uses and words for every code, and no wording
+// contains markup characters (it goes into HTML unescaped, as template text).
+class LetterTemplates {
+ public:
+  static Expected<LetterTemplates> load(const std::string& dir, Lang lang, LetterFormat format);
+
+  Lang lang() const { return lang_; }
+  LetterFormat format() const { return format_; }
+  const std::string& layout() const { return layout_; }
+  const nlohmann::json& strings() const { return strings_; }
+
+ private:
+  LetterTemplates() = default;
+  Lang lang_ = Lang::nl;
+  LetterFormat format_ = LetterFormat::html;
+  std::string layout_;
+  nlohmann::json strings_;
+};
+
+// Renders the letter of `task` (a letter task of `ep`), dated `today` (the
+// injected clock's date). A referral needs the episode referred, an
+// end-of-treatment report needs it closed: both carry their reason.
+Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
+                                    Date today);
+// The same, loading the templates from letters_dir() first.
+Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
+                                    Date today);
+
+// "ep-12-task-34-gp_referral.html" (".txt" for text): episode id and task id
+// only, with characters outside [A-Za-z0-9._-] replaced by '_'.
+std::string letter_file_name(const TaskRow& task, LetterFormat format);
+
+}  // namespace zorgpad

@@ -1,0 +1,127 @@
+// `zorgpad serve`: the coordinator's dashboard and a JSON API over the same
+// store and engine as the CLI. Nothing here decides anything clinical: the
+// overview comes from adapters/overview, episodes and tasks from the Store,
+// the one write (a task marked done) is Store::complete_task, the diagram is
+// drawn from the transition table, the calendar and the letters are those of
+// adapters/calendar and adapters/letters.
+//
+// Two layers: WebApp (app.cpp) turns an HttpRequest into an HttpResponse and
+// knows no HTTP library, so the routes, the access rules and the errors are
+// plain functions; serve() (server.cpp, the only file that includes
+// <httplib.h>) runs cpp-httplib's thread pool and hands each request to
+// WebApp with the Store of the worker thread that serves it (Store objects
+// are one-per-thread; SQLite in WAL mode lets reads go on while a writer
+// commits).
+//
+// Access (see docs/serve.md):
+//   - bound to a loopback address (the default, 127.0.0.1) without a token:
+//     reads need none; a random token is generated and printed at start, and
+//     every POST needs it;
+//   - bound to any other address: serve refuses to start without --token or
+//     $ZORGPAD_TOKEN, and every request needs the token;
+//   - a token given on loopback is required on every request too;
+//   - the token travels as `Authorization: Bearer T` or `X-Zorgpad-Token: T`;
+//     reads may also carry it as `?token=T` (a calendar subscription, the
+//     first page load) or the `zorgpad_token` cookie that such a page load
+//     sets (HttpOnly, SameSite=Strict); a POST accepts the header forms only,
+//     so another site cannot make a browser act on a task;
+//   - on loopback, a request whose Host header names anything but a loopback
+//     name is refused (403), so a rebound DNS name cannot read the data.
+//
+// Web assets (index.html, app.js, app.css) are files under
+// $ZORGPAD_SHARE_DIR/web, else under the share directory compiled in
+// (ZORGPAD_SHARE_DIR, the source tree's share/); they are read once at start.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "pathway/clock.hpp"
+#include "pathway/expected.hpp"
+#include "persistence/store.hpp"
+
+namespace zorgpad::web {
+
+struct HttpRequest {
+  std::string method;  // "GET", "HEAD", "POST", ...
+  std::string path;    // decoded, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::map<std::string, std::string> headers;              // names in lower case
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct AccessPolicy {
+  std::string token;              // empty: no token at all (tests of WebApp only)
+  bool reads_need_token = false;  // every request needs it, not only POST
+  bool loopback = true;           // check the Host header against loopback names
+};
+
+struct Asset {
+  std::string content_type, body;
+};
+using Assets = std::map<std::string, Asset>;  // by URL path: "/", "/app.js", "/app.css"
+
+// $ZORGPAD_SHARE_DIR/web when that variable is set, else ZORGPAD_SHARE_DIR/web.
+std::string web_dir();
+// Reads the dashboard's files; fails naming the file that is missing.
+Expected<Assets> load_assets(const std::string& dir);
+
+// "127.0.0.1" (any of 127/8), "::1", "[::1]", "localhost".
+bool is_loopback_host(std::string_view host);
+// 32 hex digits from std::random_device.
+std::string generate_token();
+
+// The routes. Thread-safety: handle() is const and keeps no state between
+// calls; several threads call it at once, each with its own Store.
+class WebApp {
+ public:
+  using StoreFn = std::function<Store*()>;  // the calling thread's store; null when it cannot be opened
+
+  WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shared_ptr<spdlog::logger> logger = nullptr);
+  HttpResponse handle(const HttpRequest& req, const StoreFn& store) const;
+
+ private:
+  std::optional<HttpResponse> check_access(const HttpRequest& req) const;
+  HttpResponse route(const HttpRequest& req, const StoreFn& store) const;
+
+  const Clock& clock_;
+  AccessPolicy policy_;
+  Assets assets_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+struct ServeOptions {
+  std::string db;
+  std::string bind = "127.0.0.1";
+  int port = 8080;  // 0: any free port (printed at start)
+  std::string token;  // --token or $ZORGPAD_TOKEN; empty: none given
+  int threads = 8;    // worker threads, each with its own Store
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+// Bad options (exit 2): a non-loopback address without a token, a port out
+// of range, a token shorter than 16 characters.
+Status check_serve_options(const ServeOptions& options);
+
+// Serves until SIGINT or SIGTERM. Prints on `out`, once listening, the line
+// "zorgpad: serving http://HOST:PORT/" and, when the token was generated,
+// "zorgpad: token TOKEN (POST needs it; open http://HOST:PORT/?token=TOKEN)".
+// Fails when the database, the assets or the address cannot be used.
+Status serve(const ServeOptions& options, const Clock& clock, std::ostream& out);
+
+}  // namespace zorgpad::web

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the dashboard's browser test and the load test need, only what
+# is missing: Debian's chromium (driven headless by playwright-core, which
+# never downloads a browser of its own), wrk for the load test, node and npm,
+# and the test's npm packages (npm ci in tests/browser, from its lock file).
+# Runs as root (or with sudo available). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs=(chromium wrk nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup-browser: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "setup-browser: npm ci in tests/browser" >&2
+  npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+fi

@@ -1,0 +1,560 @@
+#!/usr/bin/python3
+"""`zorgpad serve`: the JSON API against a real server on a free loopback port.
+
+Run as `python3 web_api.py ZORGPAD_BINARY` (ctest does). Seeds a database
+through the CLI (`import` of every valid scenario of tests/scenarios, with
+therapists and GPs added to their `open` events, plus a few episodes of its
+own, then `tick`), starts `zorgpad --db DB --today … serve --port FREE` and
+checks every route against the CLI over the same database: filters,
+pagination, the overview (overdue first, oldest first), a task marked done,
+401 without the token, 404 for unknown ids, 400 for bad input, the Host check,
+a server on a non-loopback address, and many requests at once while the CLI
+writes. When `zorgpad demo` works, its database is served and checked too.
+"""
+import concurrent.futures
+import glob
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+ZORGPAD = os.path.abspath(sys.argv[1])
+TESTS = os.environ.get("ZORGPAD_TESTS_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+TODAY = "2027-03-01"
+THERAPISTS = ["Fysio Anna", "Fysio Bram", "Fysio Cem"]
+GPS = ["Huisarts Jansen", "Huisarts de Vries"]
+HOSTILE = "<script>alert('x')</script>&\"'"
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+    return cond
+
+
+def run(db, *args, stdin=None, today=TODAY):
+    """Runs zorgpad; output decoded as UTF-8 without newline translation (calendars end lines in CRLF)."""
+    cmd = [ZORGPAD, "--db", db] + (["--today", today] if today else []) + list(args)
+    r = subprocess.run(cmd, input=stdin.encode() if stdin is not None else None, capture_output=True)
+    return subprocess.CompletedProcess(r.args, r.returncode, r.stdout.decode("utf-8"), r.stderr.decode("utf-8"))
+
+
+def ok(db, *args, stdin=None, today=TODAY):
+    r = run(db, *args, stdin=stdin, today=today)
+    if r.returncode != 0:
+        raise SystemExit(f"zorgpad {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+    return r.stdout
+
+
+# ---- the seeded database -----------------------------------------------------------------
+
+def scenario_lines():
+    """NDJSON import lines for every scenario whose expected outcome is not an error."""
+    lines, n = [], 0
+    for path in sorted(glob.glob(os.path.join(TESTS, "scenarios", "*.json"))):
+        if path.endswith(".expected.json"):
+            continue
+        with open(path[:-5] + ".expected.json") as f:
+            if "error" in json.load(f):
+                continue
+        with open(path) as f:
+            scenario = json.load(f)
+        stem = os.path.basename(path)[:-5][:60]
+        for ep in scenario["episodes"]:
+            eid = f"{stem}.{ep['id']}"
+            for ev in ep["events"]:
+                ev = dict(ev)
+                if ev["type"] == "open":
+                    ev.setdefault("therapist", THERAPISTS[n % len(THERAPISTS)])
+                    ev.setdefault("gp", GPS[n % len(GPS)])
+                    n += 1
+                lines.append({"episode": eid, "patient": ep.get("patient", "P-" + eid), "event": ev})
+    return lines
+
+
+def treated(eid, patient, at, therapist="Fysio Web", gp="Huisarts Web", profile=1):
+    """An LBP episode screened and stratified on `at`: week 3 reevaluation due at + 21 days."""
+    base = {"episode": eid, "patient": patient}
+    return [
+        dict(base, event={"type": "open", "at": at, "onset": at, "complaint": "lbp", "age": 50,
+                          "therapist": therapist, "gp": gp}),
+        dict(base, event={"type": "screening", "at": at, "red_flags": [], "exclusions": []}),
+        dict(base, event={"type": "stratification", "at": at, "profile": profile, "factors": {}}),
+    ]
+
+
+def seed(db):
+    ok(db, "init")
+    lines = scenario_lines()
+    lines += treated("z-overdue", "PZ-1", "2027-01-25")   # week 3 due 2027-02-15: 14 days late
+    lines += treated("z-late", "PZ-2", "2027-02-03")      # week 3 due 2027-02-24: 5 days late, not overdue
+    lines += treated("z-due", "PZ-3", "2027-02-08")       # week 3 due 2027-03-01: today
+    lines += treated("z-html", HOSTILE, "2027-02-10", therapist=HOSTILE, gp=HOSTILE)
+    text = "".join(json.dumps(l) + "\n" for l in lines)
+    ok(db, "import", "-", stdin=text)
+    ok(db, "tick", "--now", TODAY)
+
+
+# ---- a server process --------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db, *args, env=None, today=TODAY, expect_start=True):
+        self.port = free_port()
+        cmd = [ZORGPAD, "--db", db] + (["--today", today] if today else []) + ["serve", "--port", str(self.port), *args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **(env or {})))
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.token = None
+        self.base = None
+        if not expect_start:
+            return
+        deadline = time.time() + 30
+        while self.base is None or (self.token is None and "--token" not in args and not (env or {}).get("ZORGPAD_TOKEN")):
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.time()))
+            except queue.Empty:
+                raise SystemExit(f"serve did not start: {self.proc.stderr.read() if self.proc.poll() is not None else ''}")
+            if line is None:
+                raise SystemExit(f"serve exited ({self.proc.wait()}): {self.proc.stderr.read()}")
+            if line.startswith("zorgpad: serving "):
+                self.base = line.split()[2].rstrip("/")
+            elif line.startswith("zorgpad: token "):
+                self.token = line.split()[2]
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            code = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = None
+        check(code == 0, f"serve stops cleanly on SIGTERM (exit {code})")
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+
+def http(base, method, path, token=None, headers=None, body=None):
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    req = urllib.request.Request(base + path, method=method, headers=h, data=body)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return Reply(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        return Reply(e.code, e.headers, e.read())
+
+
+def q(**params):
+    return "?" + urllib.parse.urlencode(params) if params else ""
+
+
+def is_json_error(r, status, what):
+    j = r.json()
+    return check(r.status == status and isinstance(j, dict) and j.get("status") == status and isinstance(j.get("error"), str)
+                 and r.headers.get("Content-Type", "").startswith("application/json"),
+                 f"{what}: JSON error with status {status} (got {r.status}: {r.text[:200]})")
+
+
+# ---- the checks ----------------------------------------------------------------------------
+
+def all_episodes(base, **filters):
+    out, offset = [], 0
+    while True:
+        r = http(base, "GET", "/api/episodes" + q(offset=offset, limit=7, **filters))
+        j = r.json()
+        if not check(r.status == 200, f"episodes page {offset} {filters}: {r.text[:200]}"):
+            return out, 0
+        out += j["episodes"]
+        offset += 7
+        if offset >= j["total"]:
+            return out, j["total"]
+
+
+def check_episodes(db, base):
+    r = http(base, "GET", "/api/episodes")
+    j = r.json()
+    check(r.status == 200 and j["offset"] == 0 and j["limit"] == 50, "GET /api/episodes: default page 0/50")
+    total = j["total"]
+    check(total > 60, f"the seeded store has the scenario episodes ({total})")
+    eps, t2 = all_episodes(base)
+    ids = [e["id"] for e in eps]
+    check(len(ids) == total == t2, f"paging through 7 at a time yields every episode once ({len(ids)} of {total})")
+    check(ids == sorted(ids) and len(set(ids)) == len(ids), "pages are in id order without repeats")
+    check(set(eps[0]) >= {"id", "patient", "state", "phase", "profile", "gp", "therapist", "next_due"},
+          "an episode summary has id, patient, state, phase, profile, gp, therapist, next_due")
+    r = http(base, "GET", "/api/episodes" + q(offset=total + 5, limit=10))
+    check(r.status == 200 and r.json()["episodes"] == [] and r.json()["total"] == total, "a page past the end is empty")
+
+    overview = json.loads(ok(db, "overview", "--json"))
+    for name, values in (("state", overview["counts"]["state"]), ("phase", overview["counts"]["phase"])):
+        for value, count in values.items():
+            got, n = all_episodes(base, **{name: value})
+            check(n == count and all(e[name] == value for e in got),
+                  f"filter {name}={value}: {n} episodes, all {value} (overview counts {count})")
+    for profile in ("1", "2", "3"):
+        got, n = all_episodes(base, profile=profile)
+        check(n == overview["counts"]["profile"][profile] and all(e["profile"] == int(profile) for e in got),
+              f"filter profile={profile}")
+    got, n = all_episodes(base, therapist="Fysio Anna", state="treatment")
+    check(n > 0 and all(e["therapist"] == "Fysio Anna" and e["state"] == "treatment" for e in got),
+          f"therapist and state combine ({n})")
+    got, n = all_episodes(base, gp="Huisarts Web")
+    check({e["id"] for e in got} == {"z-overdue", "z-late", "z-due"}, "filter gp")
+    got, n = all_episodes(base, search="z-")
+    check({e["id"] for e in got} == {"z-overdue", "z-late", "z-due", "z-html"}, "search by episode id prefix")
+    got, n = all_episodes(base, search="PZ-")
+    check({e["id"] for e in got} == {"z-overdue", "z-late", "z-due"}, "search by patient reference prefix")
+    got, _ = all_episodes(base, search="z-html")
+    check(len(got) == 1 and got[0]["patient"] == HOSTILE and got[0]["therapist"] == HOSTILE,
+          "values come back exactly as stored (JSON, not HTML)")
+
+    for params, what in (({"state": "treated"}, "unknown state"), ({"phase": "late"}, "unknown phase"),
+                         ({"profile": "4"}, "profile 4"), ({"limit": "0"}, "limit 0"), ({"limit": "1001"}, "limit 1001"),
+                         ({"offset": "-1"}, "negative offset"), ({"limit": "ten"}, "limit not a number"),
+                         ({"colour": "red"}, "unknown parameter"), ({"search": "x" * 201}, "search too long")):
+        is_json_error(http(base, "GET", "/api/episodes" + q(**params)), 400, f"GET /api/episodes {what}")
+    is_json_error(http(base, "GET", "/api/episodes?state=treatment&state=closed"), 400, "a filter given twice")
+
+
+def check_episode(db, base):
+    eid = "profile1-recovers.ep-1"
+    r = http(base, "GET", "/api/episodes/" + urllib.parse.quote(eid))
+    j = r.json()
+    check(r.status == 200, f"GET /api/episodes/{eid}: {r.text[:200]}")
+    show = json.loads(ok(db, "show", eid, "--json"))
+    for field in ("id", "patient", "state", "phase", "profile", "suggested_profile", "complaint", "recurrent", "sessions",
+                  "reason", "scores", "profile_history", "transitions"):
+        check(j.get(field) == show.get(field), f"episode {field} is the CLI's `show --json` {field}")
+    check([{k: v for k, v in t.items() if k not in ("id", "letter")} for t in j["tasks"]] == show["tasks"],
+          "episode tasks are the scenario-format tasks, in creation order")
+    cli_tasks = {t["id"] for t in json.loads(ok(db, "tasks", "--json"))["tasks"] if t["episode"] == eid}
+    check({t["id"] for t in j["tasks"]} == cli_tasks, "each task carries its id (for POST …/done)")
+    check(all("at" in t for t in j["transitions"]) and j["log"] and all({"seq", "type", "at"} <= set(e) for e in j["log"]),
+          "dated history: transitions and the event log")
+    check(any(l["kind"] == "gp_report_start" for l in j["letters"]), "letters list the episode's letter tasks")
+
+    letter = next(l for l in j["letters"] if l["kind"] == "gp_report_start")
+    r = http(base, "GET", letter["html"])
+    check(r.status == 200 and r.headers.get("Content-Type", "").startswith("text/html"), f"letter html: {r.status}")
+    check(r.text == ok(db, "letter", str(letter["task"])), "the served letter is the CLI's `letter TASK`")
+    check("script-src" not in (r.headers.get("Content-Security-Policy") or "") and
+          "default-src 'none'" in (r.headers.get("Content-Security-Policy") or ""), "letters are served without script")
+    r = http(base, "GET", letter["text"] + "&lang=en")
+    check(r.status == 200 and r.text == ok(db, "letter", str(letter["task"]), "--format", "text", "--lang", "en"),
+          "letter text, English")
+    reev = next(t for t in j["tasks"] if t["kind"] == "reevaluation")
+    is_json_error(http(base, "GET", f"/api/tasks/{reev['id']}/letter"), 400, "a reevaluation task has no letter")
+    is_json_error(http(base, "GET", f"/api/tasks/{letter['task']}/letter?lang=de"), 400, "letter lang de")
+    is_json_error(http(base, "GET", "/api/tasks/999999/letter"), 404, "letter of an unknown task")
+
+    is_json_error(http(base, "GET", "/api/episodes/no-such-episode"), 404, "an unknown episode")
+    is_json_error(http(base, "GET", "/api/episodes/" + urllib.parse.quote("a/b c")), 404, "an unknown id with / and space")
+    is_json_error(http(base, "GET", "/api/episodes/" + urllib.parse.quote(eid) + "?x=1"), 400, "unknown parameter on an episode")
+    r = http(base, "GET", "/api/episodes/z-html")
+    check(r.status == 200 and r.json()["patient"] == HOSTILE, "an episode with markup in its values")
+
+
+def check_tasks(db, base):
+    for params, cli in (({}, []), ({"status": "open"}, ["--status", "open"]),
+                        ({"kind": "reevaluation", "status": "open", "due_before": "2027-02-20"},
+                         ["--kind", "reevaluation", "--status", "open", "--due-before", "2027-02-20"]),
+                        ({"kind": "gp_referral"}, ["--kind", "gp_referral"])):
+        want = json.loads(ok(db, "tasks", "--json", *cli))["tasks"]
+        got, offset = [], 0
+        while True:
+            r = http(base, "GET", "/api/tasks" + q(offset=offset, limit=40, **params))
+            if not check(r.status == 200, f"GET /api/tasks {params}: {r.text[:200]}"):
+                break
+            got += r.json()["tasks"]
+            check(r.json()["total"] == len(want), f"/api/tasks {params}: total {r.json()['total']} is {len(want)}")
+            offset += 40
+            if offset >= r.json()["total"]:
+                break
+        check(got == want, f"/api/tasks {params} pages are the CLI's `tasks --json {' '.join(cli)}`")
+    for params, what in (({"kind": "letter"}, "unknown kind"), ({"status": "late"}, "unknown status"),
+                         ({"due_before": "2027-02-30"}, "impossible date"), ({"due_before": "soon"}, "not a date"),
+                         ({"limit": "5000"}, "limit 5000")):
+        is_json_error(http(base, "GET", "/api/tasks" + q(**params)), 400, f"GET /api/tasks {what}")
+
+
+def check_overview(db, base):
+    r = http(base, "GET", "/api/overview")
+    j = r.json()
+    check(r.status == 200, f"GET /api/overview: {r.text[:200]}")
+    cli = json.loads(ok(db, "overview", "--json"))
+    check(j == cli, "GET /api/overview is the CLI's `overview --json` (one implementation)")
+    rows = j["overdue"]["tasks"]
+    check(j["overdue"]["total"] >= 2 and len(rows) == min(50, j["overdue"]["total"]), "overdue: total and rows")
+    check(all(t["kind"] == "reevaluation" and t["status"] == "open" and t["days_late"] >= 7 for t in rows),
+          "overdue rows are open reevaluations 7 or more days late")
+    check([(t["due"], t["id"]) for t in rows] == sorted((t["due"], t["id"]) for t in rows), "overdue: oldest first")
+    tasks = json.loads(ok(db, "tasks", "--json", "--kind", "reevaluation", "--status", "open"))["tasks"]
+    want = [t["id"] for t in tasks if t["due"] <= "2027-02-22"]  # due + 7 <= 2027-03-01
+    check([t["id"] for t in rows] == want[:50], "overdue: exactly the open reevaluations due on or before today - 7")
+    ids = [t["episode"] for t in rows]
+    check("z-overdue" in ids and "z-late" not in ids, "14 days late is overdue, 5 days late is not")
+    due = [t["episode"] for t in j["due_this_week"]["tasks"]]
+    check("z-due" in due and "z-late" in due and "z-overdue" not in due, "due this week: today and the last six days")
+    waiting = http(base, "GET", "/api/overview" + q(limit=1000)).json()["waiting_on_gp"]
+    by_id = {e["id"]: e for e in waiting["episodes"]}
+    check(waiting["total"] == len(by_id), "waiting on GP: all rows within limit 1000")
+    check("z-due" in by_id and any(t["kind"] == "gp_report_start" for t in by_id["z-due"]["tasks"]),
+          "waiting on GP: an open gp_report_start")
+    since = [e["since"] for e in waiting["episodes"] if e["since"]]
+    check(since == sorted(since), "waiting on GP: longest waiting first")
+    in_gp_state, _ = all_episodes(base, state="gp_consultation")
+    check(in_gp_state and all(e["id"] in by_id for e in in_gp_state), "waiting on GP: every episode in gp_consultation")
+    gp_open = {t["episode"] for t in json.loads(ok(db, "tasks", "--json", "--status", "open"))["tasks"]
+               if t["kind"].startswith("gp_")}
+    check(set(by_id) == gp_open | {e["id"] for e in in_gp_state}, "waiting on GP: exactly those with open gp_* tasks")
+
+    r = http(base, "GET", "/api/overview" + q(therapist="Fysio Web", limit=1))
+    f = r.json()
+    check(r.status == 200 and f["overdue"]["total"] == 1 and f["overdue"]["tasks"][0]["episode"] == "z-overdue",
+          "overview filtered by therapist")
+    check(f["episodes"] == 3 and len(f["due_this_week"]["tasks"]) == 1 and f["due_this_week"]["total"] == 2,
+          "the limit cuts the rows, not the totals")
+    check(f == json.loads(ok(db, "overview", "--json", "--therapist", "Fysio Web", "--limit", "1")),
+          "filtered overview is the CLI's")
+    is_json_error(http(base, "GET", "/api/overview" + q(profile="x")), 400, "overview profile x")
+    is_json_error(http(base, "GET", "/api/overview" + q(limit="0")), 400, "overview limit 0")
+
+
+def check_done(db, srv):
+    base = srv.base
+    j = http(base, "GET", "/api/overview").json()
+    first = j["overdue"]["tasks"][0]
+    path = f"/api/tasks/{first['id']}/done"
+    is_json_error(http(base, "POST", path), 401, "POST without the token")
+    r = http(base, "POST", path, token="0" * 32)
+    is_json_error(r, 401, "POST with a wrong token")
+    check("Bearer" in (r.headers.get("WWW-Authenticate") or ""), "401 names the Bearer scheme")
+    is_json_error(http(base, "POST", path, headers={"Cookie": "zorgpad_token=" + srv.token}), 401,
+                  "POST with the token as a cookie only (CSRF)")
+    is_json_error(http(base, "POST", path + "?token=" + srv.token), 401, "POST with the token in the query only")
+    r = http(base, "POST", path, token=srv.token)
+    check(r.status == 200 and r.json()["task"]["id"] == first["id"] and r.json()["task"]["status"] == "done",
+          f"POST done with the token: {r.status} {r.text[:200]}")
+    after = http(base, "GET", "/api/overview").json()
+    check(first["id"] not in [t["id"] for t in after["overdue"]["tasks"]] and
+          after["overdue"]["total"] == j["overdue"]["total"] - 1, "the task left the overdue list")
+    cli = [t for t in json.loads(ok(db, "tasks", "--json"))["tasks"] if t["id"] == first["id"]]
+    check(cli and cli[0]["status"] == "done", "the CLI sees the task done (same store)")
+    log = http(base, "GET", "/api/episodes/" + urllib.parse.quote(first["episode"])).json()["log"]
+    check(log[-1]["type"] == "task_done", "the episode's log records task_done")
+    r = http(base, "POST", path, headers={"X-Zorgpad-Token": srv.token})
+    is_json_error(r, 409, "marking a done task done again")
+    is_json_error(http(base, "POST", "/api/tasks/999999/done", token=srv.token), 404, "POST done on an unknown task")
+    is_json_error(http(base, "POST", "/api/tasks/abc/done", token=srv.token), 400, "POST done on a malformed id")
+    is_json_error(http(base, "POST", "/api/tasks/0/done", token=srv.token), 400, "POST done on task 0")
+    is_json_error(http(base, "GET", path), 405, "GET on …/done")
+    is_json_error(http(base, "DELETE", "/api/episodes", token=srv.token), 405, "DELETE /api/episodes")
+    is_json_error(http(base, "POST", "/api/episodes", token=srv.token), 405, "POST /api/episodes")
+
+
+def check_misc(db, base):
+    r = http(base, "GET", "/healthz")
+    check(r.status == 200 and r.json()["status"] == "ok" and r.json()["episodes"] > 0, "GET /healthz")
+    r = http(base, "GET", "/api/diagram")
+    check(r.status == 200 and r.json()["source"] == ok(db, "diagram", "--format", "mermaid"),
+          "GET /api/diagram is `zorgpad diagram` (from the transition table)")
+    r = http(base, "GET", "/api/diagram?format=dot")
+    check(r.status == 200 and r.json()["source"] == ok(db, "diagram", "--format", "dot"), "diagram as dot")
+    is_json_error(http(base, "GET", "/api/diagram?format=svg"), 400, "diagram format svg")
+    r = http(base, "GET", "/calendar.ics")
+    check(r.status == 200 and r.headers.get("Content-Type", "").startswith("text/calendar") and
+          r.text.startswith("BEGIN:VCALENDAR\r\n"), f"GET /calendar.ics: {r.status}")
+    check(r.text == ok(db, "calendar"), "the calendar feed is `zorgpad calendar`")
+    r = http(base, "GET", "/calendar.ics" + q(**{"from": "2027-02-01", "to": "2027-03-31", "lang": "en"}))
+    check(r.status == 200 and r.text == ok(db, "calendar", "--from", "2027-02-01", "--to", "2027-03-31", "--lang", "en"),
+          "calendar with from/to/lang")
+    is_json_error(http(base, "GET", "/calendar.ics?from=2027-13-01"), 400, "calendar with a bad date")
+    r = http(base, "GET", "/")
+    csp = r.headers.get("Content-Security-Policy") or ""
+    check(r.status == 200 and r.headers.get("Content-Type", "").startswith("text/html") and "<title>" in r.text,
+          "GET / serves the dashboard")
+    check("script-src 'self'" in csp and "unsafe-inline" not in csp, "the dashboard page forbids inline script")
+    check(r.headers.get("X-Content-Type-Options") == "nosniff", "nosniff on every response")
+    for asset in ("/app.js", "/app.css"):
+        check(http(base, "GET", asset).status == 200, f"GET {asset}")
+    is_json_error(http(base, "GET", "/nope"), 404, "an unknown path")
+    is_json_error(http(base, "GET", "/api/tasks/1/undo"), 404, "an unknown task action")
+    is_json_error(http(base, "GET", "/api/episodes", headers={"Host": "evil.example:80"}), 403,
+                  "a non-loopback Host header on a loopback server (DNS rebinding)")
+    check(http(base, "GET", "/healthz", headers={"Host": "localhost"}).status == 200, "Host: localhost is fine")
+
+
+def check_concurrency(db, srv):
+    base = srv.base
+    eps, _ = all_episodes(base)
+    ids = [e["id"] for e in eps]
+    paths = []
+    for i in range(240):
+        kind = i % 4
+        if kind == 0:
+            paths.append("/api/episodes" + q(offset=(i * 7) % len(ids), limit=20))
+        elif kind == 1:
+            paths.append("/api/episodes/" + urllib.parse.quote(ids[i % len(ids)]))
+        elif kind == 2:
+            paths.append("/api/overview" + q(limit=20))
+        else:
+            paths.append("/api/tasks" + q(status="open", limit=50))
+    stop = threading.Event()
+    writes = []
+
+    def writer():  # another process writes while the server reads
+        n = 0
+        while not stop.is_set() and n < 40:
+            t0 = time.time()
+            r = run(db, "record", "z-due", "-", stdin=json.dumps({"type": "session", "at": TODAY}))
+            writes.append((r.returncode, time.time() - t0, r.stderr))
+            n += 1
+
+    w = threading.Thread(target=writer)
+    w.start()
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            replies = list(pool.map(lambda p: (p, http(base, "GET", p)), paths))
+    finally:
+        stop.set()
+        w.join()
+    bad = [(p, r.status, r.text[:120]) for p, r in replies if r.status != 200 or r.json() is None]
+    check(not bad, f"240 requests from 16 clients at once all answer 200 with JSON ({bad[:3]})")
+    check(writes and all(code == 0 for code, _, _ in writes), f"the CLI writes while the server reads ({writes[:1]})")
+    check(max(t for _, t, _ in writes) < 10, f"reads never hold a writer long (slowest write {max(t for _, t, _ in writes):.2f}s)")
+    show = json.loads(ok(db, "show", "z-due", "--json"))
+    r = http(base, "GET", "/api/episodes/z-due").json()
+    check(r["sessions"] == show["sessions"] == len(writes), "the server reads what the CLI wrote")
+
+
+def check_guarded(db):
+    # Any other address: refused without a token.
+    r = run(db, "serve", "--bind", "0.0.0.0", "--port", str(free_port()))
+    check(r.returncode == 2 and "token" in r.stderr and r.stdout == "", f"serve on 0.0.0.0 without a token exits 2: {r.stderr}")
+    r = run(db, "serve", "--token", "short")
+    check(r.returncode == 2, "a token shorter than 16 characters is refused")
+    token = "s3cret-token-for-the-web-test"
+    srv = Server(db, "--bind", "0.0.0.0", env={"ZORGPAD_TOKEN": token})
+    try:
+        base = f"http://127.0.0.1:{srv.port}"
+        check(srv.token is None, "no token is printed when one was given")
+        is_json_error(http(base, "GET", "/api/episodes"), 401, "non-loopback server: a read without the token")
+        is_json_error(http(base, "GET", "/"), 401, "non-loopback server: the page without the token")
+        check(http(base, "GET", "/api/episodes", token=token).status == 200, "non-loopback server: Bearer token")
+        check(http(base, "GET", "/api/episodes", headers={"X-Zorgpad-Token": token}).status == 200, "X-Zorgpad-Token")
+        r = http(base, "GET", "/?token=" + urllib.parse.quote(token))
+        cookie = r.headers.get("Set-Cookie") or ""
+        check(r.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie, "?token= sets an HttpOnly cookie")
+        check(http(base, "GET", "/app.js", headers={"Cookie": "zorgpad_token=" + token}).status == 200,
+              "the cookie opens the reads that follow")
+        check(http(base, "GET", "/calendar.ics?token=" + urllib.parse.quote(token)).status == 200,
+              "a calendar subscription URL with ?token=")
+        is_json_error(http(base, "GET", "/healthz", token=token + "x"), 401, "a wrong token")
+        check(http(base, "GET", "/healthz", token=token, headers={"Host": "zorgpad.example:8080"}).status == 200,
+              "any Host name is fine off loopback")
+        tid = http(base, "GET", "/api/tasks?status=open&kind=gp_report_start", token=token).json()["tasks"][0]["id"]
+        is_json_error(http(base, "POST", f"/api/tasks/{tid}/done", headers={"Cookie": "zorgpad_token=" + token}), 401,
+                      "POST with the cookie only")
+        check(http(base, "POST", f"/api/tasks/{tid}/done", token=token).status == 200, "POST with the token")
+    finally:
+        srv.stop()
+    # A token given on loopback guards the reads too.
+    srv = Server(db, "--token", token)
+    try:
+        is_json_error(http(srv.base, "GET", "/api/overview"), 401, "an explicit token on loopback guards reads")
+        check(http(srv.base, "GET", "/api/overview", token=token).status == 200, "…and opens them")
+    finally:
+        srv.stop()
+    # The address is in use: exit 1, a clear message.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        r = run(db, "serve", "--port", str(s.getsockname()[1]))
+        check(r.returncode == 1 and "cannot listen" in r.stderr, f"a port in use: exit 1 ({r.returncode}: {r.stderr})")
+    r = run(db, "serve", "--port", "70000")
+    check(r.returncode == 2, "--port 70000 is bad input")
+
+
+def check_demo(tmp):
+    db = os.path.join(tmp, "demo.db")
+    r = run(db, "demo", today=None)
+    if r.returncode != 0:
+        print(f"web_api: `zorgpad demo` not available ({r.stderr.strip()[:80]}); demo database not checked")
+        return
+    srv = Server(db, today=None)
+    try:
+        j = http(srv.base, "GET", "/api/overview").json()
+        check(j == json.loads(ok(db, "overview", "--json", today=None)), "demo: the overview is the CLI's")
+        eps, total = all_episodes(srv.base)
+        check(total > 0 and len(eps) == total, f"demo: {total} episodes, all pages")
+        rows = j["overdue"]["tasks"]
+        check([(t["due"], t["id"]) for t in rows] == sorted((t["due"], t["id"]) for t in rows), "demo: overdue oldest first")
+        for e in eps[:20]:
+            check(http(srv.base, "GET", "/api/episodes/" + urllib.parse.quote(e["id"])).status == 200, f"demo: {e['id']}")
+    finally:
+        srv.stop()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "web.db")
+        seed(db)
+        srv = Server(db)
+        try:
+            check(srv.base == f"http://127.0.0.1:{srv.port}", f"serving on loopback by default ({srv.base})")
+            check(srv.token is not None and len(srv.token) == 32, "a random token is generated and printed")
+            check_episodes(db, srv.base)
+            check_episode(db, srv.base)
+            check_tasks(db, srv.base)
+            check_overview(db, srv.base)
+            check_misc(db, srv.base)
+            check_done(db, srv)
+            check_concurrency(db, srv)
+        finally:
+            srv.stop()
+        check_guarded(db)
+        check_demo(tmp)
+    if failures:
+        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+        sys.exit(1)
+    print("web_api: ok")
+
+
+if __name__ == "__main__":
+    main()

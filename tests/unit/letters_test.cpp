@@ -1,0 +1,567 @@
+// The GP letters (spec §11, §12; KNGF C.1, C.5, A.3): every letter kind in both
+// languages and formats, escaping, wording for every code, the guideline's
+// language advice, and the errors of a broken installation.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/letters/letters.hpp"
+
+using namespace zorgpad;
+
+namespace {
+
+Date day(const char* iso) { return *Date::parse(iso); }
+
+const Date kToday = day("2026-09-01");
+
+Task task(int seq, TaskKind kind, const char* due, TaskStatus status = TaskStatus::open,
+          std::optional<Checkpoint> checkpoint = std::nullopt) {
+  Task t;
+  t.seq = seq;
+  t.kind = kind;
+  t.due = day(due);
+  t.created = day(due);
+  t.status = status;
+  t.checkpoint = checkpoint;
+  return t;
+}
+
+// A profile 3 episode with everything a letter can show: scores, factors,
+// measures, a reevaluation, a course. `kind` puts it where that letter arises.
+Episode episode_for(TaskKind kind) {
+  Episode ep;
+  ep.id = "ep-7";
+  ep.patient = "P-1234";
+  ep.gp = "Dr. A. de Vries";
+  ep.therapist = "J. Jansen";
+  ep.opened = day("2026-06-01");
+  ep.onset = day("2026-05-25");
+  ep.complaint = Complaint::lbp;
+  ep.age = 52;
+  ep.recurrent = true;
+  ep.profile = 3;
+  ep.suggested_profile = 3;
+  ep.sbst = score_sbst({0, 0, 0, 0, 1, 1, 1, 1, 4});         // total 5, psychosocial 5: high
+  ep.orebro = score_orebro({6, 5, 6, 5, 6, 4, 6, 5, 4, 4});  // 6+5+6+5+6+(10-4)+6+5+(10-4)+(10-4) = 57: raised
+  ep.factors = Factors{{Factor::fear_of_movement, FactorLevel::dominant},
+                       {Factor::poor_colleague_relations, FactorLevel::dominant},
+                       {Factor::leg_pain, FactorLevel::present}};
+  ep.treatment_start = day("2026-06-01");
+  ep.sessions = 6;
+  ep.baseline = Measures{7, 60, std::vector<int>{8, 6}};
+  ep.latest = Measures{4, 55, std::vector<int>{5, 6}};
+  ep.phase = Phase::subacute;
+  ep.state = State::treatment;
+  ep.transitions = {
+      {day("2026-06-01"), Trigger::screening, "intake", "screened"},
+      {day("2026-06-01"), Trigger::stratification, "screened", "treatment"},
+      {day("2026-07-06"), Trigger::phase, "acute", "subacute"},
+      {day("2026-07-13"), Trigger::checkpoint, "treatment", "reevaluation_due"},
+  };
+  ep.profile_history = {{day("2026-06-01"), 3, 3, Trigger::stratification}};
+  ep.tasks = {task(1, TaskKind::gp_report_start, "2026-06-01"),
+              task(2, TaskKind::reevaluation, "2026-07-13", TaskStatus::open, Checkpoint::week6),
+              task(3, TaskKind::reevaluation, "2026-08-24", TaskStatus::open, Checkpoint::week12)};
+  if (kind == TaskKind::gp_report_start) return ep;
+
+  ep.tasks[1].status = TaskStatus::done;
+  ep.reevaluations = {{day("2026-07-13"), Judgement::insufficient, false, Checkpoint::week6}};
+  ep.transitions.push_back({day("2026-07-13"), Trigger::reevaluation, "reevaluation_due", "gp_consultation"});
+  ep.tasks.push_back(task(4, TaskKind::gp_consultation, "2026-07-13"));
+  ep.state = State::gp_consultation;
+  if (kind == TaskKind::gp_consultation) return ep;
+
+  ep.tasks[3].status = TaskStatus::done;
+  ep.transitions.push_back({day("2026-07-20"), Trigger::gp_consult, "gp_consultation", "treatment"});
+  ep.transitions.push_back({day("2026-08-17"), Trigger::phase, "subacute", "chronic"});
+  ep.phase = Phase::chronic;
+  if (kind == TaskKind::gp_report_close) {
+    ep.transitions.push_back({day("2026-08-20"), Trigger::stop, "treatment", "closed"});
+    ep.state = State::closed;
+    ep.reason = "goals_met";
+    ep.tasks[2].status = TaskStatus::cancelled;
+    ep.tasks.push_back(task(5, TaskKind::gp_report_close, "2026-08-20"));
+    return ep;
+  }
+  ep.reevaluations.push_back({day("2026-08-31"), Judgement::insufficient, true, Checkpoint::week12});
+  ep.transitions.push_back({day("2026-08-31"), Trigger::reevaluation, "treatment", "referred"});
+  ep.state = State::referred;
+  ep.reason = "profile3_no_improvement";
+  ep.tasks[2].status = TaskStatus::done;
+  ep.tasks.push_back(task(5, TaskKind::gp_referral, "2026-08-31"));
+  return ep;
+}
+
+TaskRow row_of(const Episode& ep, TaskKind kind, int64_t id = 42) {
+  for (const auto& t : ep.tasks)
+    if (t.kind == kind) return TaskRow{id, ep.id, t};
+  FAIL("no task of that kind");
+  return {};
+}
+
+nlohmann::json strings_of(Lang lang) {
+  std::ifstream in(letters_dir() + "/strings." + std::string(kLangs.name(lang)) + ".json");
+  REQUIRE(in);
+  return nlohmann::json::parse(in);
+}
+
+std::string text(const nlohmann::json& s, const char* key) { return s.at("text").at(key).get<std::string>(); }
+std::string single(const nlohmann::json& s, const char* key) { return s.at("words").at(key).get<std::string>(); }
+std::string word(const nlohmann::json& s, const char* table, std::string_view code) {
+  return s.at("words").at(table).at(std::string(code)).get<std::string>();
+}
+
+// What a value looks like in the output: HTML-escaped in HTML, as is in text.
+std::string shown(const std::string& v, LetterFormat f) {
+  if (f == LetterFormat::text) return v;
+  std::string out;
+  for (char c : v) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string render_ok(const Episode& ep, const TaskRow& row, Lang lang, LetterFormat f, Date today = kToday) {
+  auto r = render_letter(ep, row, lang, f, today);
+  INFO((r.ok() ? std::string() : r.message()));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+constexpr std::array<Lang, 2> kAllLangs{Lang::nl, Lang::en};
+constexpr std::array<LetterFormat, 2> kAllFormats{LetterFormat::html, LetterFormat::text};
+
+}  // namespace
+
+TEST_CASE("each letter kind renders in both languages and formats with every section filled", "[letters][spec-12]") {
+  for (TaskKind kind : kLetterKinds)
+    for (Lang lang : kAllLangs)
+      for (LetterFormat f : kAllFormats) {
+        const std::string k(kTaskKinds.name(kind));
+        INFO(k << " " << kLangs.name(lang) << " " << kLetterFormats.name(f));
+        const Episode ep = episode_for(kind);
+        const std::string out = render_ok(ep, row_of(ep, kind), lang, f);
+        const auto s = strings_of(lang);
+        const bool nl = lang == Lang::nl;
+
+        // every template tag was filled, and no value fell back to "not recorded"
+        CHECK(out.find("{{") == std::string::npos);
+        CHECK(out.find("}}") == std::string::npos);
+        CHECK(out.find(single(s, "not_recorded")) == std::string::npos);
+        // no code leaks into the letter instead of its words
+        for (const char* code : {"gp_referral", "profile3_no_improvement", "goals_met", "fear_of_movement",
+                                 "reevaluation_due", "gp_consultation", "stratification"})
+          CHECK(out.find(code) == std::string::npos);
+
+        // the letter and the people
+        CHECK(out.find(text(s, ("title_" + k).c_str())) != std::string::npos);
+        CHECK(out.find(nl ? "1 september 2026" : "1 September 2026") != std::string::npos);
+        CHECK(out.find("P-1234") != std::string::npos);
+        CHECK(out.find("Dr. A. de Vries") != std::string::npos);
+        CHECK(out.find("J. Jansen") != std::string::npos);
+        // patient and complaint: complaint, onset, phase, recurrence
+        for (const char* h : {"h_patient", "h_profile", "h_measures", "h_reevaluations", "h_course"})
+          CHECK(out.find(text(s, h)) != std::string::npos);
+        CHECK(out.find(nl ? "lage rugpijn" : "low back pain") != std::string::npos);
+        CHECK(out.find(nl ? "25 mei 2026" : "25 May 2026") != std::string::npos);
+        CHECK(out.find(word(s, "phases", kPhases.name(ep.phase))) != std::string::npos);
+        CHECK(out.find(nl ? "terugkerende episode" : "recurrent episode") != std::string::npos);
+        CHECK(out.find(nl ? "52 jaar" : "52 years") != std::string::npos);
+        // profile and why: suggestion, STarT Back, Örebro, dominant factors
+        CHECK(out.find(nl ? "profiel 3: hoog risico" : "profile 3: high risk") != std::string::npos);
+        CHECK(out.find(nl ? "totaal 5 van 9, psychosociale subschaal 5 van 5: hoog risico"
+                          : "total 5 of 9, psychosocial subscale 5 of 5: high risk") != std::string::npos);
+        CHECK(out.find(nl ? "totaal 57 van 100: verhoogd risico" : "total 57 of 100: raised risk") != std::string::npos);
+        CHECK(out.find(word(s, "factors", "fear_of_movement")) != std::string::npos);
+        CHECK(out.find(shown(word(s, "factors", "poor_colleague_relations"), f)) != std::string::npos);
+        CHECK(out.find(word(s, "factors", "leg_pain")) != std::string::npos);
+        // baseline and latest NPRS / QBPDS / PSK with the change in percent
+        CHECK(out.find(nl ? "43% afname, klinisch relevante verbetering" : "43% reduction, clinically relevant improvement") !=
+              std::string::npos);                                                    // NPRS 7 -> 4
+        CHECK(out.find(nl ? "8% afname" : "8% reduction") != std::string::npos);    // QBPDS 60 -> 55
+        CHECK(out.find(nl ? "38% afname" : "38% reduction") != std::string::npos);  // PSK 1: 8 -> 5
+        CHECK(out.find(nl ? "gelijk gebleven" : "unchanged") != std::string::npos);  // PSK 2: 6 -> 6
+        CHECK(out.find(text(s, "measures_note")) != std::string::npos);
+        // the dated course
+        CHECK(out.find(nl ? "6 juli 2026" : "6 July 2026") != std::string::npos);
+        CHECK(out.find(word(s, "triggers", "stratification")) != std::string::npos);
+
+        switch (kind) {
+          case TaskKind::gp_report_start:
+            CHECK(out.find(text(s, "h_plan")) != std::string::npos);
+            CHECK(out.find(nl ? "week 12: 24 augustus 2026" : "week 12: 24 August 2026") != std::string::npos);
+            break;
+          case TaskKind::gp_consultation:
+            CHECK(out.find(text(s, "h_consultation")) != std::string::npos);
+            CHECK(out.find(nl ? "na 6 weken behandeling" : "After 6 weeks of treatment") != std::string::npos);
+            CHECK(out.find(word(s, "judgements", "insufficient")) != std::string::npos);
+            break;
+          case TaskKind::gp_referral:
+            CHECK(out.find(text(s, "h_referral")) != std::string::npos);
+            CHECK(out.find(text(s, "h_next_step")) != std::string::npos);
+            CHECK(out.find(word(s, "referral_reasons", "profile3_no_improvement")) != std::string::npos);
+            CHECK(out.find(word(s, "next_steps", "profile3_no_improvement")) != std::string::npos);
+            CHECK(out.find(nl ? "afgeleid uit de meetwaarden" : "derived from the measurements") != std::string::npos);
+            break;
+          case TaskKind::gp_report_close:
+            CHECK(out.find(text(s, "h_close")) != std::string::npos);
+            CHECK(out.find(word(s, "stop_reasons", "goals_met")) != std::string::npos);
+            break;
+          default:
+            FAIL("not a letter kind");
+        }
+      }
+}
+
+TEST_CASE("a patient reference containing <script> comes out escaped in HTML and verbatim in text",
+          "[letters][escaping]") {
+  Episode ep = episode_for(TaskKind::gp_referral);
+  ep.patient = "<script>alert('x')</script>";
+  ep.gp = "Dr. O'Neil & \"Partners\"";
+  ep.therapist = "<b>T</b>";
+  ep.profile = 1;  // chosen below the suggestion, with a reason typed by the therapist
+  ep.override_reason = "<img src=x onerror=alert(1)>";
+  const TaskRow row = row_of(ep, TaskKind::gp_referral);
+
+  for (Lang lang : kAllLangs) {
+    const std::string html = render_ok(ep, row, lang, LetterFormat::html);
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("<img") == std::string::npos);
+    CHECK(html.find("<b>") == std::string::npos);
+    CHECK(html.find("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;") != std::string::npos);
+    CHECK(html.find("Dr. O&apos;Neil &amp; &quot;Partners&quot;") != std::string::npos);
+    CHECK(html.find("&lt;img src=x onerror=alert(1)&gt;") != std::string::npos);
+
+    const std::string txt = render_ok(ep, row, lang, LetterFormat::text);
+    CHECK(txt.find("<script>alert('x')</script>") != std::string::npos);
+    CHECK(txt.find("Dr. O'Neil & \"Partners\"") != std::string::npos);
+    CHECK(txt.find("&lt;") == std::string::npos);
+    CHECK(txt.find("&amp;") == std::string::npos);
+  }
+}
+
+TEST_CASE("a free-text value cannot break the letter's lines", "[letters][escaping]") {
+  Episode ep = episode_for(TaskKind::gp_report_start);
+  ep.patient = "P-1\nGeachte heer,\r\n";
+  const std::string txt = render_ok(ep, row_of(ep, TaskKind::gp_report_start), Lang::nl, LetterFormat::text);
+  CHECK(txt.find("P-1 Geachte heer,") != std::string::npos);
+}
+
+TEST_CASE("the text letter holds no markup and no HTML entities", "[letters][text]") {
+  const std::string layout = read(letters_dir() + "/letter.txt.mustache");
+  CHECK(layout.find('<') == std::string::npos);
+  CHECK(layout.find("{{{") == std::string::npos);
+  for (TaskKind kind : kLetterKinds) {
+    const Episode ep = episode_for(kind);
+    const std::string txt = render_ok(ep, row_of(ep, kind), Lang::nl, LetterFormat::text);
+    CHECK(txt.find('<') == std::string::npos);
+    CHECK(txt.find("&apos;") == std::string::npos);
+    CHECK(txt.find("collega's") != std::string::npos);
+    CHECK(txt.find("\n\n\n") == std::string::npos);  // no empty sections
+    CHECK(txt.front() != '\n');
+  }
+}
+
+TEST_CASE("the HTML letter is a printable A4 page whose layout escapes every value", "[letters][html]") {
+  const std::string layout = read(letters_dir() + "/letter.html.mustache");
+  CHECK(layout.find("{{{") == std::string::npos);
+  CHECK(layout.find("{{&") == std::string::npos);
+  const Episode ep = episode_for(TaskKind::gp_referral);
+  for (Lang lang : kAllLangs) {
+    const std::string html = render_ok(ep, row_of(ep, TaskKind::gp_referral), lang, LetterFormat::html);
+    CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+    CHECK(html.find("<html lang=\"" + std::string(kLangs.name(lang)) + "\">") != std::string::npos);
+    CHECK(html.find("@page { size: A4;") != std::string::npos);
+    CHECK(html.find("@media print") != std::string::npos);
+    CHECK(html.find("<meta charset=\"utf-8\">") != std::string::npos);
+    CHECK(html.find("http") == std::string::npos);  // self-contained: nothing to fetch
+  }
+}
+
+TEST_CASE("the referral for profile 3 without improvement proposes step 3, multidisciplinary care",
+          "[letters][spec-8][kngf-a3]") {
+  const Episode ep = episode_for(TaskKind::gp_referral);
+  const TaskRow row = row_of(ep, TaskKind::gp_referral);
+  const std::string nl = render_ok(ep, row, Lang::nl, LetterFormat::text);
+  CHECK(nl.find("stap 3: multidisciplinaire diagnostiek en behandeling in de eerste lijn, in nauwe samenwerking "
+                "met de tweede lijn (KNGF A.3)") != std::string::npos);
+  const std::string en = render_ok(ep, row, Lang::en, LetterFormat::text);
+  CHECK(en.find("step 3: multidisciplinary diagnostics and treatment in primary care, in close collaboration with "
+                "secondary care (KNGF A.3)") != std::string::npos);
+}
+
+TEST_CASE("every referral reason, stop reason and exclusion reads as plain words", "[letters][codes]") {
+  for (Lang lang : kAllLangs) {
+    const auto s = strings_of(lang);
+    for (std::size_t i = 0; i < kReferralReasons.size(); ++i) {
+      const std::string code(kReferralReasons.names[i]);
+      Episode ep = episode_for(TaskKind::gp_referral);
+      ep.reason = code;
+      const std::string out = render_ok(ep, row_of(ep, TaskKind::gp_referral), lang, LetterFormat::text);
+      INFO(code);
+      CHECK(out.find(word(s, "referral_reasons", code)) != std::string::npos);
+      CHECK(out.find(word(s, "next_steps", code)) != std::string::npos);
+      CHECK(out.find(code) == std::string::npos);
+    }
+    for (std::size_t i = 0; i < kStopReasons.size(); ++i) {
+      const std::string code(kStopReasons.names[i]);
+      Episode ep = episode_for(TaskKind::gp_report_close);
+      ep.reason = code;
+      const std::string out = render_ok(ep, row_of(ep, TaskKind::gp_report_close), lang, LetterFormat::text);
+      INFO(code);
+      CHECK(out.find(word(s, "stop_reasons", code)) != std::string::npos);
+      CHECK(out.find(code) == std::string::npos);
+    }
+    // A later screening may exclude an episode in treatment (rule 4): its
+    // start report, still to be sent, shows why the pathway no longer applies.
+    for (std::size_t i = 0; i < kExclusions.size(); ++i) {
+      const std::string code(kExclusions.names[i]);
+      Episode ep = episode_for(TaskKind::gp_report_start);
+      ep.state = State::excluded;
+      ep.reason = code;
+      const std::string out = render_ok(ep, row_of(ep, TaskKind::gp_report_start), lang, LetterFormat::text);
+      INFO(code);
+      CHECK(out.find(word(s, "states", "excluded") + ": " + word(s, "exclusions", code)) != std::string::npos);
+      if (code.find('_') != std::string::npos) CHECK(out.find(code) == std::string::npos);  // "visceral" is a word too
+    }
+  }
+}
+
+TEST_CASE("letters follow the guideline's language advice (KNGF C.1)", "[letters][kngf-c1]") {
+  // C.1: avoid words that feed fear of pain ("letsel", "degeneratie",
+  // "slijtage") and "aspecifiek"; say "lage rugpijn".
+  const std::vector<std::string> avoid_nl{"degeneratie", "degeneratief", "slijtage", "letsel", "aspecifiek",
+                                          "catastrof", "beschadig"};
+  const std::vector<std::string> avoid_en{"degenerat", "wear and tear", "non-specific", "nonspecific", "injury",
+                                          "damage", "catastroph"};
+  for (Lang lang : kAllLangs) {
+    const auto& avoid = lang == Lang::nl ? avoid_nl : avoid_en;
+    const std::string file = lower(read(letters_dir() + "/strings." + std::string(kLangs.name(lang)) + ".json"));
+    for (const auto& w : avoid) {
+      INFO(w);
+      CHECK(file.find(w) == std::string::npos);
+    }
+    for (TaskKind kind : kLetterKinds) {
+      const Episode ep = episode_for(kind);
+      const std::string out = lower(render_ok(ep, row_of(ep, kind), lang, LetterFormat::text));
+      for (const auto& w : avoid) CHECK(out.find(w) == std::string::npos);
+    }
+  }
+  const auto nl = strings_of(Lang::nl);
+  CHECK(word(nl, "complaints", "lbp") == "lage rugpijn");
+}
+
+TEST_CASE("both languages have the same wording keys", "[letters][strings]") {
+  const auto nl = strings_of(Lang::nl);
+  const auto en = strings_of(Lang::en);
+  for (auto it = nl.at("text").begin(); it != nl.at("text").end(); ++it) {
+    INFO(it.key());
+    CHECK(en.at("text").contains(it.key()));
+  }
+  for (auto it = en.at("text").begin(); it != en.at("text").end(); ++it) {
+    INFO(it.key());
+    CHECK(nl.at("text").contains(it.key()));
+  }
+}
+
+TEST_CASE("measures without a comparable baseline or a later value say so", "[letters][spec-6]") {
+  Episode ep = episode_for(TaskKind::gp_report_start);
+  ep.baseline = Measures{0, 30, std::vector<int>{8, 6, 4}};
+  ep.latest = Measures{3, 21, std::vector<int>{7}};
+  const std::string out = render_ok(ep, row_of(ep, TaskKind::gp_report_start), Lang::nl, LetterFormat::text);
+  CHECK(out.find("NPRS, pijnintensiteit (0-10): 0 -> 3, niet te berekenen (beginwaarde 0)") != std::string::npos);
+  // 30 -> 21 is 30 %: clinically relevant (spec §6, in integers)
+  CHECK(out.find("QBPDS, beperkingen in activiteiten (0-100): 30 -> 21, 30% afname, klinisch relevante verbetering") !=
+        std::string::npos);
+  CHECK(out.find("PSK, patiëntspecifieke klacht 1 (0-10): 8 -> 7, 13% afname") != std::string::npos);
+  CHECK(out.find("PSK, patiëntspecifieke klacht 3 (0-10): 4 -> niet gemeten, -") != std::string::npos);
+  // PSK is not judged by the 30 % rule
+  CHECK(out.find("klacht 1 (0-10): 8 -> 7, 13% afname, klinisch") == std::string::npos);
+}
+
+TEST_CASE("an episode with little recorded still gives a complete letter", "[letters][spec-12]") {
+  Episode ep;
+  ep.id = "ep-8";
+  ep.opened = ep.onset = day("2026-08-31");
+  ep.age = 40;
+  ep.complaint = Complaint::lrs;
+  ep.state = State::treatment;
+  ep.profile = 1;
+  ep.treatment_start = day("2026-08-31");
+  ep.tasks = {task(1, TaskKind::gp_report_start, "2026-08-31")};
+  for (Lang lang : kAllLangs) {
+    const auto s = strings_of(lang);
+    const std::string out = render_ok(ep, row_of(ep, TaskKind::gp_report_start), lang, LetterFormat::text);
+    CHECK(out.find(word(s, "complaints", "lrs")) != std::string::npos);
+    CHECK(out.find(text(s, "no_suggestion")) != std::string::npos);
+    CHECK(out.find(text(s, "not_administered")) != std::string::npos);
+    CHECK(out.find(text(s, "no_measures")) != std::string::npos);
+    CHECK(out.find(text(s, "no_reevaluations")) != std::string::npos);
+    CHECK(out.find(text(s, "no_planned")) != std::string::npos);
+    CHECK(out.find(single(s, "not_recorded")) != std::string::npos);  // no patient reference, GP, therapist
+    CHECK(out.find(lang == Lang::nl ? "0 weken op 1 september 2026" : "0 weeks on 1 September 2026") != std::string::npos);
+  }
+}
+
+TEST_CASE("a task that is not a letter is refused", "[letters][errors]") {
+  const Episode ep = episode_for(TaskKind::gp_report_start);
+  auto r = render_letter(ep, row_of(ep, TaskKind::reevaluation), Lang::nl, LetterFormat::html, kToday);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find("task 42 is a reevaluation task, not a letter") != std::string::npos);
+  CHECK_FALSE(is_letter_task(TaskKind::gp_urgent_contact));
+  CHECK(is_letter_task(TaskKind::gp_consultation));
+}
+
+TEST_CASE("a referral letter needs a referred episode, an end report a closed one", "[letters][errors]") {
+  Episode ep = episode_for(TaskKind::gp_referral);
+  ep.state = State::treatment;
+  ep.reason.reset();
+  auto r = render_letter(ep, row_of(ep, TaskKind::gp_referral), Lang::nl, LetterFormat::text, kToday);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find("ep-7 is not referred") != std::string::npos);
+
+  Episode closed = episode_for(TaskKind::gp_report_close);
+  closed.state = State::treatment;
+  auto c = render_letter(closed, row_of(closed, TaskKind::gp_report_close), Lang::en, LetterFormat::text, kToday);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.message().find("is not closed") != std::string::npos);
+
+  TaskRow other = row_of(ep, TaskKind::gp_referral);
+  other.episode = "ep-99";
+  CHECK_FALSE(render_letter(ep, other, Lang::nl, LetterFormat::text, kToday).ok());
+  TaskRow wrong_seq = row_of(ep, TaskKind::gp_referral);
+  wrong_seq.task.seq = 1;  // the episode's task 1 is its start report
+  CHECK_FALSE(render_letter(ep, wrong_seq, Lang::nl, LetterFormat::text, kToday).ok());
+}
+
+TEST_CASE("a task row as the store lists it (no creation date) still dates the letter's events",
+          "[letters][spec-11]") {
+  const Episode ep = episode_for(TaskKind::gp_report_close);
+  TaskRow row = row_of(ep, TaskKind::gp_report_close);
+  row.task.created = Date{};  // TaskRow from Store::tasks() carries only id, kind, due, status, checkpoint
+  const std::string out = render_ok(ep, row, Lang::nl, LetterFormat::text);
+  CHECK(out.find("is op 20 augustus 2026 afgesloten") != std::string::npos);
+  CHECK(out.find("1970") == std::string::npos);
+}
+
+TEST_CASE("the letter is dated by the day it is given", "[letters][clock]") {
+  const Episode ep = episode_for(TaskKind::gp_report_start);
+  const TaskRow row = row_of(ep, TaskKind::gp_report_start);
+  CHECK(render_ok(ep, row, Lang::nl, LetterFormat::text, day("2027-03-09")).find("Datum: 9 maart 2027") !=
+        std::string::npos);
+  CHECK(render_ok(ep, row, Lang::en, LetterFormat::text, day("2027-03-09")).find("Date: 9 March 2027") !=
+        std::string::npos);
+}
+
+TEST_CASE("the file name carries episode and task ids only", "[letters][files]") {
+  TaskRow row{12, "ep-3", task(1, TaskKind::gp_referral, "2026-08-31")};
+  CHECK(letter_file_name(row, LetterFormat::html) == "ep-3-task-12-gp_referral.html");
+  CHECK(letter_file_name(row, LetterFormat::text) == "ep-3-task-12-gp_referral.txt");
+  row.episode = "../x y/z";
+  CHECK(letter_file_name(row, LetterFormat::text) == ".._x_y_z-task-12-gp_referral.txt");
+}
+
+namespace {
+// A copy of the installed letters directory that a test may break.
+struct ScratchLetters {
+  std::filesystem::path root;
+  ScratchLetters() {
+    root = std::filesystem::temp_directory_path() / ("zorgpad-letters-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root);
+    std::filesystem::create_directories(root / "letters");
+    for (const auto& e : std::filesystem::directory_iterator(letters_dir()))
+      std::filesystem::copy_file(e.path(), root / "letters" / e.path().filename());
+  }
+  ~ScratchLetters() { std::filesystem::remove_all(root); }
+  std::string dir() const { return (root / "letters").string(); }
+  void edit_strings(Lang lang, const std::function<void(nlohmann::json&)>& fn) const {
+    const std::string path = dir() + "/strings." + std::string(kLangs.name(lang)) + ".json";
+    auto j = nlohmann::json::parse(read(path));
+    fn(j);
+    std::ofstream(path) << j.dump(2);
+  }
+};
+}  // namespace
+
+TEST_CASE("a broken installation is an error, never an exception", "[letters][errors]") {
+  SECTION("missing directory") {
+    auto t = LetterTemplates::load("/nonexistent/letters", Lang::nl, LetterFormat::html);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.message().find("strings.nl.json") != std::string::npos);
+  }
+  ScratchLetters scratch;
+  SECTION("a referral reason without words") {
+    scratch.edit_strings(Lang::en, [](nlohmann::json& j) { j["words"]["referral_reasons"].erase("lrs_severe"); });
+    auto t = LetterTemplates::load(scratch.dir(), Lang::en, LetterFormat::text);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.message() == "strings.en.json: words.referral_reasons has no entry for 'lrs_severe'");
+  }
+  SECTION("wording the layout uses is missing") {
+    scratch.edit_strings(Lang::nl, [](nlohmann::json& j) { j["text"].erase("h_course"); });
+    auto t = LetterTemplates::load(scratch.dir(), Lang::nl, LetterFormat::html);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.message().find("t.h_course") != std::string::npos);
+  }
+  SECTION("markup in the wording") {
+    scratch.edit_strings(Lang::nl, [](nlohmann::json& j) { j["text"]["closing"] = "<b>Groet</b>"; });
+    CHECK_FALSE(LetterTemplates::load(scratch.dir(), Lang::nl, LetterFormat::html).ok());
+  }
+  SECTION("an HTML layout that opts out of escaping") {
+    std::ofstream(scratch.dir() + "/letter.html.mustache", std::ios::app) << "{{{patient}}}\n";
+    auto t = LetterTemplates::load(scratch.dir(), Lang::nl, LetterFormat::html);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.message().find("unescaped") != std::string::npos);
+  }
+  SECTION("not JSON") {
+    std::ofstream(scratch.dir() + "/strings.nl.json") << "{ nope";
+    CHECK_FALSE(LetterTemplates::load(scratch.dir(), Lang::nl, LetterFormat::text).ok());
+  }
+  SECTION("a wrong type in the strings file") {
+    scratch.edit_strings(Lang::nl, [](nlohmann::json& j) { j["words"]["states"]["closed"] = 3; });
+    CHECK_FALSE(LetterTemplates::load(scratch.dir(), Lang::nl, LetterFormat::text).ok());
+  }
+}
+
+TEST_CASE("ZORGPAD_SHARE_DIR overrides where the letters are found", "[letters][files]") {
+  ScratchLetters scratch;
+  scratch.edit_strings(Lang::nl, [](nlohmann::json& j) { j["text"]["closing"] = "Tot ziens uit de testmap."; });
+  const char* before = std::getenv("ZORGPAD_SHARE_DIR");
+  const std::string saved = before ? before : "";
+  ::setenv("ZORGPAD_SHARE_DIR", scratch.root.c_str(), 1);
+  const Episode ep = episode_for(TaskKind::gp_report_start);
+  auto r = render_letter(ep, row_of(ep, TaskKind::gp_report_start), Lang::nl, LetterFormat::text, kToday);
+  if (before) ::setenv("ZORGPAD_SHARE_DIR", saved.c_str(), 1);
+  else ::unsetenv("ZORGPAD_SHARE_DIR");
+  REQUIRE(r.ok());
+  CHECK(r->find("Tot ziens uit de testmap.") != std::string::npos);
+}

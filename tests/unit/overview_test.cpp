@@ -1,0 +1,253 @@
+// The coordinator's overview (adapters/overview): what counts as overdue, due
+// this week, waiting on the GP and referred this month, over a real store.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "adapters/overview/overview.hpp"
+
+using namespace zorgpad;
+using nlohmann::json;
+
+namespace {
+
+Date day(const char* iso) { return *Date::parse(iso); }
+
+Task task(TaskKind kind, const char* due, TaskStatus status = TaskStatus::open) {
+  Task t;
+  t.kind = kind;
+  t.due = day(due);
+  t.status = status;
+  return t;
+}
+
+// A store in a temporary file, removed at the end; the clock stands at `today`.
+struct Fixture {
+  std::filesystem::path path;
+  ManualClock clock{day("2026-03-02")};
+  std::unique_ptr<Store> store;
+
+  Fixture() {
+    static int n = 0;
+    path = std::filesystem::temp_directory_path() / ("zorgpad-overview-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".db");
+    auto r = open_sqlite_store(path.string(), clock);
+    REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(r));
+    store = std::move(std::get<std::unique_ptr<Store>>(r));
+  }
+  ~Fixture() {
+    store.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  }
+
+  void ok(const StoreResult<Recorded>& r) {
+    if (auto* e = std::get_if<StoreError>(&r)) FAIL(e->message);
+  }
+  void open(const std::string& id, const char* at, const std::string& therapist = "T1", const std::string& gp = "GP1",
+            const std::string& complaint = "lbp") {
+    ok(store->open(id, "P-" + id, {{"type", "open"}, {"at", at}, {"onset", at}, {"complaint", complaint}, {"age", 40},
+                                   {"gp", gp}, {"therapist", therapist}}));
+  }
+  void record(const std::string& id, json ev) { ok(store->record(id, ev, std::nullopt)); }
+  // Screened and stratified into profile 1 on `at`: week-3 reevaluation due at + 21.
+  void treat(const std::string& id, const char* at, const std::string& therapist = "T1") {
+    open(id, at, therapist);
+    record(id, {{"type", "screening"}, {"at", at}, {"red_flags", json::array()}, {"exclusions", json::array()}});
+    record(id, {{"type", "stratification"}, {"at", at}, {"profile", 1}, {"factors", json::object()}});
+  }
+  Overview overview(const char* today, OverviewOptions o = {}) {
+    clock.set(day(today));
+    auto t = store->tick(day(today));
+    REQUIRE(std::holds_alternative<TickReport>(t));
+    auto r = build_overview(*store, day(today), o);
+    if (auto* e = std::get_if<StoreError>(&r)) FAIL(e->message);
+    return std::get<Overview>(r);
+  }
+  int64_t task_id(const std::string& episode, TaskKind kind) {
+    TaskFilter f;
+    f.episode = episode;
+    f.kind = kind;
+    auto r = store->tasks(f);
+    REQUIRE(std::holds_alternative<std::vector<TaskRow>>(r));
+    REQUIRE(!std::get<std::vector<TaskRow>>(r).empty());
+    return std::get<std::vector<TaskRow>>(r).front().id;
+  }
+};
+
+std::vector<std::string> episodes_of(const OverviewList<OverviewTask>& l) {
+  std::vector<std::string> out;
+  for (const auto& t : l.items) out.push_back(t.row.episode);
+  return out;
+}
+
+int64_t count_of(const Counts& c, const std::string& key) {
+  for (const auto& [k, v] : c)
+    if (k == key) return v;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a reevaluation still open 7 days after its due date is overdue, 6 days is not", "[overview][spec-11]") {
+  const Date today = day("2026-04-20");
+  CHECK(is_overdue(task(TaskKind::reevaluation, "2026-04-13"), today));
+  CHECK(is_overdue(task(TaskKind::reevaluation, "2026-03-01"), today));
+  CHECK_FALSE(is_overdue(task(TaskKind::reevaluation, "2026-04-14"), today));
+  CHECK_FALSE(is_overdue(task(TaskKind::reevaluation, "2026-04-13", TaskStatus::done), today));
+  CHECK_FALSE(is_overdue(task(TaskKind::reevaluation, "2026-04-13", TaskStatus::cancelled), today));
+  CHECK_FALSE(is_overdue(task(TaskKind::lrs_check, "2026-03-01"), today));  // §11: reevaluations only
+}
+
+TEST_CASE("due this week runs from six days back to six days ahead, so a reevaluation never drops out of sight",
+          "[overview][spec-11]") {
+  const Date today = day("2026-04-20");
+  CHECK(is_due_this_week(task(TaskKind::reevaluation, "2026-04-14"), today));
+  CHECK(is_due_this_week(task(TaskKind::reevaluation, "2026-04-20"), today));
+  CHECK(is_due_this_week(task(TaskKind::gp_report_start, "2026-04-26"), today));
+  CHECK_FALSE(is_due_this_week(task(TaskKind::gp_report_start, "2026-04-27"), today));
+  CHECK_FALSE(is_due_this_week(task(TaskKind::reevaluation, "2026-04-13"), today));  // overdue instead
+  CHECK_FALSE(is_due_this_week(task(TaskKind::reevaluation, "2026-04-21", TaskStatus::done), today));
+}
+
+TEST_CASE("the GP tasks are the five gp_* kinds", "[overview][spec-11]") {
+  for (TaskKind k : {TaskKind::gp_report_start, TaskKind::gp_report_close, TaskKind::gp_referral,
+                     TaskKind::gp_urgent_contact, TaskKind::gp_consultation})
+    CHECK(is_gp_task(k));
+  for (TaskKind k : {TaskKind::reevaluation, TaskKind::lrs_check, TaskKind::red_flag_review, TaskKind::session_limit})
+    CHECK_FALSE(is_gp_task(k));
+}
+
+TEST_CASE("overdue reevaluations come oldest first and the total counts past the limit", "[overview][spec-11]") {
+  Fixture fx;
+  fx.treat("ep-b", "2026-03-09");  // week 3 due 03-30
+  fx.treat("ep-a", "2026-03-02");  // week 3 due 03-23
+  fx.treat("ep-c", "2026-03-20");  // week 3 due 04-10: not yet overdue on 04-13
+  auto ov = fx.overview("2026-04-13");
+  CHECK(episodes_of(ov.overdue) == std::vector<std::string>{"ep-a", "ep-b"});
+  CHECK(ov.overdue.total == 2);
+  CHECK(ov.overdue.items[0].days_late == 21);
+  CHECK(ov.overdue.items[0].episode.patient == "P-ep-a");
+  CHECK(ov.overdue.items[0].episode.state == State::reevaluation_due);
+  CHECK(episodes_of(ov.due_this_week) == std::vector<std::string>{"ep-c"});
+
+  OverviewOptions one;
+  one.limit = 1;
+  auto limited = fx.overview("2026-04-13", one);
+  CHECK(episodes_of(limited.overdue) == std::vector<std::string>{"ep-a"});
+  CHECK(limited.overdue.total == 2);
+}
+
+TEST_CASE("marking an overdue reevaluation done takes it off the overview", "[overview][spec-11]") {
+  Fixture fx;
+  fx.treat("ep-a", "2026-03-02");
+  REQUIRE(fx.overview("2026-04-13").overdue.total == 1);
+  auto done = fx.store->complete_task(fx.task_id("ep-a", TaskKind::reevaluation));
+  REQUIRE(std::holds_alternative<TaskRow>(done));
+  CHECK(fx.overview("2026-04-13").overdue.total == 0);
+}
+
+TEST_CASE("the filters apply to the counts and to every list", "[overview]") {
+  Fixture fx;
+  fx.treat("ep-1", "2026-03-02", "Anna");
+  fx.treat("ep-2", "2026-03-02", "Bram");
+  fx.treat("ep-3", "2026-03-03", "Anna");
+  OverviewOptions anna;
+  anna.filter.therapist = "Anna";
+  auto ov = fx.overview("2026-04-13", anna);
+  CHECK(ov.episodes == 2);
+  CHECK(episodes_of(ov.overdue) == std::vector<std::string>{"ep-1", "ep-3"});
+  CHECK(ov.waiting_on_gp.total == 2);  // their gp_report_start letters are open
+  for (const auto& w : ov.waiting_on_gp.items) CHECK(w.episode.therapist == "Anna");
+
+  OverviewOptions search;
+  search.filter.search = "ep-2";
+  CHECK(episodes_of(fx.overview("2026-04-13", search).overdue) == std::vector<std::string>{"ep-2"});
+
+  OverviewOptions screened;
+  screened.filter.state = State::screened;
+  auto none = fx.overview("2026-04-13", screened);
+  CHECK(none.episodes == 0);
+  CHECK(none.overdue.total == 0);
+  CHECK(none.waiting_on_gp.total == 0);
+}
+
+TEST_CASE("waiting on the GP: episodes with an open GP task, longest waiting first", "[overview][spec-11]") {
+  Fixture fx;
+  fx.treat("ep-late", "2026-03-09");
+  fx.treat("ep-early", "2026-03-02");
+  auto ov = fx.overview("2026-03-10");
+  REQUIRE(ov.waiting_on_gp.total == 2);
+  CHECK(ov.waiting_on_gp.items[0].episode.id == "ep-early");
+  CHECK(ov.waiting_on_gp.items[0].since == day("2026-03-02"));
+  REQUIRE(ov.waiting_on_gp.items[0].gp_tasks.size() == 1);
+  CHECK(ov.waiting_on_gp.items[0].gp_tasks[0].task.kind == TaskKind::gp_report_start);
+  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-early", TaskKind::gp_report_start))));
+  auto after = fx.overview("2026-03-10");
+  REQUIRE(after.waiting_on_gp.total == 1);
+  CHECK(after.waiting_on_gp.items[0].episode.id == "ep-late");
+}
+
+TEST_CASE("referred this month: a referral of this calendar month, letter sent or not", "[overview][spec-4]") {
+  Fixture fx;
+  for (const char* id : {"ep-feb", "ep-mar"}) fx.open(id, id == std::string("ep-feb") ? "2026-02-20" : "2026-03-05");
+  fx.record("ep-feb", {{"type", "screening"}, {"at", "2026-02-20"}, {"red_flags", {"cauda_equina"}}, {"exclusions", json::array()}});
+  fx.record("ep-mar", {{"type", "screening"}, {"at", "2026-03-05"}, {"suspicion", true}, {"red_flags", json::array()},
+                       {"exclusions", json::array()}});
+  auto ov = fx.overview("2026-03-10");
+  REQUIRE(ov.referred_this_month.total == 1);
+  CHECK(ov.referred_this_month.items[0].episode.id == "ep-mar");
+  CHECK(ov.referred_this_month.items[0].task.task.kind == TaskKind::gp_referral);
+  CHECK(count_of(ov.by_state, "referred") == 2);
+  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-mar", TaskKind::gp_referral))));
+  CHECK(fx.overview("2026-03-10").referred_this_month.total == 1);  // a sent letter does not undo the referral
+  CHECK(fx.overview("2026-04-01").referred_this_month.total == 0);
+}
+
+TEST_CASE("counts name every state, phase and profile, zeros included", "[overview]") {
+  Fixture fx;
+  fx.treat("ep-1", "2026-03-02");
+  fx.open("ep-2", "2026-03-02");
+  auto ov = fx.overview("2026-03-02");
+  CHECK(ov.episodes == 2);
+  CHECK(ov.by_state.size() == kStates.size());
+  CHECK(count_of(ov.by_state, "treatment") == 1);
+  CHECK(count_of(ov.by_state, "intake") == 1);
+  CHECK(count_of(ov.by_state, "excluded") == 0);
+  CHECK(count_of(ov.by_phase, "acute") == 2);
+  CHECK(count_of(ov.by_profile, "1") == 1);
+  CHECK(count_of(ov.by_profile, "none") == 1);
+  json j = overview_json(ov);
+  CHECK(j["counts"]["state"]["gp_consultation"] == 0);
+  CHECK(j["today"] == "2026-03-02");
+}
+
+TEST_CASE("a limit outside 1-1000 is bad input", "[overview]") {
+  Fixture fx;
+  OverviewOptions o;
+  o.limit = 0;
+  auto r = build_overview(*fx.store, day("2026-03-02"), o);
+  REQUIRE(std::holds_alternative<StoreError>(r));
+  CHECK(std::get<StoreError>(r).kind == Failure::bad_input);
+}
+
+TEST_CASE("filter text is checked and the message names the field", "[overview]") {
+  auto f = parse_episode_filter({"treatment", "chronic", "3", "GP1", "Anna", "ep-"});
+  REQUIRE(f.ok());
+  CHECK(f->state == State::treatment);
+  CHECK(f->phase == Phase::chronic);
+  CHECK(f->profile == 3);
+  CHECK(f->therapist == "Anna");
+  auto bad_state = parse_episode_filter({"treated", "", "", "", "", ""});
+  REQUIRE_FALSE(bad_state.ok());
+  CHECK(bad_state.message().rfind("state: unknown state 'treated'", 0) == 0);
+  CHECK_FALSE(parse_episode_filter({"", "", "4", "", "", ""}).ok());
+  CHECK_FALSE(parse_episode_filter({"", "", "", "", "", std::string(201, 'x')}).ok());
+}
+
+TEST_CASE("months start on the first and roll over at the year's end", "[overview]") {
+  CHECK(month_start(day("2026-12-31")) == day("2026-12-01"));
+  CHECK(next_month_start(day("2026-12-31")) == day("2027-01-01"));
+  CHECK(next_month_start(day("2026-01-31")) == day("2026-02-01"));
+}

@@ -1,0 +1,182 @@
+// Schema migration (issue 3): a store written by schema version 1 (before
+// event ids) opens with the current code, is migrated to the current version
+// in place, keeps its data readable and gains idempotent event ids.
+#include <catch2/catch.hpp>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "pathway/event.hpp"
+#include "persistence/schema.hpp"
+#include "persistence/store.hpp"
+#include "states/episode_json.hpp"
+#include "states/machine.hpp"
+
+using namespace zorgpad;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/zorgpad-migration-test-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const char* name) const { return (path / name).string(); }
+};
+
+Date day(const char* iso) { return *Date::parse(iso); }
+
+template <typename T>
+T take(StoreResult<T> r) {
+  if (auto* e = std::get_if<StoreError>(&r)) FAIL("unexpected store error: " << e->message);
+  return std::move(std::get<T>(r));
+}
+
+const std::vector<json> kEvents = {
+    json::parse(R"({"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 52, "gp": "G"})"),
+    json::parse(R"({"type": "screening", "at": "2026-01-05", "red_flags": [], "exclusions": []})"),
+    json::parse(R"({"type": "measurement", "at": "2026-01-05", "nprs": 7, "qbpds": 50})"),
+    json::parse(R"({"type": "stratification", "at": "2026-01-06", "factors": {"leg_pain": "present"}})"),
+};
+
+// The episode the events above make, as the engine computes it.
+Episode expected_episode() {
+  auto ep = open_episode("ep-1", "P-1", *parse_event(kEvents[0]));
+  REQUIRE(ep.ok());
+  for (size_t i = 1; i < kEvents.size(); ++i) REQUIRE(apply(*ep, *parse_event(kEvents[i])).ok());
+  return *ep;
+}
+
+// A store as schema version 1 wrote it: v1 tables, one episode with its log
+// (no event_id column yet), its projection and task rows.
+void write_v1_store(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec(schema_v1_sql());
+  db.exec("PRAGMA user_version = 1");
+  db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+  SQLite::Transaction tx(db);
+  for (size_t i = 0; i < kEvents.size(); ++i) {
+    SQLite::Statement q(db, "INSERT INTO events(episode, seq, type, at, body, recorded_at) VALUES ('ep-1', ?, ?, ?, ?, 1767571200)");
+    q.bind(1, int64_t(i + 1));
+    q.bind(2, kEvents[i]["type"].get<std::string>());
+    q.bind(3, kEvents[i]["at"].get<std::string>());
+    q.bind(4, kEvents[i].dump());
+    q.exec();
+  }
+  Episode ep = expected_episode();
+  SQLite::Statement e(db,
+                      "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body) "
+                      "VALUES ('ep-1', 'P-1', 'treatment', 'acute', 2, 'G', '', 4, ?, ?)");
+  e.bind(1, ep.next_due()->iso());
+  e.bind(2, episode_state(ep).dump());
+  e.exec();
+  for (const Task& t : ep.tasks) {
+    SQLite::Statement q(db, "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES ('ep-1', ?, ?, ?, ?, ?)");
+    q.bind(1, t.seq);
+    q.bind(2, std::string(kTaskKinds.name(t.kind)));
+    if (t.checkpoint) q.bind(3, std::string(kCheckpoints.name(*t.checkpoint))); else q.bind(3);
+    q.bind(4, t.due.iso());
+    q.bind(5, std::string(kTaskStatuses.name(t.status)));
+    q.exec();
+  }
+  db.exec("INSERT INTO meta(key, value) VALUES ('clock', '2026-01-06')");
+  tx.commit();
+}
+
+bool has_column(SQLite::Database& db, const char* table, const char* column) {
+  SQLite::Statement q(db, std::string("SELECT count(*) FROM pragma_table_info('") + table + "') WHERE name = ?");
+  q.bind(1, column);
+  q.executeStep();
+  return q.getColumn(0).getInt() == 1;
+}
+
+}  // namespace
+
+TEST_CASE("a version-1 store is migrated to the current schema on open", "[store][migration]") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  write_v1_store(path);
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    REQUIRE_FALSE(has_column(db, "events", "event_id"));
+  }
+  ManualClock clock(day("2026-01-07"));
+  auto s = take(open_sqlite_store(path, clock));
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == current_schema_version());
+    CHECK(db.execAndGet("PRAGMA application_id").getInt() == kApplicationId);
+    CHECK(has_column(db, "events", "event_id"));
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE name = 'events_event_id'").getInt() == 1);
+    CHECK(db.execAndGet("SELECT count(*) FROM events").getInt() == 4);
+  }
+
+  SECTION("the data is still readable") {
+    Episode ep = take(s->load("ep-1"));
+    CHECK(ep == expected_episode());
+    CHECK(episode_view(ep) == episode_view(expected_episode()));
+    auto log = take(s->events("ep-1"));
+    REQUIRE(log.size() == 4);
+    for (size_t i = 0; i < log.size(); ++i) CHECK(log[i].body == kEvents[i]);
+    CHECK(take(s->tasks({})).size() == ep.tasks.size());
+    CHECK(take(s->list_episodes({})).total == 1);
+    CHECK(take(s->rebuild()).differences.empty());
+  }
+  SECTION("new events are recorded, with event ids working") {
+    json ev = json::parse(R"({"type": "session", "at": "2026-01-07", "id": "after-migration-1"})");
+    Recorded r = take(s->record("ep-1", ev, int64_t(4)));
+    CHECK(r.seq == 5);
+    CHECK_FALSE(r.duplicate);
+    Recorded again = take(s->record("ep-1", ev, std::nullopt));
+    CHECK(again.duplicate);
+    CHECK(again.seq == 5);
+    CHECK(take(s->load("ep-1")).sessions == 1);
+    json open = kEvents[0];
+    open["id"] = "open-2";
+    CHECK(take(s->open("ep-2", "P-2", open)).seq == 1);
+    CHECK(take(s->open("ep-3", "P-3", open)).episode == "ep-2");
+    CHECK(take(s->rebuild()).differences.empty());
+  }
+  SECTION("the old events, without ids, stay as they were") {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM events WHERE event_id IS NULL").getInt() == 4);
+  }
+}
+
+TEST_CASE("opening a migrated store again changes nothing", "[store][migration]") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  write_v1_store(path);
+  ManualClock clock(day("2026-01-07"));
+  { auto s = take(open_sqlite_store(path, clock)); }
+  auto dump = [&] {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    std::string out = std::to_string(db.execAndGet("PRAGMA user_version").getInt()) + "\n";
+    SQLite::Statement q(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name");
+    while (q.executeStep()) out += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + " " + q.getColumn(2).getString() + "\n";
+    return out;
+  };
+  const std::string once = dump();
+  { auto s = take(open_sqlite_store(path, clock)); }
+  CHECK(dump() == once);
+}
+
+TEST_CASE("two stores opening a version-1 store at once both succeed", "[store][migration]") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  write_v1_store(path);
+  ManualClock clock(day("2026-01-07"));
+  auto a = take(open_sqlite_store(path, clock));
+  auto b = take(open_sqlite_store(path, clock));
+  CHECK(take(a->load("ep-1")) == take(b->load("ep-1")));
+}
