@@ -1,10 +1,79 @@
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
 #include "adapters/cli/commands.hpp"
+#include "adapters/demo/simulation.hpp"
 
 namespace zorgpad::cli {
 
+namespace {
+
+void print_counts(Store& store, CountBy by, const char* title) {
+  auto r = store.count_episodes(by, EpisodeFilter{});
+  if (!std::holds_alternative<std::vector<std::pair<std::string, int64_t>>>(r)) return;
+  std::cout << "  " << title << ":";
+  for (const auto& [name, n] : std::get<std::vector<std::pair<std::string, int64_t>>>(r)) std::cout << "  " << name << " " << n;
+  std::cout << "\n";
+}
+
+int percent(int part, int whole) { return whole ? (100 * part + whole / 2) / whole : 0; }
+
+}  // namespace
+
 void setup_demo(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("demo", "Simulate a practice over six months on the database");
-  cmd->callback([&ctx] { ctx.fail_bad_input("demo: not built yet"); });
+  auto* cmd = app.add_subcommand("demo",
+      "Simulate a physiotherapy practice over six months on the database (never one that already holds episodes)");
+  auto o = std::make_shared<DemoOptions>();
+  cmd->add_option("--episodes", o->episodes, "episodes to simulate")->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed", o->seed, "random seed (the same seed gives the same practice)");
+  cmd->callback([o, &ctx] {
+    StoreOptions opt;
+    opt.synchronous_full = false;  // a simulation: commits stay atomic, fsync per commit is not needed
+    o->end = ctx.clock().today();
+    ManualClock sim_clock(o->end);  // the store's clock follows the simulated days
+    auto opened = open_sqlite_store(ctx.db, sim_clock, opt);
+    if (auto* e = std::get_if<StoreError>(&opened)) return ctx.fail_bad_input(e->message);
+    auto store = std::move(std::get<std::unique_ptr<Store>>(opened));
+    auto count = store->episode_count();
+    if (auto* e = std::get_if<StoreError>(&count)) return ctx.fail(*e);
+    if (std::get<int64_t>(count) > 0)
+      return ctx.fail_bad_input("demo: '" + ctx.db + "' already holds " + std::to_string(std::get<int64_t>(count)) +
+                                " episodes; the demo only writes into an empty database (use --db NEW.db)");
+    auto r = simulate_practice(*store, sim_clock, *o);
+    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
+    const DemoSummary& s = std::get<DemoSummary>(r);
+    std::string path = std::filesystem::absolute(ctx.db).string();
+    std::cout << "zorgpad demo: a practice of " << s.episodes << " episodes from " << (o->end + -o->days).iso() << " to "
+              << o->end.iso() << ", " << s.events << " events, daily ticks\n\n"
+              << "Where the episodes stand\n";
+    print_counts(*store, CountBy::state, "state");
+    print_counts(*store, CountBy::phase, "phase");
+    print_counts(*store, CountBy::profile, "profile");
+    std::cout << "  recovered (KNGF A.2.3 expects about 25 % after one month, 50 % after three):\n"
+              << "    within 1 month of the treatment start: " << s.recovered_1_of_followed << " of " << s.followed_1_month
+              << " followed that long (" << percent(s.recovered_1_of_followed, s.followed_1_month) << " %)\n"
+              << "    within 3 months: " << s.recovered_3_of_followed << " of " << s.followed_3_months << " ("
+              << percent(s.recovered_3_of_followed, s.followed_3_months) << " %)\n\n";
+    TaskFilter open;
+    open.status = TaskStatus::open;
+    auto tasks = store->tasks(open);
+    if (auto* e = std::get_if<StoreError>(&tasks)) return ctx.fail(*e);
+    std::map<std::string, int> by_kind;
+    int overdue = 0;
+    for (const auto& t : std::get<std::vector<TaskRow>>(tasks)) {
+      by_kind[std::string(kTaskKinds.name(t.task.kind))]++;
+      if (t.task.kind == TaskKind::reevaluation && o->end - t.task.due > 7) ++overdue;
+    }
+    std::cout << "Open tasks\n";
+    for (const auto& [kind, n] : by_kind) std::printf("  %-18s %d\n", kind.c_str(), n);
+    std::cout << "  overdue reevaluations (open more than 7 days past due): " << overdue << "\n\n"
+              << "Database: " << path << "\nGo on with:\n"
+              << "  build/zorgpad --db " << path << " tasks --status open\n"
+              << "  build/zorgpad --db " << path << " show ep-1\n"
+              << "  build/zorgpad --db " << path << " overview\n"
+              << "  build/zorgpad --db " << path << " serve      # the coordinator's dashboard on http://127.0.0.1:8080\n";
+  });
 }
 
 }  // namespace zorgpad::cli

@@ -1,0 +1,237 @@
+#include "adapters/demo/simulation.hpp"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+namespace zorgpad {
+namespace {
+
+using nlohmann::json;
+
+// One simulated patient: when they come, what they bring, how they recover.
+struct Patient {
+  std::string id, patient;
+  Date opened, onset;
+  bool lrs = false;
+  int age = 40;
+  int nprs = 6, qbpds = 40;
+  int recovery_days = 1000;  // days after the treatment start when the complaints have clearly reduced
+  std::optional<Date> start;
+  Date last_session, gp_since;
+  bool done = false;
+  int drops_out_on = -1;  // lost to follow-up after this many days in treatment: nothing more is recorded
+  int weekday = 0;
+  StopReason stop_reason = StopReason::goals_met;
+};
+
+class Sim {
+ public:
+  Sim(Store& store, ManualClock& clock, const DemoOptions& o) : store_(store), clock_(clock), o_(o), rng_(o.seed) {}
+
+  StoreResult<DemoSummary> run() {
+    Date first = o_.end + (-o_.days);
+    make_patients(first);
+    for (Date day = first; day <= o_.end; day = day + 1) {
+      clock_.set(day);
+      if (auto e = check(store_.tick(day))) return *e;
+      if (day.days % 7 == 3)
+        if (auto e = send_letters(day)) return *e;
+      for (auto& p : patients_) {
+        if (p.done) continue;
+        std::optional<StoreError> e = p.opened == day ? intake(p, day) : p.opened < day ? follow(p, day) : std::nullopt;
+        if (e) return *e;
+      }
+    }
+    for (const auto& p : patients_) {
+      if (!p.start) continue;
+      summary_.treated++;
+      bool followed3 = o_.end - *p.start >= 91, followed1 = o_.end - *p.start >= 30;
+      summary_.followed_3_months += followed3;
+      summary_.followed_1_month += followed1;
+    }
+    return summary_;
+  }
+
+ private:
+  double uniform() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
+  int between(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  bool chance(double p) { return uniform() < p; }
+
+  template <typename T>
+  std::optional<StoreError> check(const StoreResult<T>& r) {
+    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    return std::nullopt;
+  }
+
+  void make_patients(Date first) {
+    const char* therapists[] = {"fysio-A", "fysio-B", "fysio-C", "oefentherapeut-D"};
+    const char* gps[] = {"huisarts-1", "huisarts-2", "huisarts-3", "huisarts-4", "huisarts-5"};
+    for (int i = 0; i < o_.episodes; ++i) {
+      Patient p;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "ep-%d", i + 1);
+      p.id = buf;
+      std::snprintf(buf, sizeof buf, "P%04d", i + 1);
+      p.patient = buf;
+      p.opened = first + between(0, o_.days - 7);
+      // most come within weeks of onset, some with long-standing complaints
+      p.onset = p.opened + -(chance(0.12) ? between(90, 400) : between(1, 40));
+      p.lrs = chance(0.15);
+      p.age = chance(0.01) ? between(14, 16) : between(18, 80);
+      p.nprs = between(4, 9);
+      p.qbpds = between(20, 70);
+      // KNGF A.2.3: about a quarter recovered after one month, half after three.
+      double u = uniform();
+      p.recovery_days = u < 0.25 ? between(10, 28) : u < 0.52 ? between(29, 85) : between(100, 400);
+      p.stop_reason = chance(0.75) ? StopReason::goals_met : chance(0.5) ? StopReason::request_met : StopReason::self_sufficient;
+      p.weekday = between(0, 6);
+      if (chance(0.06)) p.drops_out_on = between(5, 60);
+      json open = {{"type", "open"}, {"at", p.opened.iso()}, {"onset", p.onset.iso()}, {"complaint", p.lrs ? "lrs" : "lbp"},
+                   {"age", p.age}, {"gp", gps[i % 5]}, {"therapist", therapists[between(0, 3)]}};
+      opens_.push_back(open);
+      patients_.push_back(p);
+    }
+  }
+
+  // Once a week the practice sends the GP letters written by then (most of
+  // them: a few stay pending) and marks urgent GP contacts as done.
+  std::optional<StoreError> send_letters(Date day) {
+    TaskFilter f;
+    f.status = TaskStatus::open;
+    f.due_before = day + -2;
+    auto r = store_.tasks(f);
+    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    for (const auto& t : std::get<std::vector<TaskRow>>(r)) {
+      bool letter = t.task.kind == TaskKind::gp_report_start || t.task.kind == TaskKind::gp_report_close ||
+                    t.task.kind == TaskKind::gp_referral || t.task.kind == TaskKind::gp_urgent_contact ||
+                    t.task.kind == TaskKind::red_flag_review;
+      if (!letter || chance(0.08)) continue;
+      if (auto e = check(store_.complete_task(t.id))) return *e;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<StoreError> record(Patient& p, json event) {
+    auto r = store_.record(p.id, event, std::nullopt);
+    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    summary_.events++;
+    return std::nullopt;
+  }
+
+  StoreResult<State> state_of(const Patient& p) {
+    auto r = store_.load(p.id);
+    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    return std::get<Episode>(r).state;
+  }
+
+  json sbst_answers(int risk) {
+    // low: total <= 3; medium: total > 3, psychosocial < 4; high: psychosocial >= 4
+    json a = json::array();
+    int physical = risk == 0 ? between(0, 2) : between(2, 4);
+    int psycho = risk == 0 ? between(0, 1) : risk == 1 ? between(2, 3) : between(4, 5);
+    for (int i = 0; i < 4; ++i) a.push_back(i < physical ? 1 : 0);
+    for (int i = 0; i < 4; ++i) a.push_back(i < std::min(psycho, 4) ? 1 : 0);
+    a.push_back(psycho >= 5 ? 4 : between(0, 2));
+    return a;
+  }
+
+  std::optional<StoreError> intake(Patient& p, Date day) {
+    const json& open = opens_[size_t(&p - patients_.data())];
+    auto r = store_.open(p.id, p.patient, open);
+    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    summary_.episodes++;
+    summary_.events++;
+    json screening = {{"type", "screening"}, {"at", day.iso()}, {"red_flags", json::array()}, {"exclusions", json::array()}};
+    double u = uniform();
+    if (u < 0.015) screening["red_flags"] = {"cauda_equina"};
+    else if (u < 0.035) screening["suspicion"] = true;
+    else if (u < 0.075) screening["red_flags"] = chance(0.5) ? json{"night_sweats", "fever_chills"} : json{"family_history", "morning_stiffness_30min"};
+    else if (u < 0.095) screening["exclusions"] = {chance(0.5) ? "pregnancy_related" : "coccygodynia"};
+    if (p.lrs) { screening["mrc"] = chance(0.06) ? 3 : 5; screening["nprs"] = p.nprs; }
+    if (auto e = record(p, screening)) return e;
+    auto st = state_of(p);
+    if (auto* e = std::get_if<StoreError>(&st)) return *e;
+    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    if (auto e = record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", p.nprs}, {"qbpds", p.qbpds}})) return e;
+    double risk_u = uniform();
+    int risk = risk_u < 0.5 ? 0 : risk_u < 0.85 ? 1 : 2;
+    json strat = {{"type", "stratification"}, {"at", day.iso()}, {"sbst", sbst_answers(risk)}};
+    if (chance(0.6)) {
+      json factors = json::object();
+      if (p.lrs) factors["leg_pain"] = "present";
+      if (risk == 2 && chance(0.6)) factors[chance(0.5) ? "fear_of_movement" : "psychosocial_stress"] = "dominant";
+      if (risk >= 1 && chance(0.4)) factors["high_disability"] = "present";
+      strat["factors"] = factors;
+    }
+    if (risk >= 1 && chance(0.3)) strat["orebro"] = {between(3, 8), 5, 6, 4, 5, 4, 6, 5, 4, 3};
+    if (auto e = record(p, strat)) return e;
+    p.start = day;
+    p.last_session = day;
+    return std::nullopt;
+  }
+
+  // Complaints ease gradually: 60 % less by the day of recovery.
+  int eased(int baseline, const Patient& p, Date day) const {
+    int since = day - *p.start;
+    double f = std::min(1.0, double(since) / p.recovery_days);
+    return int(baseline - 0.6 * baseline * f + 0.5);
+  }
+
+  std::optional<StoreError> follow(Patient& p, Date day) {
+    auto st = state_of(p);
+    if (auto* e = std::get_if<StoreError>(&st)) return *e;
+    State s = std::get<State>(st);
+    if (is_terminal(s)) { p.done = true; return std::nullopt; }
+    int since = day - *p.start;
+    if (p.drops_out_on >= 0 && since >= p.drops_out_on) return std::nullopt;  // their reevaluations go overdue
+    bool recovered = since >= p.recovery_days;
+    if (s == State::reevaluation_due) {
+      json r = {{"type", "reevaluation"}, {"at", day.iso()}, {"nprs", eased(p.nprs, p, day)},
+                {"qbpds", eased(p.qbpds, p, day)}};
+      if (!recovered && chance(0.35)) r["new_profile"] = 3;
+      if (!recovered && chance(0.3)) r["new_insights"] = true;
+      return record(p, r);
+    }
+    if (s == State::gp_consultation) {
+      if (p.gp_since.days == 0) p.gp_since = day;
+      if (day - p.gp_since < 7) return std::nullopt;
+      return record(p, {{"type", "gp_consult"}, {"at", day.iso()}, {"outcome", chance(0.65) ? "continue" : "refer"}});
+    }
+    p.gp_since = Date{};
+    if (recovered) {
+      if (since < 30) summary_.recovered_1_month++;
+      if (since < 91) summary_.recovered_3_months++;
+      if (since < 30 && o_.end - *p.start >= 30) summary_.recovered_1_of_followed++;
+      if (since < 91 && o_.end - *p.start >= 91) summary_.recovered_3_of_followed++;
+      if (auto e = record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", eased(p.nprs, p, day)}})) return e;
+      p.done = true;
+      return record(p, {{"type", "stop"}, {"at", day.iso()}, {"reason", kStopReasons.name(p.stop_reason)}});
+    }
+    if (since > 30 && chance(0.002)) {
+      p.done = true;
+      return record(p, {{"type", "stop"}, {"at", day.iso()}, {"reason", chance(0.5) ? "not_motivated" : "patient_request"}});
+    }
+    if ((day.days % 7) == p.weekday && day - p.last_session >= 7) {
+      p.last_session = day;
+      return record(p, {{"type", "session"}, {"at", day.iso()}});
+    }
+    return std::nullopt;
+  }
+
+  Store& store_;
+  ManualClock& clock_;
+  DemoOptions o_;
+  std::mt19937 rng_;
+  std::vector<Patient> patients_;
+  std::vector<json> opens_;
+  DemoSummary summary_;
+};
+
+}  // namespace
+
+StoreResult<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options) {
+  return Sim(store, clock, options).run();
+}
+
+}  // namespace zorgpad

@@ -1,0 +1,36 @@
+// `zorgpad demo`: a simulated physiotherapy practice, run through the real
+// store and engine day by day (events via Store::open/record, timers via
+// Store::tick). Deterministic for a seed; time comes from the caller.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "pathway/clock.hpp"
+#include "persistence/store.hpp"
+
+namespace zorgpad {
+
+struct DemoOptions {
+  int episodes = 300;
+  uint32_t seed = 20261122;
+  Date end;        // the last simulated day (the clock's today)
+  int days = 182;  // six months
+};
+
+struct DemoSummary {
+  int episodes = 0;
+  int64_t events = 0;
+  int treated = 0;               // episodes stratified into a profile
+  int recovered_1_month = 0;     // of those: stopped recovered within 30 days of the treatment start
+  int recovered_3_months = 0;    // ... within 91 days
+  int followed_3_months = 0;     // treated episodes whose start lies at least 91 days before the end
+  int recovered_3_of_followed = 0;
+  int followed_1_month = 0, recovered_1_of_followed = 0;
+};
+
+// `clock` is the store's clock: the simulation moves it day by day, so that
+// what the store dates by its clock (task completion) follows the simulation.
+StoreResult<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options);
+
+}  // namespace zorgpad
