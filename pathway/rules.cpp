@@ -105,9 +105,10 @@ bool clinically_relevant_improvement(int baseline, int now) {
 
 std::optional<int> change_percent(int baseline, int now) {
   if (baseline == 0) return std::nullopt;
-  int num = 100 * (now - baseline);
-  // round half away from zero
-  return num >= 0 ? (num + baseline / 2) / baseline : -((-num + baseline / 2) / baseline);
+  // Truncated toward zero, so a change shown as -30 % is always a reduction of
+  // at least 30 % (27 -> 19 is -29 %, not the rounded -30 %, and is not
+  // clinically relevant).
+  return 100 * (now - baseline) / baseline;
 }
 
 int profile_from_factors(const Factors& f) {

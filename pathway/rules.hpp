@@ -55,7 +55,7 @@ inline constexpr int kOrebroRaisedAbove = 49;
 // ---- §6 outcome measures -----------------------------------------------------------
 // At least 30 % reduction from a comparable (non-zero) baseline, in integers.
 bool clinically_relevant_improvement(int baseline, int now);
-// Change from baseline in whole percent (negative = reduction); none for baseline 0.
+// Change from baseline in whole percent, truncated toward zero (negative = reduction); none for baseline 0.
 std::optional<int> change_percent(int baseline, int now);
 
 // ---- §7 stratification -------------------------------------------------------------

@@ -111,3 +111,11 @@ TEST_CASE("treatment start emits gp_report_start that day and schedules the chec
   CHECK(ep.tasks[2].checkpoint == Checkpoint::week12);
   CHECK(ep.tasks[2].due == d("2026-03-30"));
 }
+
+TEST_CASE("the change in percent never shows a 30 percent reduction that is not one", "[measures][spec-6][spec-12]") {
+  CHECK(change_percent(27, 19) == -29);  // 29.6 %: not clinically relevant
+  CHECK_FALSE(clinically_relevant_improvement(27, 19));
+  CHECK(change_percent(10, 7) == -30);
+  CHECK(change_percent(6, 8) == 33);
+  CHECK_FALSE(change_percent(0, 3));
+}
