@@ -1,6 +1,7 @@
 // SQLite backend of the Store (SQLiteCpp). One RAII transaction per command;
 // every SQLiteCpp exception is caught here and returned as a StoreError.
 #include <fcntl.h>
+#include <cerrno>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -1208,9 +1209,12 @@ class SqliteStore final : public Store {
 StoreResult<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const Clock& clock, StoreOptions options) {
   if (path != ":memory:") {
     // Create the file ourselves so it is private from the first byte.
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return broken("cannot open database '" + path + "'");
-    ::close(fd);
+    // Only when it does not exist yet: close() on a file this process already
+    // has open would drop SQLite's POSIX locks on it (a server with a Store
+    // per thread would then lose its locks when another Store opens).
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) return broken("cannot open database '" + path + "'");
+    if (fd >= 0) ::close(fd);
   }
   try {
     auto store = std::make_unique<SqliteStore>(path, clock, options);

@@ -6,12 +6,13 @@
 # Runs as root (or with sudo available). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(chromium wrk nodejs)
-command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
-for p in "${pkgs[@]}"; do
+for p in chromium wrk; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node >= 20 (playwright-core 1.64) comes with the machine; Debian's is the fallback.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "setup-browser: installing ${missing[*]}" >&2

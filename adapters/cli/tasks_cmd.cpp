@@ -2,15 +2,10 @@
 #include <iostream>
 
 #include "adapters/cli/commands.hpp"
+#include "adapters/overview/overview.hpp"
 #include "states/episode_json.hpp"
 
 namespace zorgpad::cli {
-
-nlohmann::json task_row_json(const TaskRow& r) {
-  nlohmann::json j = {{"id", r.id}, {"episode", r.episode}};
-  j.update(task_view(r.task));
-  return j;
-}
 
 void setup_tasks(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("tasks", "List tasks (due order)");

@@ -227,6 +227,7 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
     auto it = task_ids.find(t.seq);
     if (it == task_ids.end()) continue;
     out["tasks"][i]["id"] = it->second;
+    out["tasks"][i]["overdue"] = is_overdue(t, today);  // the overview's rule, for the timeline
     if (is_letter_task(t.kind)) {
       out["tasks"][i]["letter"] = letter_url(it->second);
       letters.push_back({{"task", it->second}, {"kind", kTaskKinds.name(t.kind)}, {"due", t.due.iso()},

@@ -91,6 +91,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   svr.set_read_timeout(10, 0);
   svr.set_write_timeout(10, 0);
   svr.set_keep_alive_timeout(5);
+  svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay behind the headers
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     WebApp::StoreFn store = [&] { return thread_store(run, o.db, clock, store_opts); };
     apply(app.handle(convert(req), store), res);

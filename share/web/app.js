@@ -7,7 +7,6 @@
   const STATES = ['intake', 'screened', 'treatment', 'reevaluation_due', 'gp_consultation', 'referred', 'closed', 'excluded'];
   const PHASES = ['acute', 'subacute', 'chronic'];
   const PROFILES = ['1', '2', '3', 'none'];
-  const OVERDUE_AFTER_DAYS = 7; // pathway §11, as the server decides it
   const TOKEN_KEY = 'zorgpad_token';
   const PAGE = 25;
 
@@ -205,7 +204,7 @@
 
   function drawTimeline(ep) {
     const today = dayOf(ep.today);
-    const start = Math.min(dayOf(ep.onset), dayOf(ep.opened));
+    const start = dayOf(ep.opened); // onset lies on or before it; the facts name it
     let end = today;
     for (const t of ep.tasks) end = Math.max(end, dayOf(t.due));
     for (const t of ep.transitions) end = Math.max(end, dayOf(t.at));
@@ -231,7 +230,7 @@
     };
 
     const phases = ep.transitions.filter((t) => t.event === 'phase');
-    band('phase', segments([{ day: dayOf(ep.onset), value: phases.length ? phases[0].from : ep.phase }]
+    band('phase', segments([{ day: start, value: phases.length ? phases[0].from : ep.phase }]
       .concat(phases.map((t) => ({ day: dayOf(t.at), value: t.to }))), end), (v) => 'ph-' + v, label);
 
     const moves = ep.transitions.filter((t) => t.event !== 'phase');
@@ -254,7 +253,7 @@
     const marks = svg('g', { class: 'marks' });
     for (const t of ep.tasks) {
       const tx = x(dayOf(t.due));
-      const overdue = t.kind === 'reevaluation' && t.status === 'open' && dayOf(t.due) + OVERDUE_AFTER_DAYS <= today;
+      const overdue = t.overdue === true; // decided by the server (adapters/overview)
       const cls = 'mark ' + t.status + (overdue ? ' overdue' : '');
       const title = svg('title', null, label(t.kind) + (t.checkpoint ? ' ' + label(t.checkpoint) : '') + ', due ' + t.due +
         ', ' + t.status + (overdue ? ' (overdue)' : '') + (t.id ? ' — task #' + t.id : ''));

@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -261,7 +262,7 @@ def check_episode(db, base):
     for field in ("id", "patient", "state", "phase", "profile", "suggested_profile", "complaint", "recurrent", "sessions",
                   "reason", "scores", "profile_history", "transitions"):
         check(j.get(field) == show.get(field), f"episode {field} is the CLI's `show --json` {field}")
-    check([{k: v for k, v in t.items() if k not in ("id", "letter")} for t in j["tasks"]] == show["tasks"],
+    check([{k: v for k, v in t.items() if k not in ("id", "letter", "overdue")} for t in j["tasks"]] == show["tasks"],
           "episode tasks are the scenario-format tasks, in creation order")
     cli_tasks = {t["id"] for t in json.loads(ok(db, "tasks", "--json"))["tasks"] if t["episode"] == eid}
     check({t["id"] for t in j["tasks"]} == cli_tasks, "each task carries its id (for POST …/done)")
@@ -329,6 +330,9 @@ def check_overview(db, base):
     check([t["id"] for t in rows] == want[:50], "overdue: exactly the open reevaluations due on or before today - 7")
     ids = [t["episode"] for t in rows]
     check("z-overdue" in ids and "z-late" not in ids, "14 days late is overdue, 5 days late is not")
+    for eid, want in (("z-overdue", True), ("z-late", False)):
+        reev = [t for t in http(base, "GET", "/api/episodes/" + eid).json()["tasks"] if t["kind"] == "reevaluation"]
+        check(reev and reev[0]["overdue"] is want, f"{eid}: the task's overdue flag is {want} (the overview's rule)")
     due = [t["episode"] for t in j["due_this_week"]["tasks"]]
     check("z-due" in due and "z-late" in due and "z-overdue" not in due, "due this week: today and the last six days")
     waiting = http(base, "GET", "/api/overview" + q(limit=1000)).json()["waiting_on_gp"]
@@ -463,6 +467,21 @@ def check_concurrency(db, srv):
     check(r["sessions"] == show["sessions"] == len(writes), "the server reads what the CLI wrote")
 
 
+def check_load(srv):
+    """wrk from a second process, bounded in time: requests/s for GET /api/episodes."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        print("web_api: wrk not installed (scripts/setup-browser.sh installs it); load test skipped")
+        return
+    url = srv.base + "/api/episodes?limit=50&offset=20"
+    r = subprocess.run([wrk, "-t2", "-c8", "-d5s", url], capture_output=True, text=True, timeout=60)
+    rps = next((float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("Requests/sec:")), 0.0)
+    check(r.returncode == 0 and "Non-2xx" not in r.stdout and "Socket errors" not in r.stdout,
+          f"wrk: every answer 200 ({r.stdout.strip()[-300:]})")
+    check(rps > 20, f"wrk: GET /api/episodes answers more than 20 requests/s ({rps:.0f})")
+    print(f"web_api: wrk -t2 -c8 -d5s GET /api/episodes?limit=50: {rps:.0f} requests/s")
+
+
 def check_guarded(db):
     # Any other address: refused without a token.
     r = run(db, "serve", "--bind", "0.0.0.0", "--port", str(free_port()))
@@ -546,6 +565,7 @@ def main():
             check_misc(db, srv.base)
             check_done(db, srv)
             check_concurrency(db, srv)
+            check_load(srv)
         finally:
             srv.stop()
         check_guarded(db)
