@@ -13,34 +13,16 @@
 #include "pathway/event.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/store.hpp"
+#include "store_fixture.hpp"
 #include "states/episode_json.hpp"
 #include "states/machine.hpp"
 
 using namespace zorgpad;
+using namespace zorgpad::test;
 using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/zorgpad-migration-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
-
-Date day(const char* iso) { return *Date::parse(iso); }
-
-template <typename T>
-T take(StoreResult<T> r) {
-  if (auto* e = std::get_if<StoreError>(&r)) FAIL("unexpected store error: " << e->message);
-  return std::move(std::get<T>(r));
-}
 
 const std::vector<json> kEvents = {
     json::parse(R"({"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 52, "gp": "G"})"),

@@ -16,33 +16,15 @@
 
 #include "persistence/schema.hpp"
 #include "persistence/store.hpp"
+#include "store_fixture.hpp"
 #include "states/episode_json.hpp"
 
 using namespace zorgpad;
+using namespace zorgpad::test;
 using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/zorgpad-recovery-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
-
-Date day(const char* iso) { return *Date::parse(iso); }
-
-template <typename T>
-T take(StoreResult<T> r) {
-  if (auto* e = std::get_if<StoreError>(&r)) FAIL("unexpected store error: " << e->message);
-  return std::move(std::get<T>(r));
-}
 
 std::unique_ptr<Store> open_store(const std::string& path, const Clock& clock) {
   return take(open_sqlite_store(path, clock));

@@ -14,33 +14,15 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "persistence/store.hpp"
+#include "store_fixture.hpp"
 #include "states/episode_json.hpp"
 
 using namespace zorgpad;
+using namespace zorgpad::test;
 using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/zorgpad-store-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
-
-Date day(const char* iso) { return *Date::parse(iso); }
-
-template <typename T>
-T take(StoreResult<T> r) {
-  if (auto* e = std::get_if<StoreError>(&r)) FAIL("unexpected store error: " << e->message);
-  return std::move(std::get<T>(r));
-}
 
 template <typename T>
 StoreError error_of(StoreResult<T> r) {
