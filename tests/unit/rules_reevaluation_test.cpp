@@ -152,7 +152,7 @@ TEST_CASE("profile 3 without sufficient reduction from week 12 is referred with 
   CHECK(ep.tasks.back().kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("the GP consultation outcome continue resumes treatment and refer refers; both complete the task", "[gp][spec-8]") {
+TEST_CASE("the GP consultation outcome continue resumes treatment and refer refers, both completing the task", "[gp][spec-8]") {
   for (const char* outcome : {"continue", "refer"}) {
     Episode ep = in_treatment(3);
     must_apply(ep, reev("2026-02-16", {{"judgement", "insufficient"}}));

@@ -18,7 +18,7 @@ TEST_CASE("STarT Back risk is low up to a total of 3, high from a psychosocial s
   CHECK(score_sbst({1, 1, 1, 1, 1, 1, 1, 0, 0}) == SbstScore{7, 3, SbstRisk::medium});
 }
 
-TEST_CASE("Örebro scores items 6, 9 and 10 as 10 minus the answer; raised above 49", "[questionnaires][spec-6]") {
+TEST_CASE("Örebro scores items 6, 9 and 10 as 10 minus the answer and is raised above 49", "[questionnaires][spec-6]") {
   CHECK(score_orebro({1, 0, 0, 0, 0, 10, 0, 0, 10, 10}) == OrebroScore{1, false});
   CHECK(score_orebro({1, 0, 0, 0, 0, 0, 0, 0, 0, 0}) == OrebroScore{31, false});
   CHECK(score_orebro({5, 5, 5, 5, 5, 5, 5, 4, 5, 5}) == OrebroScore{49, false});

@@ -97,7 +97,7 @@ TEST_CASE("a screening without findings moves intake to screened and keeps later
   CHECK(t.transitions.size() == transitions);
 }
 
-TEST_CASE("two features of one cluster emit a red_flag_review due the same day; one feature does not", "[screening][spec-4]") {
+TEST_CASE("two features of one cluster emit a red_flag_review due the same day but one feature does not", "[screening][spec-4]") {
   for (json flags : {json{"major_trauma", "minor_trauma_with_risk"}, json{"night_sweats", "fever_chills"},
                      json{"history_of_cancer", "fatigue"}, json{"family_history", "severe_night_pain"},
                      json{"increasing_postoperative_pain", "unilateral_pyramidal_signs"}}) {

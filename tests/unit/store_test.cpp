@@ -178,7 +178,7 @@ TEST_CASE("a rejected event names the episode and the event and changes nothing"
   }
 }
 
-TEST_CASE("an event id is recorded once; repeating it reports the first result and changes nothing", "[store]") {
+TEST_CASE("an event id is recorded once and repeating it reports the first result and changes nothing", "[store]") {
   TempDir dir;
   ManualClock clock(day("2026-01-05"));
   const std::string path = dir.file("z.db");
@@ -360,7 +360,7 @@ TEST_CASE("tasks filter by due date, kind, status, episode and id", "[store]") {
   CHECK(take(s->tasks(f)).empty());
 }
 
-TEST_CASE("list_episodes pages and filters; count_episodes groups", "[store]") {
+TEST_CASE("list_episodes pages and filters and count_episodes groups", "[store]") {
   TempDir dir;
   ManualClock clock(day("2026-01-05"));
   auto s = open_store(dir.file("z.db"), clock);
