@@ -1,216 +1,593 @@
-// §8 checkpoints and reevaluation, §9 sessions, §10 stop, §11 tasks.
-#include "rules_fixture.hpp"
+// §8 reevaluation: the checkpoint schedule, checkpoints coming due, which task a
+// reevaluation completes, the judgement, outcome rules 1-6, the GP consultation.
+#include "fixtures.hpp"
 
 using namespace zorgpad;
 using namespace zorgpad::test;
-using nlohmann::json;
 
 namespace {
-json reev(const char* at, json extra) {
-  json j = {{"type", "reevaluation"}, {"at", at}};
-  j.update(extra);
-  return j;
+
+// The reevaluation tasks as (checkpoint, due) in task order.
+std::vector<std::pair<Checkpoint, std::string>> reevaluation_tasks(const Episode& ep) {
+  std::vector<std::pair<Checkpoint, std::string>> out;
+  for (const auto& t : ep.tasks)
+    if (t.kind == TaskKind::reevaluation) out.emplace_back(t.checkpoint.value(), t.due.iso());
+  return out;
 }
+using CP = std::vector<std::pair<Checkpoint, std::string>>;
+
+const Task& last_task(const Episode& ep) {
+  REQUIRE_FALSE(ep.tasks.empty());
+  return ep.tasks.back();
+}
+
+// LRS, onset 2025-12-22: lrs_duration on 2026-02-02. Tasks: 1 lrs_check,
+// 2 gp_report_start, 3 week3 (01-26), 4 lrs_duration (02-02)[, 5 week6 (02-16)].
+// Week 3 already reevaluated as sufficient.
+Episode lrs_before_duration(int profile) {
+  Episode ep = in_treatment(profile, {{"complaint", "lrs"}, {"onset", "2025-12-22"}});
+  REQUIRE(task(ep, 4).checkpoint == Checkpoint::lrs_duration);
+  REQUIRE(task(ep, 4).due == d("2026-02-02"));
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}}));
+  REQUIRE(task(ep, 3).status == TaskStatus::done);
+  return ep;
+}
+
 }  // namespace
 
-TEST_CASE("checkpoints are weeks 3 for profile 1, 3 and 6 for profile 2, 6 and 12 for profile 3", "[checkpoints][spec-8]") {
-  Date start = d("2026-01-05");
-  auto weeks = [&](int profile) {
-    std::vector<int> out;
-    for (auto& c : checkpoints(profile, Complaint::lbp, start, start, start)) out.push_back((c.due - start) / 7);
-    return out;
-  };
-  CHECK(weeks(1) == std::vector{3});
-  CHECK(weeks(2) == std::vector{3, 6});
-  CHECK(weeks(3) == std::vector{6, 12});
+// ---- the checkpoint schedule ---------------------------------------------------------
+
+TEST_CASE("profile 1 is reevaluated at week 3", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(1)) == CP{{Checkpoint::week3, "2026-01-26"}});
 }
 
-TEST_CASE("LRS adds the lrs_duration checkpoint at onset+42 only if after the treatment start", "[checkpoints][spec-8]") {
-  auto cps = checkpoints(1, Complaint::lrs, d("2026-01-01"), d("2026-01-05"), d("2026-01-05"));
-  REQUIRE(cps.size() == 2);
-  CHECK(cps[1].checkpoint == Checkpoint::lrs_duration);
-  CHECK(cps[1].due == d("2026-02-12"));
-  CHECK(checkpoints(1, Complaint::lrs, d("2025-11-24"), d("2026-01-05"), d("2026-01-05")).size() == 1);  // onset+42 == start
+TEST_CASE("profile 2 is reevaluated at weeks 3 and 6", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(2)) == CP{{Checkpoint::week3, "2026-01-26"}, {Checkpoint::week6, "2026-02-16"}});
 }
+
+TEST_CASE("profile 3 is reevaluated at weeks 6 and 12", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(3)) == CP{{Checkpoint::week6, "2026-02-16"}, {Checkpoint::week12, "2026-03-30"}});
+}
+
+TEST_CASE("LRS adds the lrs_duration checkpoint at onset+42 when it lies after the treatment start", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}})) ==
+        CP{{Checkpoint::week3, "2026-01-26"}, {Checkpoint::lrs_duration, "2026-02-12"}});
+}
+
+TEST_CASE("LRS with onset+42 one day after the treatment start has the lrs_duration checkpoint", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}, {"onset", "2025-11-25"}})) ==
+        CP{{Checkpoint::lrs_duration, "2026-01-06"}, {Checkpoint::week3, "2026-01-26"}});
+}
+
+TEST_CASE("LRS with onset+42 on the treatment start has no lrs_duration checkpoint", "[checkpoints][spec-8]") {
+  CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}, {"onset", "2025-11-24"}})) ==
+        CP{{Checkpoint::week3, "2026-01-26"}});
+}
+
+TEST_CASE("LBP has no lrs_duration checkpoint", "[checkpoints][spec-8]") {
+  CHECK(count_tasks(in_treatment(2), TaskKind::reevaluation) == 2);
+}
+
+TEST_CASE("each checkpoint has a timer on its due date", "[checkpoints][spec-8]") {
+  Episode ep = in_treatment(2);
+  std::vector<Timer> checkpoints;
+  for (const auto& t : ep.timers)
+    if (t.kind == Trigger::checkpoint) checkpoints.push_back(t);
+  REQUIRE(checkpoints.size() == 2);
+  CHECK(checkpoints[0] == Timer{d("2026-01-26"), Trigger::checkpoint, Phase::acute, 2});
+  CHECK(checkpoints[1] == Timer{d("2026-02-16"), Trigger::checkpoint, Phase::acute, 3});
+}
+
+// ---- checkpoints coming due --------------------------------------------------------------
 
 TEST_CASE("a checkpoint coming due moves treatment to reevaluation_due", "[checkpoints][spec-8]") {
   Episode ep = in_treatment(1);
-  advance(ep, d("2026-01-25"));
-  CHECK(ep.state == State::treatment);
   advance(ep, d("2026-01-26"));
   CHECK(ep.state == State::reevaluation_due);
   CHECK(ep.transitions.back() == Transition{d("2026-01-26"), Trigger::checkpoint, "treatment", "reevaluation_due"});
 }
 
+TEST_CASE("the day before a checkpoint the episode stays in treatment", "[checkpoints][spec-8]") {
+  Episode ep = in_treatment(1);
+  advance(ep, d("2026-01-25"));
+  CHECK(ep.state == State::treatment);
+}
+
+TEST_CASE("a checkpoint coming due leaves its task open", "[checkpoints][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  CHECK(task(ep, 2).status == TaskStatus::open);
+}
+
 TEST_CASE("a checkpoint coming due in gp_consultation changes nothing and leaves its task open", "[checkpoints][spec-8]") {
-  Episode ep = in_treatment(3);
-  must_apply(ep, reev("2026-02-16", {{"judgement", "insufficient"}}));  // week 6 -> gp_consultation
-  REQUIRE(ep.state == State::gp_consultation);
-  advance(ep, d("2026-03-30"));
+  Episode ep = in_gp_consultation();
+  size_t transitions = ep.transitions.size();
+  CHECK(advance(ep, d("2026-03-30")) == 2);  // chronic on 03-26, week 12 on 03-30
   CHECK(ep.state == State::gp_consultation);
-  CHECK(ep.tasks[2].status == TaskStatus::open);  // week12
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week12);
+  CHECK(task(ep, 3).status == TaskStatus::open);
+  CHECK(ep.transitions.size() == transitions + 1);  // the phase change only
 }
 
-TEST_CASE("a reevaluation marks done the earliest open reevaluation task due on or before its date", "[reevaluation][spec-8]") {
+TEST_CASE("a second checkpoint coming due in reevaluation_due keeps the state", "[checkpoints][spec-8]") {
   Episode ep = in_treatment(2);
-  must_apply(ep, reev("2026-01-20", {{"judgement", "sufficient"}}));  // before week 3: completes nothing
-  CHECK(ep.tasks[1].status == TaskStatus::open);
-  must_apply(ep, reev("2026-02-20", {{"judgement", "sufficient"}}));  // week3 and week6 past: the earliest
-  CHECK(ep.tasks[1].status == TaskStatus::done);
-  CHECK(ep.tasks[2].status == TaskStatus::open);
+  advance(ep, d("2026-02-16"));
+  CHECK(ep.state == State::reevaluation_due);
+  int checkpoint_transitions = 0;
+  for (const auto& t : ep.transitions) checkpoint_transitions += t.event == Trigger::checkpoint ? 1 : 0;
+  CHECK(checkpoint_transitions == 1);
+  CHECK(count_tasks(ep, TaskKind::reevaluation, TaskStatus::open) == 2);
 }
 
-TEST_CASE("without a judgement the reevaluation derives one from the 30 percent rule and records it as derived", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(1);  // baseline nprs 6, qbpds 40
-  must_apply(ep, reev("2026-01-26", {{"nprs", 4}}));
+// ---- which task a reevaluation completes -----------------------------------------------------
+
+TEST_CASE("a reevaluation is allowed in treatment before any checkpoint", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, reevaluation("2026-01-12", {{"judgement", "sufficient"}}));
   CHECK(ep.state == State::treatment);
   REQUIRE(ep.reevaluations.size() == 1);
-  CHECK(ep.reevaluations[0].judgement == Judgement::sufficient);
-  CHECK(ep.reevaluations[0].derived);
-  Episode worse = in_treatment(1);
-  must_apply(worse, reev("2026-01-26", {{"nprs", 5}, {"qbpds", 30}}));
-  CHECK(worse.reevaluations[0].judgement == Judgement::insufficient);
-  CHECK(worse.state == State::referred);
+  CHECK_FALSE(ep.reevaluations[0].checkpoint);
 }
 
-TEST_CASE("a reevaluation without judgement or comparable measures is rejected", "[reevaluation][spec-8]") {
-  Episode ep = opened();
-  must_apply(ep, screening());
+TEST_CASE("a reevaluation before a checkpoint leaves its task open", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, reevaluation("2026-01-25", {{"judgement", "sufficient"}}));
+  CHECK(task(ep, 2).status == TaskStatus::open);
+}
+
+TEST_CASE("a checkpoint still comes due after an earlier reevaluation", "[reevaluation][checkpoints][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, reevaluation("2026-01-12", {{"judgement", "sufficient"}}));
+  advance(ep, d("2026-01-26"));
+  CHECK(ep.state == State::reevaluation_due);
+}
+
+TEST_CASE("a reevaluation on the checkpoint's date marks its task done", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}}));
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 2).closed == d("2026-01-26"));
+}
+
+TEST_CASE("a reevaluation after the checkpoint's date marks its task done", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-29", {{"judgement", "sufficient"}}));
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 2).closed == d("2026-01-29"));
+}
+
+TEST_CASE("a reevaluation marks done only the earliest of several open tasks due", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(2);
+  must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));  // week 3 and week 6 both past
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 3).status == TaskStatus::open);
+}
+
+TEST_CASE("a second reevaluation marks done the next task due", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(2);
+  must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));
+  must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));
+  CHECK(task(ep, 3).status == TaskStatus::done);
+}
+
+TEST_CASE("a reevaluation records the checkpoint whose task it completed", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "sufficient"}}));
+  REQUIRE(ep.reevaluations.size() == 1);
+  CHECK(ep.reevaluations[0].checkpoint == Checkpoint::week6);
+}
+
+// ---- the judgement -----------------------------------------------------------------------------
+
+TEST_CASE("a given insufficient judgement decides over improved measures", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "insufficient"}, {"nprs", 1}}));
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, false, Checkpoint::week6});
+  CHECK(ep.state == State::gp_consultation);
+}
+
+TEST_CASE("a given sufficient judgement decides over worse measures", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 9}}));
+  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
+  CHECK_FALSE(ep.reevaluations.back().derived);
+  CHECK(ep.state == State::treatment);
+}
+
+TEST_CASE("without a judgement an NPRS reduction from 6 to 4 is derived sufficient", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);  // baseline NPRS 6, QBPDS 40
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}}));
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-01-26"), Judgement::sufficient, true, Checkpoint::week3});
+  CHECK(ep.state == State::treatment);
+}
+
+TEST_CASE("without a judgement an NPRS reduction from 6 to 5 is derived insufficient", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"nprs", 5}}));
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, true, Checkpoint::week6});
+}
+
+TEST_CASE("without a judgement a QBPDS reduction from 40 to 28 is sufficient even if NPRS did not improve", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 6}, {"qbpds", 28}}));
+  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
+  CHECK(ep.reevaluations.back().derived);
+}
+
+TEST_CASE("without a judgement NPRS 6 to 5 and QBPDS 40 to 29 are derived insufficient", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"nprs", 5}, {"qbpds", 29}}));
+  CHECK(ep.reevaluations.back().judgement == Judgement::insufficient);
+}
+
+TEST_CASE("the derived judgement compares with the baseline, not the latest value", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-12"}, {"nprs", 5}});
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}}));  // 6 -> 4 is 33 %; 5 -> 4 would be 20 %
+  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
+}
+
+TEST_CASE("with an NPRS baseline of 0 the judgement is derived from QBPDS", "[reevaluation][spec-8]") {
+  Episode ep = screened();
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}, {"qbpds", 40}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 0}, {"qbpds", 28}}));
+  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
+  CHECK(ep.reevaluations.back().derived);
+}
+
+TEST_CASE("the reevaluation's measures become the latest values", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}, {"psk", {3}}}));
+  CHECK(ep.latest == Measures{4, 40, std::vector{3}});
+  CHECK(ep.baseline == Measures{6, 40, std::vector{3}});
+}
+
+TEST_CASE("a reevaluation without judgement against a baseline of 0 is rejected", "[reevaluation][spec-8]") {
+  Episode ep = screened();
   must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}});
   must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
-  Episode before = ep;
-  Status s = apply(ep, ev(reev("2026-01-26", {{"nprs", 0}})));  // baseline 0 is not comparable
-  CHECK_THAT(s.message(), Catch::Contains("judgement"));
-  CHECK(ep == before);
+  CHECK(rejected(ep, reevaluation("2026-01-26", {{"nprs", 0}})) ==
+        "no 'judgement' and no NPRS or QBPDS comparable with a non-zero baseline");
 }
 
-TEST_CASE("a sufficient reevaluation continues treatment", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(3);
-  advance(ep, d("2026-02-16"));
-  must_apply(ep, reev("2026-02-16", {{"judgement", "sufficient"}}));
-  CHECK(ep.state == State::treatment);
+TEST_CASE("a reevaluation without judgement and without NPRS or QBPDS is rejected", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"psk", {2, 3}}})), Catch::Contains("no 'judgement'"));
+  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", json::object())), Catch::Contains("no 'judgement'"));
 }
+
+TEST_CASE("a reevaluation without judgement cannot be compared with its own value as baseline", "[reevaluation][spec-8]") {
+  Episode ep = screened();
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});  // no measurement yet
+  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"nprs", 5}})), Catch::Contains("no 'judgement'"));
+}
+
+// ---- outcome rule 1: sufficient ----------------------------------------------------------------
+
+TEST_CASE("a sufficient reevaluation in reevaluation_due returns to treatment", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "sufficient"}}));
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.transitions.back() == Transition{d("2026-02-16"), Trigger::reevaluation, "reevaluation_due", "treatment"});
+}
+
+TEST_CASE("a sufficient reevaluation keeps the profile even when a higher new_profile is given", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"new_profile", 3}}));
+  CHECK(ep.profile == 1);
+  CHECK(ep.profile_history.size() == 1);
+}
+
+TEST_CASE("a sufficient reevaluation at the lrs_duration checkpoint continues treatment", "[reevaluation][spec-8]") {
+  Episode ep = lrs_before_duration(1);
+  must_apply(ep, reevaluation("2026-02-02", {{"judgement", "sufficient"}}));
+  CHECK(ep.state == State::treatment);
+  CHECK(task(ep, 4).status == TaskStatus::done);
+}
+
+// ---- outcome rule 2: lrs_duration -------------------------------------------------------------
 
 TEST_CASE("an insufficient reevaluation at the lrs_duration checkpoint refers as lrs_no_improvement", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(2, {{"complaint", "lrs"}, {"onset", "2025-12-15"}});  // lrs_duration 2026-01-26 == week3
-  // week3 task is created first, so the first reevaluation completes week3, the second lrs_duration
-  must_apply(ep, reev("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
-  CHECK(ep.state == State::treatment);
-  CHECK(ep.profile == 3);
-  Episode lrs = in_treatment(2, {{"complaint", "lrs"}, {"onset", "2025-12-22"}});  // lrs_duration 2026-02-02
-  must_apply(lrs, reev("2026-01-26", {{"judgement", "sufficient"}}));
-  must_apply(lrs, reev("2026-02-02", {{"judgement", "insufficient"}, {"new_profile", 3}}));
-  CHECK(lrs.state == State::referred);
-  CHECK(lrs.reason == "lrs_no_improvement");
-  CHECK(lrs.tasks.back().kind == TaskKind::gp_referral);
-}
-
-TEST_CASE("profile 1 or 2 with a higher new profile changes profile and reschedules from the treatment start", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(2);
-  advance(ep, d("2026-01-26"));
-  must_apply(ep, reev("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
-  CHECK(ep.state == State::treatment);
-  CHECK(ep.profile == 3);
-  CHECK(ep.profile_history.back() == ProfileChange{d("2026-01-26"), 3, std::nullopt, Trigger::reevaluation});
-  REQUIRE(ep.tasks.size() == 5);
-  CHECK(ep.tasks[1].status == TaskStatus::done);       // week3
-  CHECK(ep.tasks[2].status == TaskStatus::cancelled);  // old week6
-  CHECK(ep.tasks[3].checkpoint == Checkpoint::week6);
-  CHECK(ep.tasks[3].due == d("2026-02-16"));
-  CHECK(ep.tasks[4].checkpoint == Checkpoint::week12);
-  CHECK(ep.tasks[4].due == d("2026-03-30"));
-}
-
-TEST_CASE("profile 1 or 2 without improvement, new insight or higher profile refers as insufficient_improvement", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(1);
-  must_apply(ep, reev("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 1}}));
+  Episode ep = lrs_before_duration(1);
+  must_apply(ep, reevaluation("2026-02-02", {{"judgement", "insufficient"}}));
   CHECK(ep.state == State::referred);
-  CHECK(ep.reason == "insufficient_improvement");
-  CHECK(ep.tasks.back().kind == TaskKind::gp_referral);
+  CHECK(ep.reason == "lrs_no_improvement");
+  CHECK(ep.reevaluations.back().checkpoint == Checkpoint::lrs_duration);
 }
 
-TEST_CASE("profile 1 or 2 with new insights continues treatment", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(2);
-  must_apply(ep, reev("2026-01-26", {{"judgement", "insufficient"}, {"new_insights", true}}));
+TEST_CASE("an lrs_no_improvement referral emits a gp_referral due that day", "[reevaluation][spec-8][spec-11]") {
+  Episode ep = lrs_before_duration(1);
+  must_apply(ep, reevaluation("2026-02-02", {{"judgement", "insufficient"}}));
+  CHECK(last_task(ep).kind == TaskKind::gp_referral);
+  CHECK(last_task(ep).due == d("2026-02-02"));
+}
+
+TEST_CASE("the lrs_duration rule wins over a higher new profile", "[reevaluation][spec-8]") {
+  Episode ep = lrs_before_duration(2);
+  must_apply(ep, reevaluation("2026-02-02", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(ep.reason == "lrs_no_improvement");
+  CHECK(ep.profile == 2);
+}
+
+TEST_CASE("the lrs_duration rule wins over the GP consultation of profile 3", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(3, {{"complaint", "lrs"}});  // lrs_duration 2026-02-12, week 6 2026-02-16
+  must_apply(ep, reevaluation("2026-02-12", {{"judgement", "insufficient"}}));
+  CHECK(ep.reason == "lrs_no_improvement");
+}
+
+TEST_CASE("an insufficient LRS reevaluation before lrs_duration is due follows the profile rules", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(3, {{"complaint", "lrs"}});
+  must_apply(ep, reevaluation("2026-02-11", {{"judgement", "insufficient"}}));
+  CHECK(ep.state == State::gp_consultation);
+}
+
+TEST_CASE("when week 3 and lrs_duration fall on the same day the first reevaluation completes week 3", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(2, {{"complaint", "lrs"}, {"onset", "2025-12-15"}});  // onset+42 = 2026-01-26
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(ep.reevaluations.back().checkpoint == Checkpoint::week3);
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.profile == 3);
+  CHECK(task(ep, 4).checkpoint == Checkpoint::lrs_duration);
+  CHECK(task(ep, 4).status == TaskStatus::open);  // due today, not a future task: the next reevaluation completes it
+}
+
+// ---- outcome rule 3: a higher profile -----------------------------------------------------------
+
+TEST_CASE("profile 1 with a higher new profile changes profile and continues treatment", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
   CHECK(ep.state == State::treatment);
   CHECK(ep.profile == 2);
 }
 
-TEST_CASE("profile 3 without sufficient reduction before week 12 consults the GP", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(3);
-  must_apply(ep, reev("2026-03-29", {{"judgement", "insufficient"}}));  // day 83
-  CHECK(ep.state == State::gp_consultation);
-  CHECK(ep.tasks.back().kind == TaskKind::gp_consultation);
-  CHECK(ep.tasks.back().due == d("2026-03-29"));
+TEST_CASE("profile 2 with new profile 3 changes profile and continues treatment", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.profile == 3);
 }
 
-TEST_CASE("profile 3 without sufficient reduction from week 12 is referred with profile3_no_improvement", "[reevaluation][spec-8]") {
+TEST_CASE("a profile change is recorded in the profile history", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  REQUIRE(ep.profile_history.size() == 2);
+  CHECK(ep.profile_history[1] == ProfileChange{d("2026-01-26"), 3, std::nullopt, Trigger::reevaluation});
+}
+
+TEST_CASE("a profile change cancels the open future reevaluation tasks", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 3).status == TaskStatus::cancelled);
+  CHECK(task(ep, 3).closed == d("2026-01-26"));
+  for (const auto& t : ep.timers) CHECK(t.task_seq != 3);
+}
+
+TEST_CASE("a profile change schedules the new profile's checkpoints counted from the treatment start", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  REQUIRE(ep.tasks.size() == 5);
+  CHECK(task(ep, 4).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 4).due == d("2026-02-16"));
+  CHECK(task(ep, 4).created == d("2026-01-26"));
+  CHECK(task(ep, 4).status == TaskStatus::open);
+  CHECK(task(ep, 5).checkpoint == Checkpoint::week12);
+  CHECK(task(ep, 5).due == d("2026-03-30"));
+}
+
+TEST_CASE("a profile change schedules no new checkpoint on or before its date", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
+  // profile 2 from 2026-01-05: week 3 (01-26) is not after the reevaluation, week 6 (02-16) is
+  REQUIRE(ep.tasks.size() == 3);
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 3).due == d("2026-02-16"));
+}
+
+TEST_CASE("an early profile change cancels the pending checkpoint and schedules the new ones", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, reevaluation("2026-01-12", {{"judgement", "insufficient"}, {"new_profile", 2}}));
+  CHECK(task(ep, 2).status == TaskStatus::cancelled);
+  REQUIRE(ep.tasks.size() == 4);
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week3);
+  CHECK(task(ep, 3).due == d("2026-01-26"));
+  CHECK(task(ep, 4).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 4).due == d("2026-02-16"));
+}
+
+TEST_CASE("a profile change leaves an open reevaluation task already due in place", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(2);
+  // week 3 (01-26) and week 6 (02-16) are both due; the reevaluation completes week 3
+  must_apply(ep, reevaluation("2026-02-20", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 3).status == TaskStatus::open);  // week 6: due, not in the future
+  REQUIRE(ep.tasks.size() == 4);                  // profile 3 from 01-05: only week 12 lies after 02-20
+  CHECK(task(ep, 4).checkpoint == Checkpoint::week12);
+  CHECK(task(ep, 4).due == d("2026-03-30"));
+}
+
+TEST_CASE("a higher new profile given with new insights changes the profile", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}, {"new_insights", true}}));
+  CHECK(ep.profile == 2);
+  CHECK(ep.profile_history.size() == 2);
+}
+
+TEST_CASE("the new profile's checkpoints come due", "[reevaluation][checkpoints][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
+  advance(ep, d("2026-02-15"));
+  CHECK(ep.state == State::treatment);
+  advance(ep, d("2026-02-16"));
+  CHECK(ep.state == State::reevaluation_due);
+}
+
+TEST_CASE("a profile change re-creates a future lrs_duration checkpoint on its date", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1, {{"complaint", "lrs"}});  // 3 week3 01-26, 4 lrs_duration 02-12
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
+  CHECK(task(ep, 4).status == TaskStatus::cancelled);
+  REQUIRE(ep.tasks.size() == 6);
+  CHECK(task(ep, 5).checkpoint == Checkpoint::lrs_duration);
+  CHECK(task(ep, 5).due == d("2026-02-12"));
+  CHECK(task(ep, 6).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 6).due == d("2026-02-16"));
+}
+
+TEST_CASE("a new_profile equal to the current profile is no profile change", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "insufficient_improvement");
+}
+
+TEST_CASE("a lower new_profile is no profile change", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 1}}));
+  CHECK(ep.reason == "insufficient_improvement");
+  CHECK(ep.profile == 2);
+}
+
+// ---- outcome rule 4: profile 1 or 2 otherwise --------------------------------------------------
+
+TEST_CASE("profile 1 without sufficient improvement refers as insufficient_improvement", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}}));
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "insufficient_improvement");
+}
+
+TEST_CASE("profile 2 without sufficient improvement refers as insufficient_improvement", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 5}}));  // derived insufficient
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "insufficient_improvement");
+}
+
+TEST_CASE("an insufficient_improvement referral emits a gp_referral due that day", "[reevaluation][spec-8][spec-11]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-27", {{"judgement", "insufficient"}}));
+  CHECK(last_task(ep).kind == TaskKind::gp_referral);
+  CHECK(last_task(ep).due == d("2026-01-27"));
+}
+
+TEST_CASE("profile 1 or 2 with new insights continues treatment in the same profile", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_insights", true}}));
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.profile == 2);
+  CHECK(task(ep, 3).status == TaskStatus::open);  // week 6 stays
+}
+
+// ---- outcome rules 5 and 6: profile 3 -------------------------------------------------------------
+
+TEST_CASE("profile 3 without sufficient reduction at week 6 consults the GP", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "insufficient"}}));
+  CHECK(ep.state == State::gp_consultation);
+  CHECK(last_task(ep).kind == TaskKind::gp_consultation);
+  CHECK(last_task(ep).due == d("2026-02-16"));
+}
+
+TEST_CASE("profile 3 without sufficient reduction on day 83 of treatment consults the GP", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(3);
-  must_apply(ep, reev("2026-03-30", {{"judgement", "insufficient"}}));  // day 84
+  must_apply(ep, reevaluation("2026-03-29", {{"judgement", "insufficient"}}));
+  CHECK(ep.state == State::gp_consultation);
+}
+
+TEST_CASE("profile 3 with new insights but without sufficient reduction still consults the GP", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "insufficient"}, {"new_insights", true}}));
+  CHECK(ep.state == State::gp_consultation);
+}
+
+TEST_CASE("profile 3 without sufficient reduction at week 12 is referred as profile3_no_improvement", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(3);
+  must_apply(ep, reevaluation("2026-03-30", {{"judgement", "insufficient"}}));  // day 84
   CHECK(ep.state == State::referred);
   CHECK(ep.reason == "profile3_no_improvement");
-  CHECK(ep.tasks.back().kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("the GP consultation outcome continue resumes treatment and refer refers, both completing the task", "[gp][spec-8]") {
-  for (const char* outcome : {"continue", "refer"}) {
-    Episode ep = in_treatment(3);
-    must_apply(ep, reev("2026-02-16", {{"judgement", "insufficient"}}));
-    must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", outcome}});
-    CHECK(count_tasks(ep, TaskKind::gp_consultation, TaskStatus::done) == 1);
-    if (std::string(outcome) == "continue") {
-      CHECK(ep.state == State::treatment);
-    } else {
-      CHECK(ep.state == State::referred);
-      CHECK(ep.reason == "gp_consult_referral");
-      CHECK(ep.tasks.back().kind == TaskKind::gp_referral);
-    }
-  }
+TEST_CASE("profile 3 without sufficient reduction after week 12 is referred as profile3_no_improvement", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(3);
+  must_apply(ep, reevaluation("2026-04-20", {{"judgement", "insufficient"}}));
+  CHECK(ep.reason == "profile3_no_improvement");
 }
 
-TEST_CASE("becoming terminal cancels open reevaluation and lrs_check tasks but not GP tasks", "[tasks][spec-11]") {
-  Episode ep = in_treatment(2, {{"complaint", "lrs"}});
-  must_apply(ep, {{"type", "stop"}, {"at", "2026-01-10"}, {"reason", "patient_request"}});
-  CHECK(count_tasks(ep, TaskKind::reevaluation, TaskStatus::open) == 0);
-  CHECK(count_tasks(ep, TaskKind::lrs_check, TaskStatus::cancelled) == 1);
-  CHECK(count_tasks(ep, TaskKind::gp_report_start, TaskStatus::open) == 1);
-  CHECK(count_tasks(ep, TaskKind::gp_report_close, TaskStatus::open) == 1);
+TEST_CASE("a profile3_no_improvement referral emits a gp_referral due that day", "[reevaluation][spec-8][spec-11]") {
+  Episode ep = in_treatment(3);
+  must_apply(ep, reevaluation("2026-03-30", {{"judgement", "insufficient"}}));
+  CHECK(last_task(ep).kind == TaskKind::gp_referral);
+  CHECK(last_task(ep).due == d("2026-03-30"));
 }
 
-TEST_CASE("the fourth session in profile 1 emits session_limit once", "[sessions][spec-9]") {
-  Episode ep = in_treatment(1);
-  for (const char* at : {"2026-01-06", "2026-01-07", "2026-01-08"}) must_apply(ep, {{"type", "session"}, {"at", at}});
-  CHECK(count_tasks(ep, TaskKind::session_limit) == 0);
-  must_apply(ep, {{"type", "session"}, {"at", "2026-01-09"}});
-  CHECK(count_tasks(ep, TaskKind::session_limit) == 1);
-  CHECK(ep.tasks.back().due == d("2026-01-09"));
-  must_apply(ep, {{"type", "session"}, {"at", "2026-01-10"}});
-  CHECK(count_tasks(ep, TaskKind::session_limit) == 1);
-  CHECK(ep.sessions == 5);
+TEST_CASE("week 12 is counted from the treatment start", "[reevaluation][spec-8]") {
+  Episode ep = screened();
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-12"}, {"profile", 3}});
+  must_apply(ep, reevaluation("2026-04-05", {{"judgement", "insufficient"}}));  // day 83 since 01-12
+  CHECK(ep.state == State::gp_consultation);
 }
 
-TEST_CASE("sessions in profile 2 have no limit", "[sessions][spec-9]") {
-  Episode ep = in_treatment(2);
-  for (int i = 0; i < 6; ++i) must_apply(ep, {{"type", "session"}, {"at", "2026-01-06"}});
-  CHECK(count_tasks(ep, TaskKind::session_limit) == 0);
+// ---- the GP consultation -------------------------------------------------------------------------
+
+TEST_CASE("gp_consult continue resumes treatment", "[gp][spec-8]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "continue"}});
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.transitions.back() == Transition{d("2026-02-20"), Trigger::gp_consult, "gp_consultation", "treatment"});
 }
 
-TEST_CASE("every stop reason closes the episode with a gp_report_close due that day", "[stop][spec-10]") {
-  for (const char* reason : {"request_met", "goals_met", "no_improvement", "self_sufficient", "not_motivated", "red_flag",
-                             "patient_request"}) {
-    Episode ep = in_treatment(1);
-    must_apply(ep, {{"type", "stop"}, {"at", "2026-01-12"}, {"reason", reason}});
-    CHECK(ep.state == State::closed);
-    CHECK(ep.reason == reason);
-    CHECK(ep.tasks.back().kind == TaskKind::gp_report_close);
-    CHECK(ep.tasks.back().due == d("2026-01-12"));
-  }
+TEST_CASE("gp_consult continue marks the gp_consultation task done", "[gp][spec-8]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "continue"}});
+  CHECK(last_task(ep).kind == TaskKind::gp_consultation);
+  CHECK(last_task(ep).status == TaskStatus::done);
+  CHECK(last_task(ep).closed == d("2026-02-20"));
 }
 
-TEST_CASE("stop is allowed from screened but not from intake", "[stop][spec-10]") {
-  Episode ep = opened();
-  CHECK_FALSE(apply(ep, ev({{"type", "stop"}, {"at", "2026-01-05"}, {"reason", "goals_met"}})).ok());
-  must_apply(ep, screening());
-  must_apply(ep, {{"type", "stop"}, {"at", "2026-01-05"}, {"reason", "request_met"}});
-  CHECK(ep.state == State::closed);
+TEST_CASE("gp_consult refer refers as gp_consult_referral", "[gp][spec-8]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "refer"}});
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "gp_consult_referral");
+  CHECK(last_task(ep).kind == TaskKind::gp_referral);
+  CHECK(last_task(ep).due == d("2026-02-20"));
+}
+
+TEST_CASE("gp_consult refer marks the gp_consultation task done", "[gp][spec-8]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "refer"}});
+  CHECK(count_tasks(ep, TaskKind::gp_consultation, TaskStatus::done) == 1);
+  CHECK(count_tasks(ep, TaskKind::gp_consultation, TaskStatus::open) == 0);
+}
+
+TEST_CASE("after gp_consult continue the next checkpoint comes due again", "[gp][checkpoints][spec-8]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "continue"}});
+  advance(ep, d("2026-03-30"));
+  CHECK(ep.state == State::reevaluation_due);
+}
+
+// ---- terminal entry (§8, §11) ---------------------------------------------------------------------
+
+TEST_CASE("a referral cancels the open reevaluation tasks", "[reevaluation][tasks][spec-8][spec-11]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}}));
+  CHECK(task(ep, 2).status == TaskStatus::done);  // completed by the reevaluation
+  CHECK(task(ep, 3).status == TaskStatus::cancelled);
+  CHECK(task(ep, 3).closed == d("2026-01-26"));
+}
+
+TEST_CASE("a referral leaves the GP tasks open", "[reevaluation][tasks][spec-8][spec-11]") {
+  Episode ep = in_reevaluation_due(2);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}}));
+  CHECK(task(ep, 1).kind == TaskKind::gp_report_start);
+  CHECK(task(ep, 1).status == TaskStatus::open);
+  CHECK(last_task(ep).status == TaskStatus::open);  // gp_referral
+}
+
+TEST_CASE("a GP referral after a consultation cancels the open week 12 reevaluation task", "[gp][tasks][spec-8][spec-11]") {
+  Episode ep = in_gp_consultation();
+  must_apply(ep, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "refer"}});
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week12);
+  CHECK(task(ep, 3).status == TaskStatus::cancelled);
 }

@@ -1,121 +1,162 @@
-// §6 questionnaires and outcome measures, §7 stratification.
-#include "rules_fixture.hpp"
+// §6 questionnaires (STarT Back, Örebro) and outcome measures (baseline, 30 % rule).
+#include "fixtures.hpp"
 
 using namespace zorgpad;
 using namespace zorgpad::test;
-using nlohmann::json;
 
-TEST_CASE("STarT Back item 9 scores 1 only for levels 3 and 4", "[questionnaires][spec-6]") {
-  CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, 2}).total == 0);
-  CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, 3}).total == 1);
-  CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, 4}).psychosocial == 1);
+// ---- STarT Back ------------------------------------------------------------------
+
+TEST_CASE("STarT Back item 9 scores 0 for levels 0 to 2", "[questionnaires][spec-6]") {
+  for (int level : {0, 1, 2}) {
+    INFO("level " << level);
+    CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, level}) == SbstScore{0, 0, SbstRisk::low});
+  }
 }
 
-TEST_CASE("STarT Back risk is low up to a total of 3, high from a psychosocial score of 4, else medium", "[questionnaires][spec-6]") {
+TEST_CASE("STarT Back item 9 scores 1 for levels 3 and 4", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, 3}) == SbstScore{1, 1, SbstRisk::low});
+  CHECK(score_sbst({0, 0, 0, 0, 0, 0, 0, 0, 4}) == SbstScore{1, 1, SbstRisk::low});
+}
+
+TEST_CASE("the STarT Back total is the sum of the nine item scores", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({1, 1, 1, 1, 1, 1, 1, 1, 4}).total == 9);
+  CHECK(score_sbst({1, 0, 1, 0, 1, 0, 1, 0, 2}).total == 4);
+}
+
+TEST_CASE("the STarT Back psychosocial score is the sum of items 5 to 9", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({1, 1, 1, 1, 0, 0, 0, 0, 0}).psychosocial == 0);
+  CHECK(score_sbst({0, 0, 0, 0, 1, 1, 1, 1, 3}).psychosocial == 5);
+  CHECK(score_sbst({1, 1, 1, 1, 1, 0, 1, 0, 2}).psychosocial == 2);
+}
+
+TEST_CASE("a STarT Back total of 3 is low risk", "[questionnaires][spec-6]") {
   CHECK(score_sbst({1, 1, 1, 0, 0, 0, 0, 0, 0}) == SbstScore{3, 0, SbstRisk::low});
-  CHECK(score_sbst({1, 1, 1, 1, 0, 0, 0, 0, 0}) == SbstScore{4, 0, SbstRisk::medium});
-  CHECK(score_sbst({0, 0, 0, 0, 1, 1, 1, 0, 4}) == SbstScore{4, 4, SbstRisk::high});
-  CHECK(score_sbst({1, 1, 1, 1, 1, 1, 1, 0, 0}) == SbstScore{7, 3, SbstRisk::medium});
+  CHECK(score_sbst({0, 0, 0, 0, 1, 1, 0, 0, 4}) == SbstScore{3, 3, SbstRisk::low});
 }
 
-TEST_CASE("Örebro scores items 6, 9 and 10 as 10 minus the answer and is raised above 49", "[questionnaires][spec-6]") {
+TEST_CASE("a STarT Back total of 4 with psychosocial 3 is medium risk", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({1, 0, 0, 0, 1, 1, 1, 0, 0}) == SbstScore{4, 3, SbstRisk::medium});
+}
+
+TEST_CASE("a STarT Back total of 7 with psychosocial 3 is medium risk", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({1, 1, 1, 1, 1, 1, 1, 0, 1}) == SbstScore{7, 3, SbstRisk::medium});
+}
+
+TEST_CASE("a STarT Back psychosocial score of 4 is high risk", "[questionnaires][spec-6]") {
+  CHECK(score_sbst({0, 0, 0, 0, 1, 1, 1, 0, 3}) == SbstScore{4, 4, SbstRisk::high});
+}
+
+// ---- Örebro ---------------------------------------------------------------------------
+
+TEST_CASE("Örebro item 1 scores its duration category", "[questionnaires][spec-6]") {
+  // items 6, 9, 10 answered 10 score 0; all others 0
+  CHECK(score_orebro({1, 0, 0, 0, 0, 10, 0, 0, 10, 10}).total == 1);
+  CHECK(score_orebro({10, 0, 0, 0, 0, 10, 0, 0, 10, 10}).total == 10);
+}
+
+TEST_CASE("Örebro items 2, 3, 4, 5, 7 and 8 score their answer", "[questionnaires][spec-6]") {
+  // 1 + (1 + 2 + 3 + 4) + 5 + 6 = 22
+  CHECK(score_orebro({1, 1, 2, 3, 4, 10, 5, 6, 10, 10}).total == 22);
+}
+
+TEST_CASE("Örebro item 6 scores 10 minus its answer", "[questionnaires][spec-6]") {
+  CHECK(score_orebro({1, 0, 0, 0, 0, 3, 0, 0, 10, 10}).total == 8);
+}
+
+TEST_CASE("Örebro item 9 scores 10 minus its answer", "[questionnaires][spec-6]") {
+  CHECK(score_orebro({1, 0, 0, 0, 0, 10, 0, 0, 3, 10}).total == 8);
+}
+
+TEST_CASE("Örebro item 10 scores 10 minus its answer", "[questionnaires][spec-6]") {
+  CHECK(score_orebro({1, 0, 0, 0, 0, 10, 0, 0, 10, 3}).total == 8);
+}
+
+TEST_CASE("Örebro totals run from 1 to 100", "[questionnaires][spec-6]") {
   CHECK(score_orebro({1, 0, 0, 0, 0, 10, 0, 0, 10, 10}) == OrebroScore{1, false});
-  CHECK(score_orebro({1, 0, 0, 0, 0, 0, 0, 0, 0, 0}) == OrebroScore{31, false});
+  CHECK(score_orebro({10, 10, 10, 10, 10, 0, 10, 10, 0, 0}) == OrebroScore{100, true});
+}
+
+TEST_CASE("an Örebro total of 49 is not raised", "[questionnaires][spec-6]") {
+  // 5 + 5+5+5+5 + (10-5) + 5 + 4 + (10-5) + (10-5) = 49
   CHECK(score_orebro({5, 5, 5, 5, 5, 5, 5, 4, 5, 5}) == OrebroScore{49, false});
+}
+
+TEST_CASE("an Örebro total of 50 is raised", "[questionnaires][spec-6]") {
   CHECK(score_orebro({5, 5, 5, 5, 5, 5, 5, 5, 5, 5}) == OrebroScore{50, true});
 }
 
-TEST_CASE("a reduction of at least 30 percent from a non-zero baseline is clinically relevant", "[measures][spec-6]") {
+// ---- the 30 % rule --------------------------------------------------------------------
+
+TEST_CASE("a reduction from 10 to 7 is clinically relevant", "[measures][spec-6]") {
   CHECK(clinically_relevant_improvement(10, 7));
-  CHECK_FALSE(clinically_relevant_improvement(10, 8));
-  CHECK(clinically_relevant_improvement(52, 36));
-  CHECK_FALSE(clinically_relevant_improvement(52, 37));
-  CHECK_FALSE(clinically_relevant_improvement(0, 0));
 }
 
-TEST_CASE("the first recorded value of each measure is its baseline", "[measures][spec-6]") {
-  Episode ep = opened();
-  must_apply(ep, {{"type", "screening"}, {"at", "2026-01-05"}, {"nprs", 9}});  // not a measurement
-  CHECK_FALSE(ep.baseline.nprs);
+TEST_CASE("a reduction from 10 to 8 is not clinically relevant", "[measures][spec-6]") {
+  CHECK_FALSE(clinically_relevant_improvement(10, 8));
+}
+
+TEST_CASE("the 30 percent rule is computed in integers without rounding up", "[measures][spec-6]") {
+  CHECK(clinically_relevant_improvement(40, 28));   // exactly 30 %
+  CHECK_FALSE(clinically_relevant_improvement(40, 29));  // 27.5 %
+  CHECK(clinically_relevant_improvement(52, 36));   // 30.8 %
+  CHECK_FALSE(clinically_relevant_improvement(52, 37));  // 28.8 %
+  CHECK_FALSE(clinically_relevant_improvement(27, 19));  // 29.6 %
+}
+
+TEST_CASE("a baseline of 0 is not comparable", "[measures][spec-6]") {
+  CHECK_FALSE(clinically_relevant_improvement(0, 0));
+  CHECK_FALSE(change_percent(0, 3));
+}
+
+TEST_CASE("an increase is not an improvement", "[measures][spec-6]") {
+  CHECK_FALSE(clinically_relevant_improvement(5, 7));
+}
+
+TEST_CASE("the change in percent is truncated toward zero", "[measures][spec-6][spec-12]") {
+  CHECK(change_percent(27, 19) == -29);  // -29.6 %: never shown as a 30 % reduction
+  CHECK(change_percent(10, 7) == -30);
+  CHECK(change_percent(6, 8) == 33);
+}
+
+// ---- baselines -------------------------------------------------------------------------
+
+TEST_CASE("the first recorded NPRS is its baseline and the last its latest", "[measures][spec-6]") {
+  Episode ep = screened();
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 6}});
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-06"}, {"nprs", 4}});
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-07"}, {"nprs", 5}});
+  CHECK(ep.baseline.nprs == 6);
+  CHECK(ep.latest.nprs == 5);
+}
+
+TEST_CASE("each measure takes its baseline from its own first value", "[measures][spec-6]") {
+  Episode ep = screened();
   must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 6}});
   must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-06"}, {"nprs", 4}, {"qbpds", 30}, {"psk", {5, 6}}});
   CHECK(ep.baseline == Measures{6, 30, std::vector{5, 6}});
   CHECK(ep.latest == Measures{4, 30, std::vector{5, 6}});
 }
 
-TEST_CASE("the suggested profile is the highest of factors, STarT Back and Örebro", "[stratification][spec-7]") {
-  CHECK(suggest_profile(Factors{}, std::nullopt, std::nullopt) == 1);
-  CHECK(suggest_profile(Factors{{Factor::leg_pain, FactorLevel::present}}, std::nullopt, std::nullopt) == 2);
-  CHECK(suggest_profile(Factors{{Factor::leg_pain, FactorLevel::present}, {Factor::passive_coping, FactorLevel::dominant}},
-                        std::nullopt, std::nullopt) == 3);
-  CHECK(suggest_profile(Factors{}, SbstScore{4, 4, SbstRisk::high}, std::nullopt) == 3);
-  CHECK(suggest_profile(std::nullopt, SbstScore{1, 0, SbstRisk::low}, OrebroScore{60, true}) == 2);
-  CHECK(suggest_profile(std::nullopt, std::nullopt, OrebroScore{30, false}) == std::nullopt);
+TEST_CASE("a screening's NPRS is not a measurement", "[measures][spec-6]") {
+  Episode ep = opened();
+  must_apply(ep, screening("2026-01-05", {{"nprs", 9}}));
+  CHECK_FALSE(ep.baseline.nprs);
+  CHECK_FALSE(ep.latest.nprs);
 }
 
-TEST_CASE("stratification applies the suggestion and records profile, suggestion and scores", "[stratification][spec-7]") {
-  Episode ep = opened();
-  must_apply(ep, screening());
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {1, 1, 1, 1, 0, 0, 0, 0, 0}},
-                  {"orebro", {10, 5, 5, 5, 5, 5, 5, 5, 5, 5}}});
-  CHECK(ep.state == State::treatment);
-  CHECK(ep.profile == 2);
-  CHECK(ep.suggested_profile == 2);
-  CHECK(ep.sbst->risk == SbstRisk::medium);
-  CHECK(ep.orebro->raised);
-  CHECK(ep.treatment_start == d("2026-01-05"));
-  REQUIRE(ep.profile_history.size() == 1);
-  CHECK(ep.profile_history[0] == ProfileChange{d("2026-01-05"), 2, 2, Trigger::stratification});
-}
-
-TEST_CASE("a profile alone stands without a suggestion", "[stratification][spec-7]") {
-  Episode ep = opened();
-  must_apply(ep, screening());
+TEST_CASE("a reevaluation's measures can be the baseline", "[measures][spec-6]") {
+  Episode ep = screened();
   must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
-  CHECK(ep.profile == 1);
-  CHECK_FALSE(ep.suggested_profile);
+  must_apply(ep, reevaluation("2026-01-12", {{"judgement", "sufficient"}, {"qbpds", 35}}));
+  CHECK(ep.baseline.qbpds == 35);
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-13"}, {"qbpds", 20}});
+  CHECK(ep.baseline.qbpds == 35);
+  CHECK(ep.latest.qbpds == 20);
 }
 
-TEST_CASE("a profile below the suggestion needs an override_reason", "[stratification][spec-7]") {
-  Episode ep = opened();
-  must_apply(ep, screening());
-  Episode before = ep;
-  json strat = {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 1, 1, 1, 1, 4}}, {"profile", 2}};
-  Status s = apply(ep, ev(strat));
-  CHECK_THAT(s.message(), Catch::Contains("override_reason"));
-  CHECK(ep == before);
-  strat["override_reason"] = "patient prefers a short course";
-  must_apply(ep, strat);
-  CHECK(ep.profile == 2);
-  CHECK(ep.suggested_profile == 3);
-}
-
-TEST_CASE("a profile above the suggestion needs no reason", "[stratification][spec-7]") {
-  Episode ep = opened();
-  must_apply(ep, screening());
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}}, {"profile", 3}});
-  CHECK(ep.profile == 3);
-}
-
-TEST_CASE("stratification with none of factors, sbst, orebro or profile is rejected", "[stratification][spec-7]") {
-  CHECK_FALSE(parse_event(json{{"type", "stratification"}, {"at", "2026-01-05"}}).ok());
-}
-
-TEST_CASE("treatment start emits gp_report_start that day and schedules the checkpoints", "[stratification][spec-7][spec-8]") {
-  Episode ep = in_treatment(3);
-  REQUIRE(ep.tasks.size() == 3);
-  CHECK(ep.tasks[0].kind == TaskKind::gp_report_start);
-  CHECK(ep.tasks[0].due == d("2026-01-05"));
-  CHECK(ep.tasks[1].checkpoint == Checkpoint::week6);
-  CHECK(ep.tasks[1].due == d("2026-02-16"));
-  CHECK(ep.tasks[2].checkpoint == Checkpoint::week12);
-  CHECK(ep.tasks[2].due == d("2026-03-30"));
-}
-
-TEST_CASE("the change in percent never shows a 30 percent reduction that is not one", "[measures][spec-6][spec-12]") {
-  CHECK(change_percent(27, 19) == -29);  // 29.6 %: not clinically relevant
-  CHECK_FALSE(clinically_relevant_improvement(27, 19));
-  CHECK(change_percent(10, 7) == -30);
-  CHECK(change_percent(6, 8) == 33);
-  CHECK_FALSE(change_percent(0, 3));
+TEST_CASE("a baseline of 0 is recorded as the baseline", "[measures][spec-6]") {
+  Episode ep = screened();
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}});
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-06"}, {"nprs", 4}});
+  CHECK(ep.baseline.nprs == 0);
 }

@@ -1,144 +1,294 @@
-// §4 red flags, §5 exclusions.
-#include "rules_fixture.hpp"
+// §4 red flags (rules 1-5 in order of precedence, clusters, lrs_check), §5 exclusions.
+#include "fixtures.hpp"
 
 using namespace zorgpad;
 using namespace zorgpad::test;
-using nlohmann::json;
 
 namespace {
-json screen(json flags, json extra = json::object()) {
-  json j = {{"type", "screening"}, {"at", "2026-01-05"}, {"red_flags", flags}, {"exclusions", json::array()}};
-  j.update(extra);
-  return j;
+json flags(std::initializer_list<const char*> codes, json extra = json::object()) {
+  json f = json::array();
+  for (const char* c : codes) f.push_back(c);
+  extra["red_flags"] = f;
+  return screening("2026-01-05", extra);
 }
+Episode screened_with(const json& screening_event, const json& open_changes = json::object()) {
+  Episode ep = opened(open_changes);
+  must_apply(ep, screening_event);
+  return ep;
+}
+const json kLrs = {{"complaint", "lrs"}};
 }  // namespace
 
-TEST_CASE("a neuro_emergency feature refers with an urgent GP contact due the same day", "[screening][spec-4]") {
+// ---- rule 1: neuro emergency ------------------------------------------------------------
+
+TEST_CASE("each neuro_emergency feature refers the episode with reason neuro_emergency", "[screening][spec-4]") {
   for (const char* code : {"cauda_equina", "progressive_motor_weakness", "widespread_neuro"}) {
-    Episode ep = opened();
-    must_apply(ep, screen({code}));
+    INFO(code);
+    Episode ep = screened_with(flags({code}));
     CHECK(ep.state == State::referred);
     CHECK(ep.reason == "neuro_emergency");
-    REQUIRE(ep.tasks.size() == 1);
-    CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
-    CHECK(ep.tasks[0].due == d("2026-01-05"));
   }
 }
 
-TEST_CASE("neuro emergency wins over suspicion, severe LRS and exclusions", "[screening][spec-4]") {
-  Episode ep = opened({{"complaint", "lrs"}});
-  must_apply(ep, screen({"cauda_equina"}, {{"suspicion", true}, {"mrc", 2}, {"exclusions", {"visceral"}}}));
-  CHECK(ep.reason == "neuro_emergency");
+TEST_CASE("a neuro emergency emits gp_urgent_contact due the same day and no referral letter", "[screening][spec-4][spec-11]") {
+  Episode ep = screened_with(flags({"progressive_motor_weakness"}));
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
+  CHECK(ep.tasks[0].due == d("2026-01-05"));
 }
 
-TEST_CASE("suspicion of serious pathology refers with reason red_flag and a referral letter", "[screening][spec-4]") {
-  Episode ep = opened({{"complaint", "lrs"}});
-  must_apply(ep, screen(json::array(), {{"suspicion", true}, {"mrc", 2}, {"exclusions", {"visceral"}}}));
+TEST_CASE("a neuro emergency wins over suspicion", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"cauda_equina"}, {{"suspicion", true}}));
+  CHECK(ep.reason == "neuro_emergency");
+  CHECK(count_tasks(ep, TaskKind::gp_referral) == 0);
+}
+
+// ---- rule 2: suspicion ------------------------------------------------------------------
+
+TEST_CASE("suspicion of serious pathology refers with reason red_flag", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"suspicion", true}}));
   CHECK(ep.state == State::referred);
   CHECK(ep.reason == "red_flag");
+}
+
+TEST_CASE("a suspicion referral emits a gp_referral due the same day", "[screening][spec-4][spec-11]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"suspicion", true}}));
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::gp_referral);
+  CHECK(ep.tasks[0].due == d("2026-01-05"));
+}
+
+TEST_CASE("suspicion wins over severe LRS", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"suspicion", true}, {"mrc", 2}}), kLrs);
+  CHECK(ep.reason == "red_flag");
+}
+
+// ---- rule 3: severe LRS -------------------------------------------------------------------
+
+TEST_CASE("an LRS episode with MRC 3 is referred as lrs_severe", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 3}}), kLrs);
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "lrs_severe");
+}
+
+TEST_CASE("an LRS episode with NPRS 8 is referred as lrs_severe", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"nprs", 8}}), kLrs);
+  CHECK(ep.reason == "lrs_severe");
+}
+
+TEST_CASE("a severe LRS referral emits a gp_referral and no lrs_check", "[screening][spec-4][spec-11]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 0}}), kLrs);
   REQUIRE(ep.tasks.size() == 1);
   CHECK(ep.tasks[0].kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("LRS with MRC 3 or less or NPRS 8 or more is referred as lrs_severe", "[screening][spec-4]") {
-  for (json extra : {json{{"mrc", 3}}, json{{"nprs", 8}}}) {
-    Episode ep = opened({{"complaint", "lrs"}});
-    extra["exclusions"] = {"visceral"};
-    must_apply(ep, screen(json::array(), extra));
-    CHECK(ep.reason == "lrs_severe");
-    CHECK(ep.tasks.at(0).kind == TaskKind::gp_referral);
-  }
-  Episode mild = opened({{"complaint", "lrs"}});
-  must_apply(mild, screen(json::array(), {{"mrc", 4}, {"nprs", 7}}));
-  CHECK(mild.state == State::screened);
-}
-
-TEST_CASE("the LRS severity rule does not apply to lbp", "[screening][spec-4]") {
-  Episode ep = opened();
-  must_apply(ep, screen(json::array(), {{"mrc", 1}, {"nprs", 10}}));
+TEST_CASE("an LRS episode with MRC 4 and NPRS 7 is screened", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 4}, {"nprs", 7}}), kLrs);
   CHECK(ep.state == State::screened);
 }
 
-TEST_CASE("any exclusion excludes the episode with the first exclusion as reason", "[screening][exclusions][spec-4][spec-5]") {
+TEST_CASE("an LBP episode with MRC 0 and NPRS 10 is screened: rule 3 is for LRS only", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 0}, {"nprs", 10}}));
+  CHECK(ep.state == State::screened);
+}
+
+TEST_CASE("severe LRS wins over an exclusion", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"nprs", 9}, {"exclusions", {"visceral"}}}), kLrs);
+  CHECK(ep.reason == "lrs_severe");
+}
+
+// ---- rule 4 and §5: exclusions ----------------------------------------------------------
+
+TEST_CASE("each exclusion excludes the episode with that exclusion as reason", "[screening][exclusions][spec-4][spec-5]") {
   for (const char* code : {"age_16_or_younger", "pregnancy_related", "coccygodynia", "visceral", "recent_surgery_12m"}) {
-    Episode ep = opened();
-    must_apply(ep, screen(json::array(), {{"exclusions", {code, "visceral"}}}));
+    INFO(code);
+    Episode ep = screened_with(screening("2026-01-05", {{"exclusions", {code}}}));
     CHECK(ep.state == State::excluded);
     CHECK(ep.reason == code);
-    CHECK(ep.tasks.empty());
   }
 }
 
-TEST_CASE("age 16 or younger at open implies the age exclusion at screening", "[exclusions][spec-5]") {
-  Episode young = opened({{"age", 16}});
-  CHECK(young.state == State::intake);
-  must_apply(young, screen(json::array(), {{"exclusions", {"visceral"}}}));
-  CHECK(young.reason == "age_16_or_younger");
-  Episode older = opened({{"age", 17}});
-  must_apply(older, screen(json::array()));
-  CHECK(older.state == State::screened);
+TEST_CASE("the first exclusion given is the reason", "[screening][exclusions][spec-4][spec-5]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"exclusions", {"coccygodynia", "visceral"}}}));
+  CHECK(ep.reason == "coccygodynia");
 }
 
-TEST_CASE("red-flag rules 1 to 3 apply in later states too", "[screening][spec-4]") {
+TEST_CASE("an excluded episode gets no tasks", "[screening][exclusions][spec-4][spec-5]") {
+  CHECK(screened_with(screening("2026-01-05", {{"exclusions", {"visceral"}}}), kLrs).tasks.empty());
+}
+
+TEST_CASE("an exclusion wins over a red-flag cluster and emits no review", "[screening][exclusions][spec-4]") {
+  Episode ep = screened_with(flags({"night_sweats", "fever_chills"}, {{"exclusions", {"pregnancy_related"}}}));
+  CHECK(ep.state == State::excluded);
+  CHECK(ep.tasks.empty());
+}
+
+TEST_CASE("age 16 at open implies the age exclusion at screening", "[exclusions][spec-5]") {
+  Episode ep = screened_with(screening(), {{"age", 16}});
+  CHECK(ep.state == State::excluded);
+  CHECK(ep.reason == "age_16_or_younger");
+}
+
+TEST_CASE("age 17 at open implies no exclusion", "[exclusions][spec-5]") {
+  CHECK(screened_with(screening(), {{"age", 17}}).state == State::screened);
+}
+
+TEST_CASE("an episode opened at age 16 starts in intake", "[exclusions][spec-5]") {
+  CHECK(opened({{"age", 16}}).state == State::intake);
+}
+
+TEST_CASE("the implied age exclusion comes before the exclusions given", "[exclusions][spec-5]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"exclusions", {"visceral"}}}), {{"age", 12}});
+  CHECK(ep.reason == "age_16_or_younger");
+}
+
+TEST_CASE("a neuro emergency at age 16 is still referred urgently", "[exclusions][screening][spec-4][spec-5]") {
+  Episode ep = screened_with(flags({"cauda_equina"}), {{"age", 15}});
+  CHECK(ep.reason == "neuro_emergency");
+}
+
+TEST_CASE("an exclusion found during treatment excludes the episode", "[exclusions][spec-4][spec-5]") {
   Episode ep = in_treatment(2);
-  must_apply(ep, {{"type", "screening"}, {"at", "2026-01-12"}, {"suspicion", true}});
+  must_apply(ep, screening("2026-01-12", {{"exclusions", {"visceral"}}}));
+  CHECK(ep.state == State::excluded);
+  CHECK(ep.reason == "visceral");
+}
+
+// ---- rule 5 ----------------------------------------------------------------------------------
+
+TEST_CASE("a screening without findings moves intake to screened", "[screening][spec-4]") {
+  Episode ep = screened_with(screening());
+  CHECK(ep.state == State::screened);
+  REQUIRE(ep.transitions.size() == 1);
+  CHECK(ep.transitions[0] == Transition{d("2026-01-05"), Trigger::screening, "intake", "screened"});
+}
+
+TEST_CASE("a later screening without findings keeps the state", "[screening][spec-4]") {
+  Episode ep = in_treatment(1);
+  size_t transitions = ep.transitions.size();
+  must_apply(ep, screening("2026-01-12"));
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.transitions.size() == transitions);
+}
+
+// ---- rules 1-3 in later states -------------------------------------------------------------
+
+TEST_CASE("a neuro emergency during treatment refers urgently", "[screening][spec-4]") {
+  Episode ep = in_treatment(2);
+  must_apply(ep, screening("2026-01-12", {{"red_flags", {"widespread_neuro"}}}));
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "neuro_emergency");
+  CHECK(ep.tasks.back().kind == TaskKind::gp_urgent_contact);
+}
+
+TEST_CASE("suspicion in reevaluation_due refers with reason red_flag", "[screening][spec-4]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, screening("2026-01-27", {{"suspicion", true}}));
   CHECK(ep.state == State::referred);
   CHECK(ep.reason == "red_flag");
 }
 
-TEST_CASE("a screening without findings moves intake to screened and keeps later states", "[screening][spec-4]") {
-  Episode ep = opened();
-  must_apply(ep, screen(json::array()));
-  CHECK(ep.state == State::screened);
-  Episode t = in_treatment(1);
-  size_t transitions = t.transitions.size();
-  must_apply(t, {{"type", "screening"}, {"at", "2026-01-12"}});
-  CHECK(t.state == State::treatment);
-  CHECK(t.transitions.size() == transitions);
+TEST_CASE("severe LRS while waiting for the GP refers as lrs_severe", "[screening][spec-4]") {
+  Episode ep = in_treatment(3, kLrs);  // lrs_duration 2026-02-12, week 6 2026-02-16
+  must_apply(ep, reevaluation("2026-02-10", {{"judgement", "insufficient"}}));
+  REQUIRE(ep.state == State::gp_consultation);
+  must_apply(ep, screening("2026-02-11", {{"mrc", 2}}));
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "lrs_severe");
 }
 
-TEST_CASE("two features of one cluster emit a red_flag_review due the same day but one feature does not", "[screening][spec-4]") {
-  for (json flags : {json{"major_trauma", "minor_trauma_with_risk"}, json{"night_sweats", "fever_chills"},
-                     json{"history_of_cancer", "fatigue"}, json{"family_history", "severe_night_pain"},
-                     json{"increasing_postoperative_pain", "unilateral_pyramidal_signs"}}) {
-    Episode ep = opened();
-    must_apply(ep, screen(flags));
+TEST_CASE("suspicion in screened refers with reason red_flag", "[screening][spec-4]") {
+  Episode ep = screened();
+  must_apply(ep, screening("2026-01-06", {{"suspicion", true}}));
+  CHECK(ep.reason == "red_flag");
+}
+
+// ---- clusters --------------------------------------------------------------------------------
+
+TEST_CASE("two features of one cluster emit a red_flag_review due the same day", "[screening][spec-4]") {
+  for (json pair : {json{"major_trauma", "minor_trauma_with_risk"}, json{"night_sweats", "fever_chills"},
+                    json{"history_of_cancer", "fatigue"}, json{"family_history", "severe_night_pain"},
+                    json{"increasing_postoperative_pain", "unilateral_pyramidal_signs"}}) {
+    INFO(pair.dump());
+    Episode ep = screened_with(screening("2026-01-05", {{"red_flags", pair}}));
     CHECK(ep.state == State::screened);
     REQUIRE(ep.tasks.size() == 1);
     CHECK(ep.tasks[0].kind == TaskKind::red_flag_review);
     CHECK(ep.tasks[0].due == d("2026-01-05"));
   }
-  Episode single = opened();
-  must_apply(single, screen({"major_trauma", "fever_chills", "fatigue"}));  // one per cluster
-  CHECK(single.tasks.empty());
 }
 
-TEST_CASE("weight_loss_unexplained counts in both the infection and the tumour cluster", "[screening][spec-4]") {
+TEST_CASE("a single red-flag feature emits no review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"history_of_cancer"}));
+  CHECK(ep.state == State::screened);
+  CHECK(ep.tasks.empty());
+}
+
+TEST_CASE("one feature in each of several clusters emits no review", "[screening][spec-4]") {
+  CHECK(screened_with(flags({"major_trauma", "fever_chills", "fatigue", "family_history", "unilateral_pyramidal_signs"})).tasks.empty());
+}
+
+TEST_CASE("a feature named twice counts once", "[screening][spec-4]") {
+  CHECK(flagged_clusters({RedFlag::major_trauma, RedFlag::major_trauma}).empty());
+  CHECK(screened_with(flags({"major_trauma", "major_trauma"})).tasks.empty());
+}
+
+TEST_CASE("weight_loss_unexplained with an infection feature makes an infection cluster", "[screening][spec-4]") {
   CHECK(flagged_clusters({RedFlag::weight_loss_unexplained, RedFlag::fever_chills}) == std::vector{Cluster::infection});
-  CHECK(flagged_clusters({RedFlag::weight_loss_unexplained, RedFlag::fatigue}) == std::vector{Cluster::tumour});
+  CHECK(count_tasks(screened_with(flags({"weight_loss_unexplained", "fever_chills"})), TaskKind::red_flag_review) == 1);
 }
 
-TEST_CASE("a suspicion with a cluster refers without a review task", "[screening][spec-4]") {
-  Episode ep = opened();
-  must_apply(ep, screen({"major_trauma", "minor_trauma_with_risk"}, {{"suspicion", true}}));
+TEST_CASE("weight_loss_unexplained with a tumour feature makes a tumour cluster", "[screening][spec-4]") {
+  CHECK(flagged_clusters({RedFlag::weight_loss_unexplained, RedFlag::fatigue}) == std::vector{Cluster::tumour});
+  CHECK(count_tasks(screened_with(flags({"weight_loss_unexplained", "fatigue"})), TaskKind::red_flag_review) == 1);
+}
+
+TEST_CASE("weight_loss_unexplained alone makes no cluster", "[screening][spec-4]") {
+  CHECK(flagged_clusters({RedFlag::weight_loss_unexplained}).empty());
+}
+
+TEST_CASE("two neuro_emergency features are not a cluster for review", "[screening][spec-4]") {
+  CHECK(flagged_clusters({RedFlag::cauda_equina, RedFlag::widespread_neuro}).empty());
+  Episode ep = screened_with(flags({"cauda_equina", "widespread_neuro"}));
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
+}
+
+TEST_CASE("a cluster with suspicion refers without a review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"major_trauma", "minor_trauma_with_risk"}, {{"suspicion", true}}));
+  CHECK(ep.reason == "red_flag");
   REQUIRE(ep.tasks.size() == 1);
   CHECK(ep.tasks[0].kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("the first screening of an LRS episode emits lrs_check due two days later, later ones do not", "[screening][spec-4]") {
-  Episode ep = opened({{"complaint", "lrs"}});
-  must_apply(ep, screen(json::array()));
+TEST_CASE("clusters in two clusters emit one review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"major_trauma", "minor_trauma_with_risk", "night_sweats", "fever_chills"}));
+  CHECK(count_tasks(ep, TaskKind::red_flag_review) == 1);
+}
+
+TEST_CASE("a cluster at a later screening emits a review and keeps the state", "[screening][spec-4]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, screening("2026-01-12", {{"red_flags", {"morning_stiffness_30min", "back_pain_over_5_years"}}}));
+  CHECK(ep.state == State::treatment);
+  CHECK(ep.tasks.back().kind == TaskKind::red_flag_review);
+  CHECK(ep.tasks.back().due == d("2026-01-12"));
+}
+
+// ---- lrs_check ---------------------------------------------------------------------------------
+
+TEST_CASE("the first screening of an LRS episode emits lrs_check due two days later", "[screening][spec-4]") {
+  Episode ep = screened_with(screening(), kLrs);
   REQUIRE(ep.tasks.size() == 1);
   CHECK(ep.tasks[0].kind == TaskKind::lrs_check);
   CHECK(ep.tasks[0].due == d("2026-01-07"));
-  must_apply(ep, {{"type", "screening"}, {"at", "2026-01-07"}});
-  CHECK(ep.tasks.size() == 1);
 }
 
-TEST_CASE("a screening's tasks are listed in due order", "[screening][tasks][spec-11]") {
-  Episode ep = opened({{"complaint", "lrs"}});
-  must_apply(ep, screen({"night_sweats", "fever_chills"}));
-  REQUIRE(ep.tasks.size() == 2);
-  CHECK(ep.tasks[0].kind == TaskKind::red_flag_review);
-  CHECK(ep.tasks[1].kind == TaskKind::lrs_check);
+TEST_CASE("a later screening of an LRS episode emits no lrs_check", "[screening][spec-4]") {
+  Episode ep = screened_with(screening(), kLrs);
+  must_apply(ep, screening("2026-01-07"));
+  CHECK(count_tasks(ep, TaskKind::lrs_check) == 1);
+}
+
+TEST_CASE("an LBP episode gets no lrs_check", "[screening][spec-4]") {
+  CHECK(count_tasks(screened_with(screening()), TaskKind::lrs_check) == 0);
 }

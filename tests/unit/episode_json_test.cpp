@@ -1,0 +1,93 @@
+// episode_state / episode_from_state: a stored projection restores the exact episode.
+#include <set>
+
+#include "fixtures.hpp"
+#include "states/episode_json.hpp"
+
+using namespace zorgpad;
+using namespace zorgpad::test;
+
+namespace {
+
+Episode round_trip(const Episode& ep) {
+  auto back = episode_from_state(json::parse(episode_state(ep).dump()));
+  INFO((back.ok() ? std::string() : back.message()));
+  REQUIRE(back.ok());
+  return *back;
+}
+
+// One episode per care state, between them carrying every optional part of an
+// episode: recurrence, LRS, scores, factors, an override, PSK, sessions and the
+// session limit, derived and given judgements, a profile change, phase changes,
+// done and cancelled tasks, timers.
+std::vector<Episode> every_state() {
+  std::vector<Episode> out;
+  Episode ep = opened({{"complaint", "lrs"}, {"previous_episode_end", "2025-12-20"}, {"gp", "Dr. Jansen"},
+                       {"therapist", "M. de Vries"}});
+  out.push_back(ep);  // intake
+  must_apply(ep, screening("2026-01-05", {{"red_flags", {"night_sweats", "fever_chills"}}, {"mrc", 4}, {"nprs", 6}}));
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 6}, {"qbpds", 40}, {"psk", {5, 6, 7}}});
+  REQUIRE(ep.state == State::screened);
+  out.push_back(ep);
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-06"}, {"sbst", {1, 1, 1, 1, 0, 0, 0, 0, 0}},
+                  {"orebro", {5, 5, 5, 5, 5, 5, 5, 5, 5, 5}}, {"factors", {{"leg_pain", "present"}}}, {"profile", 1},
+                  {"override_reason", "patient wants three sessions"}});
+  REQUIRE(complete_task(ep, 1, d("2026-01-07")).ok());
+  for (const char* at : {"2026-01-07", "2026-01-08", "2026-01-09", "2026-01-12"}) must_apply(ep, session(at));
+  REQUIRE(ep.state == State::treatment);
+  out.push_back(ep);
+  advance(ep, d("2026-01-27"));
+  REQUIRE(ep.state == State::reevaluation_due);
+  out.push_back(ep);
+  must_apply(ep, reevaluation("2026-01-27", {{"nprs", 5}, {"new_profile", 3}}));  // derived insufficient, profile change
+  REQUIRE(ep.profile == 3);
+  must_apply(ep, reevaluation("2026-02-10", {{"judgement", "insufficient"}, {"psk", {4, 4}}}));
+  REQUIRE(ep.state == State::gp_consultation);
+  advance(ep, d("2026-02-13"));  // subacute on 02-12, lrs_duration comes due
+  out.push_back(ep);
+  Episode refer = ep;
+  must_apply(refer, {{"type", "gp_consult"}, {"at", "2026-02-20"}, {"outcome", "refer"}});
+  REQUIRE(refer.state == State::referred);
+  out.push_back(refer);
+  must_apply(ep, stop("2026-02-20", "no_improvement"));
+  REQUIRE(ep.state == State::closed);
+  out.push_back(ep);
+  out.push_back(excluded());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an episode's stored state reads back to the same value in every care state", "[json][persistence]") {
+  std::set<State> seen;
+  for (const Episode& ep : every_state()) {
+    INFO(kStates.name(ep.state));
+    seen.insert(ep.state);
+    CHECK(round_trip(ep) == ep);
+  }
+  CHECK(seen.size() == kStates.size());
+}
+
+TEST_CASE("a restored episode goes on exactly like the original", "[json][persistence]") {
+  Episode original = in_reevaluation_due(2);
+  Episode restored = round_trip(original);
+  for (Episode* ep : {&original, &restored}) {
+    must_apply(*ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+    advance(*ep, d("2026-02-16"));
+  }
+  CHECK(restored == original);
+}
+
+TEST_CASE("a stored state with a missing field is rejected", "[json][persistence][bad-input]") {
+  json state = episode_state(in_treatment(1));
+  state.erase("timers");
+  auto back = episode_from_state(state);
+  REQUIRE_FALSE(back.ok());
+  CHECK_THAT(back.message(), Catch::StartsWith("stored episode is unreadable"));
+}
+
+TEST_CASE("a stored state with an unknown code is rejected", "[json][persistence][bad-input]") {
+  json state = episode_state(in_treatment(1));
+  state["state"] = "waiting";
+  CHECK_FALSE(episode_from_state(state).ok());
+}
