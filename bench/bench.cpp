@@ -375,6 +375,7 @@ class Raw {
     exec("PRAGMA journal_mode=WAL");
     exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA cache_size=-65536");  // the store's pragmas, all of them
   }
   ~Raw() {
     for (auto* s : stmts_) sqlite3_finalize(s);

@@ -55,7 +55,25 @@ CREATE UNIQUE INDEX events_event_id ON events(event_id) WHERE event_id IS NOT NU
 CREATE INDEX episodes_patient ON episodes(patient);
 )sql";
 
-constexpr std::array kMigrations{kV1, kV2};
+// Version 3: a tick is one row of `ticks` (the log's last entry at that moment
+// and the date), no longer an entry in the log of every episode it touched:
+// rebuild advances each episode to the latest tick after its last entry, which
+// fires the same timers (an event dated before a fired timer is refused, so
+// only ticks after an episode's last entry can matter). Tasks are indexed by
+// due date while open only: the finished ones, most of them, are not looked
+// up by date.
+constexpr const char* kV3 = R"sql(
+CREATE TABLE ticks(
+  id          INTEGER PRIMARY KEY,
+  at          TEXT NOT NULL,
+  after_entry INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL
+);
+DROP INDEX tasks_status_due;
+CREATE INDEX tasks_open_due ON tasks(due) WHERE status = 'open';
+)sql";
+
+constexpr std::array kMigrations{kV1, kV2, kV3};
 
 }  // namespace
 

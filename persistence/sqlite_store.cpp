@@ -27,8 +27,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kTaskDoneType = "task_done";  // log entry of `task done`
-constexpr const char* kTickType = "tick";            // log entry: timers fired up to `at`
-std::string tick_body(Date at) { return json{{"type", kTickType}, {"at", at.iso()}}.dump(); }
+constexpr const char* kTickType = "tick";            // log entry of schema 2: timers fired up to `at`
 
 StoreError bad(std::string m) { return {Failure::bad_input, std::move(m)}; }
 StoreError broken(std::string m) { return {Failure::store, std::move(m)}; }
@@ -508,6 +507,7 @@ struct Loaded {
   std::vector<Task> tasks_before;
   int64_t last_seq = 0;
   bool is_new = false;
+  bool repair = false;  // rebuild rewrites every column, the patient reference too
 };
 
 class SqliteStore final : public Store {
@@ -530,6 +530,9 @@ class SqliteStore final : public Store {
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     db_.exec("PRAGMA foreign_keys=ON");
+    // 64 MiB of page cache (allocated as used): a practice's indexes stay in
+    // memory during an import or a tick instead of being re-read per page.
+    db_.exec("PRAGMA cache_size=-65536");
     if (version < current_schema_version()) {
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::EXCLUSIVE);
       version = db_.execAndGet("PRAGMA user_version").getInt();  // another process may have migrated
@@ -606,21 +609,22 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  // One transaction: every due timer fires, or none (a second tick waits
+  // for the write lock and then finds nothing due). The log gets one `ticks`
+  // row, not an entry per episode: rebuild advances each episode to the
+  // latest tick after its last entry.
   StoreResult<TickReport> tick(Date now) override {
     return guarded<TickReport>([&]() -> StoreResult<TickReport> {
       TickReport rep;
-      const std::string now_iso = now.iso();
+      const std::string now_iso = iso(now);
+      SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
       for (;;) {
-        SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
         auto& q = stmt(due_q_, "SELECT id, body, last_seq FROM episodes WHERE next_due <= ? ORDER BY next_due LIMIT 2000");
         q.bind(1, now_iso);
         std::vector<std::tuple<std::string, std::string, int64_t>> rows;
         while (q.executeStep()) rows.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64());
         q.reset();
-        if (rows.empty()) {
-          tx.commit();
-          break;
-        }
+        if (rows.empty()) break;
         for (auto& [id, body, seq] : rows) {
           auto ep = parse_body(body);
           if (!ep) return broken("episode " + id + ": " + ep.message());
@@ -629,16 +633,21 @@ class SqliteStore final : public Store {
           l.last_seq = seq;
           l.ep = std::move(*ep);
           int fired = advance(l.ep, now);
-          // The log records that the clock passed here, so that rebuild
-          // fires the same timers before the same later entries.
-          append_event(id, ++l.last_seq, kTickType, now, tick_body(now), nullptr);
           rep.timers += fired;
           rep.episodes++;
           log_->debug("episode {}: {} timer(s) fired", id, fired);
         }
         flush();
-        tx.commit();
       }
+      if (rep.episodes > 0) {
+        SQLite::Statement t(db_,
+                            "INSERT INTO ticks(at, after_entry, recorded_at) "
+                            "VALUES (?, (SELECT COALESCE(MAX(rowid), 0) FROM events), ?)");
+        t.bind(1, now_iso);
+        t.bind(2, clock_.unix_seconds());
+        t.exec();
+      }
+      tx.commit();
       return rep;
     });
   }
@@ -676,14 +685,15 @@ class SqliteStore final : public Store {
       std::string sql = "SELECT id, episode, seq, kind, checkpoint, due, status FROM tasks WHERE 1=1";
       if (f.due_before) sql += " AND due < :due";
       if (f.kind) sql += " AND kind = :kind";
-      if (f.status) sql += " AND status = :status";
+      // Open tasks by a literal, so that the planner uses the index of open tasks.
+      if (f.status) sql += *f.status == TaskStatus::open ? " AND status = 'open'" : " AND status = :status";
       if (f.episode) sql += " AND episode = :episode";
       if (f.id) sql += " AND id = :id";
       sql += " ORDER BY due, id";
       SQLite::Statement q(db_, sql);
       if (f.due_before) q.bind(":due", f.due_before->iso());
       if (f.kind) q.bind(":kind", std::string(kTaskKinds.name(*f.kind)));
-      if (f.status) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
+      if (f.status && *f.status != TaskStatus::open) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
       if (f.episode) q.bind(":episode", *f.episode);
       if (f.id) q.bind(":id", *f.id);
       std::vector<TaskRow> out;
@@ -726,7 +736,19 @@ class SqliteStore final : public Store {
     return guarded<RebuildReport>([&]() -> StoreResult<RebuildReport> {
       RebuildReport rep;
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      SQLite::Statement q(db_, "SELECT episode, seq, type, body FROM events ORDER BY episode, seq");
+      // The ticks in log order; each carries the latest date of itself and
+      // every tick after it, so an episode needs one lookup.
+      std::vector<std::pair<int64_t, Date>> ticks;  // after_entry, latest date from here on
+      {
+        SQLite::Statement tq(db_, "SELECT after_entry, at, id FROM ticks ORDER BY after_entry, id");
+        while (tq.executeStep()) {
+          auto at = Date::parse(tq.getColumn(1).getString());
+          if (!at) return broken("tick " + tq.getColumn(2).getString() + ": unreadable date");
+          ticks.emplace_back(tq.getColumn(0).getInt64(), *at);
+        }
+        for (size_t i = ticks.size(); i-- > 1;) ticks[i - 1].second = std::max(ticks[i - 1].second, ticks[i].second);
+      }
+      SQLite::Statement q(db_, "SELECT episode, seq, type, body, rowid FROM events ORDER BY episode, seq");
       SQLite::Statement rows(db_,
                              "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
                              "FROM episodes ORDER BY id");
@@ -734,10 +756,13 @@ class SqliteStore final : public Store {
       bool row_ok = rows.executeStep(), task_ok = task_rows.executeStep();
       std::string current;
       std::optional<Episode> ep;
-      int64_t last_seq = 0;
+      int64_t last_seq = 0, last_entry = 0;
       auto col = [](SQLite::Statement& st, int i) { return st.getColumn(i).isNull() ? std::string() : st.getColumn(i).getString(); };
       auto finish = [&]() {
         if (!ep) return;
+        auto tick = std::lower_bound(ticks.begin(), ticks.end(), last_entry,
+                                     [](const std::pair<int64_t, Date>& t, int64_t entry) { return t.first < entry; });
+        if (tick != ticks.end()) advance(*ep, tick->second);
         // episode rows before this one have no events at all
         while (row_ok && rows.getColumn(0).getString() < current) {
           rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
@@ -795,6 +820,7 @@ class SqliteStore final : public Store {
           current = std::string(episode);
         }
         last_seq = q.getColumn(1).getInt64();
+        last_entry = q.getColumn(4).getInt64();
         std::string_view type = text(2);
         std::string_view body_text = text(3);
         json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
@@ -841,6 +867,7 @@ class SqliteStore final : public Store {
         l.ep = std::move(episode);
         l.last_seq = seq;
         l.tasks_before.clear();
+        l.repair = true;
       }
       repairs_.clear();
       flush();
@@ -1157,24 +1184,43 @@ class SqliteStore final : public Store {
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                      "ON CONFLICT(id) DO UPDATE SET patient=excluded.patient, gp=excluded.gp, therapist=excluded.therapist, state=excluded.state, phase=excluded.phase, profile=excluded.profile, "
                      "last_seq=excluded.last_seq, next_due=excluded.next_due, body=excluded.body");
+    // The patient reference never changes after `open`: leaving it out of the
+    // SET spares the patient index a delete and insert per episode written.
+    auto& upd = stmt(update_episode_q_,
+                     "UPDATE episodes SET state=?, phase=?, profile=?, gp=?, therapist=?, last_seq=?, next_due=?, body=? "
+                     "WHERE id=?");
     auto& task = stmt(upsert_task_q_,
                       "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
                       "ON CONFLICT(episode, seq) DO UPDATE SET kind=excluded.kind, checkpoint=excluded.checkpoint, "
                       "due=excluded.due, status=excluded.status");
     for (auto& [id, l] : cache_) {
       const Episode& ep = l.ep;
-      ins.bind(1, id);
-      ins.bind(2, ep.patient);
-      ins.bind(3, std::string(kStates.name(ep.state)));
-      ins.bind(4, std::string(kPhases.name(ep.phase)));
-      if (ep.profile) ins.bind(5, *ep.profile); else ins.bind(5);
-      ins.bind(6, ep.gp);
-      ins.bind(7, ep.therapist);
-      ins.bind(8, l.last_seq);
-      if (auto d = ep.next_due()) ins.bind(9, iso(*d)); else ins.bind(9);
-      ins.bind(10, body_text(ep));
-      ins.exec();
-      ins.reset();
+      if (l.is_new || l.repair) {
+        ins.bind(1, id);
+        ins.bind(2, ep.patient);
+        ins.bind(3, std::string(kStates.name(ep.state)));
+        ins.bind(4, std::string(kPhases.name(ep.phase)));
+        if (ep.profile) ins.bind(5, *ep.profile); else ins.bind(5);
+        ins.bind(6, ep.gp);
+        ins.bind(7, ep.therapist);
+        ins.bind(8, l.last_seq);
+        if (auto d = ep.next_due()) ins.bind(9, iso(*d)); else ins.bind(9);
+        ins.bind(10, body_text(ep));
+        ins.exec();
+        ins.reset();
+      } else {
+        upd.bind(1, std::string(kStates.name(ep.state)));
+        upd.bind(2, std::string(kPhases.name(ep.phase)));
+        if (ep.profile) upd.bind(3, *ep.profile); else upd.bind(3);
+        upd.bind(4, ep.gp);
+        upd.bind(5, ep.therapist);
+        upd.bind(6, l.last_seq);
+        if (auto d = ep.next_due()) upd.bind(7, iso(*d)); else upd.bind(7);
+        upd.bind(8, body_text(ep));
+        upd.bind(9, id);
+        upd.exec();
+        upd.reset();
+      }
       for (size_t i = 0; i < ep.tasks.size(); ++i) {
         const Task& t = ep.tasks[i];
         if (i < l.tasks_before.size() && l.tasks_before[i] == t) continue;
@@ -1201,7 +1247,7 @@ class SqliteStore final : public Store {
   bool fast_write_ = true, fast_read_ = true;
   int write_checks_ = 0, read_checks_ = 0;
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
-      upsert_task_q_;
+      update_episode_q_, upsert_task_q_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,10 @@ Episode expected_episode() {
 }
 
 // A store as schema version 1 wrote it: v1 tables, one episode with its log
-// (no event_id column yet), its projection and task rows.
-void write_v1_store(const std::string& path) {
+// (no event_id column yet), its projection and task rows. With `tick_at`, a
+// tick fired the episode's timers up to then and left a `tick` entry in its
+// log, as versions 1 and 2 did.
+void write_v1_store(const std::string& path, std::optional<Date> tick_at = std::nullopt) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db.exec(schema_v1_sql());
   db.exec("PRAGMA user_version = 1");
@@ -56,11 +59,23 @@ void write_v1_store(const std::string& path) {
     q.exec();
   }
   Episode ep = expected_episode();
+  int64_t last_seq = int64_t(kEvents.size());
+  if (tick_at) {
+    REQUIRE(advance(ep, *tick_at) > 0);
+    SQLite::Statement q(db, "INSERT INTO events(episode, seq, type, at, body, recorded_at) VALUES ('ep-1', ?, 'tick', ?, ?, 1767571200)");
+    q.bind(1, ++last_seq);
+    q.bind(2, tick_at->iso());
+    q.bind(3, json{{"type", "tick"}, {"at", tick_at->iso()}}.dump());
+    q.exec();
+  }
   SQLite::Statement e(db,
                       "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body) "
-                      "VALUES ('ep-1', 'P-1', 'treatment', 'acute', 2, 'G', '', 4, ?, ?)");
-  e.bind(1, ep.next_due()->iso());
-  e.bind(2, episode_state(ep).dump());
+                      "VALUES ('ep-1', 'P-1', ?, ?, 2, 'G', '', ?, ?, ?)");
+  e.bind(1, std::string(kStates.name(ep.state)));
+  e.bind(2, std::string(kPhases.name(ep.phase)));
+  e.bind(3, last_seq);
+  if (auto d = ep.next_due()) e.bind(4, d->iso()); else e.bind(4);
+  e.bind(5, episode_state(ep).dump());
   e.exec();
   for (const Task& t : ep.tasks) {
     SQLite::Statement q(db, "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES ('ep-1', ?, ?, ?, ?, ?)");
@@ -161,4 +176,26 @@ TEST_CASE("two stores opening a version-1 store at once both succeed", "[store][
   auto a = take(open_sqlite_store(path, clock));
   auto b = take(open_sqlite_store(path, clock));
   CHECK(take(a->load("ep-1")) == take(b->load("ep-1")));
+}
+
+TEST_CASE("a log with the per-episode tick entries of schema 2 rebuilds without difference after migration", "[store][migration]") {
+  TempDir dir;
+  const std::string path = dir.file("v1-tick.db");
+  write_v1_store(path, day("2026-01-27"));  // fires the week-3 checkpoint of 2026-01-27
+  ManualClock clock(day("2026-01-28"));
+  auto s = take(open_sqlite_store(path, clock));
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('ticks', 'tasks_open_due')").getInt() == 2);
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE name = 'tasks_status_due'").getInt() == 0);
+  }
+  Episode before = take(s->load("ep-1"));
+  CHECK(before.state == State::reevaluation_due);
+  RebuildReport rep = take(s->rebuild());
+  CHECK(rep.events == int64_t(kEvents.size()) + 1);
+  CHECK(rep.differences.empty());
+  CHECK(take(s->load("ep-1")) == before);
+  // a tick of the new schema on top: a row of `ticks`, and rebuild still agrees
+  CHECK(take(s->tick(day("2026-03-01"))).timers > 0);
+  CHECK(take(s->rebuild()).differences.empty());
 }
