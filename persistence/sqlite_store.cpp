@@ -13,6 +13,7 @@
 #include <charconv>
 #include <climits>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "pathway/event.hpp"
@@ -510,12 +511,210 @@ struct Loaded {
   bool repair = false;  // rebuild rewrites every column, the patient reference too
 };
 
+// The stored projection body of an episode: write_body/read_body, checked
+// against episode_state/episode_from_state (nlohmann) on the first bodies each
+// codec handles, and the JSON tree for anything they do not cover (or once a
+// check failed). One codec per thread.
+class BodyCodec {
+ public:
+  explicit BodyCodec(std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {}
+
+  std::string text(const Episode& ep) {
+    std::string s;
+    if (fast_write_ && write_body(ep, s)) {
+      if (write_checks_ >= kSelfChecks) return s;
+      ++write_checks_;
+      std::string tree = episode_state(ep).dump();
+      if (tree == s) return s;
+      fast_write_ = false;
+      log_->error("episode {}: the direct projection writer differs from episode_state; using episode_state", ep.id);
+      return tree;
+    }
+    return episode_state(ep).dump();
+  }
+
+  Expected<Episode> parse(const std::string& body) {
+    if (fast_read_) {
+      if (auto ep = read_body(body)) {
+        if (read_checks_ >= kSelfChecks) return std::move(*ep);
+        ++read_checks_;
+        auto tree = parse_tree(body);
+        if (tree && *tree == *ep) return std::move(*ep);
+        fast_read_ = false;
+        log_->error("episode {}: the direct projection reader differs from episode_from_state; using it", ep->id);
+        return tree;
+      }
+    }
+    return parse_tree(body);
+  }
+
+ private:
+  static Expected<Episode> parse_tree(const std::string& body) {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_discarded()) return Error{"stored episode is not JSON"};
+    return episode_from_state(j);
+  }
+
+  static constexpr int kSelfChecks = 16;
+  std::shared_ptr<spdlog::logger> log_;
+  bool fast_write_ = true, fast_read_ = true;
+  int write_checks_ = 0, read_checks_ = 0;
+};
+
+// The ticks in log order (after_entry: the log's last rowid when the tick
+// ran); each carries the latest date of itself and every later tick.
+using TickList = std::vector<std::pair<int64_t, Date>>;
+
+// What rebuild found in one range of episode ids.
+struct RangeScan {
+  int64_t episodes = 0, events = 0;
+  std::vector<std::string> differences;
+  std::vector<std::pair<Episode, int64_t>> repairs;  // re-derived episodes that differ, with their log position
+  std::optional<StoreError> error;
+};
+
+// Replays the log of every episode with lo <= id < hi (an empty bound is
+// open) and compares the result with the stored projections: the episode
+// row's columns and body, and its task rows. Three cursors in episode order
+// are merged, so the cost is one pass over each table. Reads only: `db` may be
+// a worker's own connection.
+RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::string& hi, const TickList& ticks,
+                     BodyCodec& codec) {
+  RangeScan rep;
+  auto range = [&](const char* col) {
+    std::string w;
+    if (!lo.empty()) w += std::string(" WHERE ") + col + " >= :lo";
+    if (!hi.empty()) w += std::string(lo.empty() ? " WHERE " : " AND ") + col + " < :hi";
+    return w;
+  };
+  auto bind = [&](SQLite::Statement& st) {
+    if (!lo.empty()) st.bind(":lo", lo);
+    if (!hi.empty()) st.bind(":hi", hi);
+  };
+  SQLite::Statement q(db, "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq");
+  SQLite::Statement rows(db,
+                         "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
+                         "FROM episodes" + range("id") + " ORDER BY id");
+  SQLite::Statement task_rows(db, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks" + range("episode") +
+                                      " ORDER BY episode, seq");
+  bind(q);
+  bind(rows);
+  bind(task_rows);
+  auto fail = [&](std::string m) {
+    rep.error = broken(std::move(m));
+    return std::move(rep);
+  };
+  bool row_ok = rows.executeStep(), task_ok = task_rows.executeStep();
+  std::string current;
+  std::optional<Episode> ep;
+  int64_t last_seq = 0, last_entry = 0;
+  auto col = [](SQLite::Statement& st, int i) { return st.getColumn(i).isNull() ? std::string() : st.getColumn(i).getString(); };
+  auto finish = [&]() {
+    if (!ep) return;
+    auto tick = std::lower_bound(ticks.begin(), ticks.end(), last_entry,
+                                 [](const std::pair<int64_t, Date>& t, int64_t entry) { return t.first < entry; });
+    if (tick != ticks.end()) advance(*ep, tick->second);
+    // episode rows before this one have no events at all
+    while (row_ok && rows.getColumn(0).getString() < current) {
+      rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+      row_ok = rows.executeStep();
+    }
+    std::vector<std::string> diffs;
+    if (row_ok && rows.getColumn(0).getString() == current) {
+      if (ep->patient.empty()) ep->patient = col(rows, 1);  // a log written before the open entry kept it
+      std::string body = codec.text(*ep);
+      auto expect = [&](int i, const std::string& want, const char* name) {
+        if (col(rows, i) != want) diffs.push_back(name);
+      };
+      expect(1, ep->patient, "patient");
+      expect(2, std::string(kStates.name(ep->state)), "state");
+      expect(3, std::string(kPhases.name(ep->phase)), "phase");
+      expect(4, ep->profile ? std::to_string(*ep->profile) : "", "profile");
+      expect(5, ep->gp, "gp");
+      expect(6, ep->therapist, "therapist");
+      expect(7, std::to_string(last_seq), "last_seq");
+      expect(8, ep->next_due() ? ep->next_due()->iso() : "", "next_due");
+      if (col(rows, 9) != body) diffs.push_back("body");
+      row_ok = rows.executeStep();
+    } else {
+      diffs.push_back("projection missing");
+    }
+    while (task_ok && task_rows.getColumn(0).getString() < current) task_ok = task_rows.executeStep();
+    size_t n = 0;
+    bool tasks_differ = false;
+    for (; task_ok && task_rows.getColumn(0).getString() == current; task_ok = task_rows.executeStep(), ++n) {
+      if (n >= ep->tasks.size()) { tasks_differ = true; continue; }
+      const Task& t = ep->tasks[n];
+      if (task_rows.getColumn(1).getInt() != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
+          col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != t.due.iso() ||
+          col(task_rows, 5) != kTaskStatuses.name(t.status))
+        tasks_differ = true;
+    }
+    if (tasks_differ || n != ep->tasks.size()) diffs.push_back("tasks");
+    if (!diffs.empty()) {
+      std::string what;
+      for (const auto& d : diffs) what += (what.empty() ? "" : ", ") + d;
+      rep.differences.push_back(current + ": " + what);
+      rep.repairs.push_back({std::move(*ep), last_seq});
+    }
+    rep.episodes++;
+    ep.reset();
+  };
+  auto text = [&q](int i) {
+    SQLite::Column c = q.getColumn(i);
+    return std::string_view(c.getText(), size_t(c.getBytes()));
+  };
+  while (q.executeStep()) {
+    std::string_view episode = text(0);
+    if (episode != current) {
+      finish();
+      current = std::string(episode);
+    }
+    last_seq = q.getColumn(1).getInt64();
+    last_entry = q.getColumn(4).getInt64();
+    std::string_view type = text(2);
+    std::string_view body_text = text(3);
+    json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
+    rep.events++;
+    auto where = [&] { return "episode " + current + " event " + std::to_string(last_seq - 1); };
+    if (type == kTaskDoneType || type == kTickType) {
+      auto at = body.is_object() && body.contains("at") && body["at"].is_string() ? Date::parse(body["at"].get<std::string>())
+                                                                                   : std::nullopt;
+      if (!ep || !at) return fail(where() + ": unreadable " + std::string(type) + " entry");
+      advance(*ep, *at);
+      if (type == kTaskDoneType) {
+        if (!body.contains("task") || !body["task"].is_number_integer()) return fail(where() + ": unreadable task_done entry");
+        if (Status s = zorgpad::complete_task(*ep, body["task"].get<int>(), *at); !s.ok())
+          return fail(where() + ": " + s.message());
+      }
+      continue;
+    }
+    auto ev = parse_event(body);
+    if (!ev) return fail(where() + ": " + ev.message());
+    if (!ep) {
+      auto opened = open_episode(current, ev->patient, *ev);
+      if (!opened) return fail(where() + ": " + opened.message());
+      ep = std::move(*opened);
+    } else if (Status s = apply(*ep, *ev); !s.ok()) {
+      return fail(where() + ": " + s.message());
+    }
+  }
+  finish();
+  while (row_ok) {
+    rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+    row_ok = rows.executeStep();
+  }
+  return rep;
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const Clock& clock, StoreOptions opt)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, opt.busy_timeout_ms), clock_(clock), opt_(opt) {
-    log_ = opt.logger ? opt.logger : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>());
-  }
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, opt.busy_timeout_ms),
+        clock_(clock),
+        opt_(opt),
+        log_(opt.logger ? opt.logger
+                        : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
 
   Status init() {
     // A foreign or corrupt file fails here, on the first read.
@@ -626,7 +825,7 @@ class SqliteStore final : public Store {
         q.reset();
         if (rows.empty()) break;
         for (auto& [id, body, seq] : rows) {
-          auto ep = parse_body(body);
+          auto ep = codec_.parse(body);
           if (!ep) return broken("episode " + id + ": " + ep.message());
           Loaded& l = cache_[id];
           l.tasks_before = ep->tasks;
@@ -727,18 +926,17 @@ class SqliteStore final : public Store {
     });
   }
 
-  // Replays each episode's log (events in order, tick and task_done entries
-  // at their dates) and compares the result with every stored projection: the
-  // episode row's columns and body, and its task rows. Differences are
-  // reported by episode id and repaired. Three cursors in episode order are
-  // merged, so the cost is one pass over each table.
+  // Replays each episode's log (events in order, task_done entries and the
+  // ticks after its last entry at their dates) and compares the result with
+  // every stored projection; differences are reported by episode id and
+  // repaired. Episodes are independent: on a database file the id range is
+  // split over the cores, each part read by its own connection inside this
+  // command's write transaction (so every part sees the same snapshot).
   StoreResult<RebuildReport> rebuild() override {
     return guarded<RebuildReport>([&]() -> StoreResult<RebuildReport> {
       RebuildReport rep;
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-      // The ticks in log order; each carries the latest date of itself and
-      // every tick after it, so an episode needs one lookup.
-      std::vector<std::pair<int64_t, Date>> ticks;  // after_entry, latest date from here on
+      TickList ticks;
       {
         SQLite::Statement tq(db_, "SELECT after_entry, at, id FROM ticks ORDER BY after_entry, id");
         while (tq.executeStep()) {
@@ -748,128 +946,64 @@ class SqliteStore final : public Store {
         }
         for (size_t i = ticks.size(); i-- > 1;) ticks[i - 1].second = std::max(ticks[i - 1].second, ticks[i].second);
       }
-      SQLite::Statement q(db_, "SELECT episode, seq, type, body, rowid FROM events ORDER BY episode, seq");
-      SQLite::Statement rows(db_,
-                             "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
-                             "FROM episodes ORDER BY id");
-      SQLite::Statement task_rows(db_, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks ORDER BY episode, seq");
-      bool row_ok = rows.executeStep(), task_ok = task_rows.executeStep();
-      std::string current;
-      std::optional<Episode> ep;
-      int64_t last_seq = 0, last_entry = 0;
-      auto col = [](SQLite::Statement& st, int i) { return st.getColumn(i).isNull() ? std::string() : st.getColumn(i).getString(); };
-      auto finish = [&]() {
-        if (!ep) return;
-        auto tick = std::lower_bound(ticks.begin(), ticks.end(), last_entry,
-                                     [](const std::pair<int64_t, Date>& t, int64_t entry) { return t.first < entry; });
-        if (tick != ticks.end()) advance(*ep, tick->second);
-        // episode rows before this one have no events at all
-        while (row_ok && rows.getColumn(0).getString() < current) {
-          rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
-          row_ok = rows.executeStep();
-        }
-        std::vector<std::string> diffs;
-        if (row_ok && rows.getColumn(0).getString() == current) {
-          if (ep->patient.empty()) ep->patient = col(rows, 1);  // a log written before the open entry kept it
-          std::string body = body_text(*ep);
-          auto expect = [&](int i, const std::string& want, const char* name) {
-            if (col(rows, i) != want) diffs.push_back(name);
-          };
-          expect(1, ep->patient, "patient");
-          expect(2, std::string(kStates.name(ep->state)), "state");
-          expect(3, std::string(kPhases.name(ep->phase)), "phase");
-          expect(4, ep->profile ? std::to_string(*ep->profile) : "", "profile");
-          expect(5, ep->gp, "gp");
-          expect(6, ep->therapist, "therapist");
-          expect(7, std::to_string(last_seq), "last_seq");
-          expect(8, ep->next_due() ? ep->next_due()->iso() : "", "next_due");
-          if (col(rows, 9) != body) diffs.push_back("body");
-          row_ok = rows.executeStep();
-        } else {
-          diffs.push_back("projection missing");
-        }
-        while (task_ok && task_rows.getColumn(0).getString() < current) task_ok = task_rows.executeStep();
-        size_t n = 0;
-        bool tasks_differ = false;
-        for (; task_ok && task_rows.getColumn(0).getString() == current; task_ok = task_rows.executeStep(), ++n) {
-          if (n >= ep->tasks.size()) { tasks_differ = true; continue; }
-          const Task& t = ep->tasks[n];
-          if (task_rows.getColumn(1).getInt() != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
-              col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != t.due.iso() ||
-              col(task_rows, 5) != kTaskStatuses.name(t.status))
-            tasks_differ = true;
-        }
-        if (tasks_differ || n != ep->tasks.size()) diffs.push_back("tasks");
-        if (!diffs.empty()) {
-          std::string what;
-          for (const auto& d : diffs) what += (what.empty() ? "" : ", ") + d;
-          rep.differences.push_back(current + ": " + what);
-          repairs_.push_back({std::move(*ep), last_seq});
-        }
-        rep.episodes++;
-        ep.reset();
-      };
-      auto text = [&q](int i) {
-        SQLite::Column c = q.getColumn(i);
-        return std::string_view(c.getText(), size_t(c.getBytes()));
-      };
-      while (q.executeStep()) {
-        std::string_view episode = text(0);
-        if (episode != current) {
-          finish();
-          current = std::string(episode);
-        }
-        last_seq = q.getColumn(1).getInt64();
-        last_entry = q.getColumn(4).getInt64();
-        std::string_view type = text(2);
-        std::string_view body_text = text(3);
-        json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
-        rep.events++;
-        auto where = [&] { return "episode " + current + " event " + std::to_string(last_seq - 1); };
-        if (type == kTaskDoneType || type == kTickType) {
-          auto at = body.is_object() && body.contains("at") && body["at"].is_string() ? Date::parse(body["at"].get<std::string>())
-                                                                                       : std::nullopt;
-          if (!ep || !at) return broken(where() + ": unreadable " + std::string(type) + " entry");
-          advance(*ep, *at);
-          if (type == kTaskDoneType) {
-            if (!body.contains("task") || !body["task"].is_number_integer()) return broken(where() + ": unreadable task_done entry");
-            if (Status s = zorgpad::complete_task(*ep, body["task"].get<int>(), *at); !s.ok())
-              return broken(where() + ": " + s.message());
-          }
-          continue;
-        }
-        auto ev = parse_event(body);
-        if (!ev) return broken(where() + ": " + ev.message());
-        if (!ep) {
-          auto opened = open_episode(current, ev->patient, *ev);
-          if (!opened) return broken(where() + ": " + opened.message());
-          ep = std::move(*opened);
-        } else if (Status s = apply(*ep, *ev); !s.ok()) {
-          return broken(where() + ": " + s.message());
-        }
+      // Boundaries: episode ids splitting the episodes into equal parts.
+      std::vector<std::string> bounds{""};
+      const std::string file = db_.getFilename();
+      int64_t total = db_.execAndGet("SELECT count(*) FROM episodes").getInt64();
+      unsigned parts = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+      if (total < kParallelRebuildFrom) parts = 1;
+      if (opt_.rebuild_parts > 0) parts = unsigned(opt_.rebuild_parts);
+      if (file.empty()) parts = 1;  // an in-memory database has no second connection
+      for (unsigned k = 1; k < parts; ++k) {
+        SQLite::Statement b(db_, "SELECT id FROM episodes ORDER BY id LIMIT 1 OFFSET ?");
+        b.bind(1, total * k / parts);
+        if (b.executeStep() && b.getColumn(0).getString() > bounds.back()) bounds.push_back(b.getColumn(0).getString());
       }
-      finish();
-      while (row_ok) {
-        rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
-        row_ok = rows.executeStep();
+      bounds.push_back("");
+      std::vector<RangeScan> scans(bounds.size() - 1);
+      {
+        std::vector<std::thread> workers;
+        for (size_t k = 1; k < scans.size(); ++k)
+          workers.emplace_back([&, k] {
+            try {
+              SQLite::Database db(file, SQLite::OPEN_READONLY, opt_.busy_timeout_ms);
+              db.exec("PRAGMA cache_size=-8192");  // a sequential scan needs little cache
+              SQLite::Transaction read(db);
+              BodyCodec codec(log_);
+              scans[k] = scan_range(db, bounds[k], bounds[k + 1], ticks, codec);
+            } catch (const std::exception& e) {
+              scans[k].error = broken(std::string("database error: ") + e.what());
+            }
+          });
+        try {
+          scans[0] = scan_range(db_, bounds[0], bounds[1], ticks, codec_);
+        } catch (...) {
+          for (auto& w : workers) w.join();
+          throw;
+        }
+        for (auto& w : workers) w.join();
       }
-      q.reset();
-      rows.reset();
-      task_rows.reset();
+      for (auto& scan : scans) {
+        if (scan.error) return *scan.error;
+        rep.episodes += scan.episodes;
+        rep.events += scan.events;
+        rep.differences.insert(rep.differences.end(), std::make_move_iterator(scan.differences.begin()),
+                               std::make_move_iterator(scan.differences.end()));
+      }
       // Repair: rewrite each differing episode row and all its task rows.
       SQLite::Statement drop(db_, "DELETE FROM tasks WHERE episode = ? AND seq > ?");
-      for (auto& [episode, seq] : repairs_) {
-        drop.bind(1, episode.id);
-        drop.bind(2, int64_t(episode.tasks.size()));
-        drop.exec();
-        drop.reset();
-        Loaded& l = cache_[episode.id];
-        l.ep = std::move(episode);
-        l.last_seq = seq;
-        l.tasks_before.clear();
-        l.repair = true;
-      }
-      repairs_.clear();
+      for (auto& scan : scans)
+        for (auto& [episode, seq] : scan.repairs) {
+          drop.bind(1, episode.id);
+          drop.bind(2, int64_t(episode.tasks.size()));
+          drop.exec();
+          drop.reset();
+          Loaded& l = cache_[episode.id];
+          l.ep = std::move(episode);
+          l.last_seq = seq;
+          l.tasks_before.clear();
+          l.repair = true;
+        }
       flush();
       tx.commit();
       return rep;
@@ -931,7 +1065,7 @@ class SqliteStore final : public Store {
       SQLite::Statement q(db_, "SELECT id, body FROM episodes ORDER BY rowid");
       int64_t n = 0;
       while (q.executeStep()) {
-        auto ep = parse_body(q.getColumn(1).getString());
+        auto ep = codec_.parse(q.getColumn(1).getString());
         if (!ep) return broken("episode " + q.getColumn(0).getString() + ": " + ep.message());
         fn(*ep);
         ++n;
@@ -962,46 +1096,6 @@ class SqliteStore final : public Store {
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& s, const char* sql) {
     if (!s) s = std::make_unique<SQLite::Statement>(db_, sql);
     return *s;
-  }
-
-  // The stored projection body of an episode: write_body, checked against
-  // episode_state for the first bodies each store writes; episode_state when
-  // write_body cannot (or once a check failed).
-  std::string body_text(const Episode& ep) {
-    std::string s;
-    if (fast_write_ && write_body(ep, s)) {
-      if (write_checks_ >= kSelfChecks) return s;
-      ++write_checks_;
-      std::string tree = episode_state(ep).dump();
-      if (tree == s) return s;
-      fast_write_ = false;
-      log_->error("episode {}: the direct projection writer differs from episode_state; using episode_state", ep.id);
-      return tree;
-    }
-    return episode_state(ep).dump();
-  }
-
-  // The episode of a stored body: read_body, checked the same way; nlohmann
-  // and episode_from_state for anything read_body does not read.
-  Expected<Episode> parse_body(const std::string& body) {
-    if (fast_read_) {
-      if (auto ep = read_body(body)) {
-        if (read_checks_ >= kSelfChecks) return std::move(*ep);
-        ++read_checks_;
-        auto tree = parse_body_tree(body);
-        if (tree && *tree == *ep) return std::move(*ep);
-        fast_read_ = false;
-        log_->error("episode {}: the direct projection reader differs from episode_from_state; using it", ep->id);
-        return tree;
-      }
-    }
-    return parse_body_tree(body);
-  }
-
-  static Expected<Episode> parse_body_tree(const std::string& body) {
-    json j = json::parse(body, nullptr, false);
-    if (j.is_discarded()) return Error{"stored episode is not JSON"};
-    return episode_from_state(j);
   }
 
   static std::string episode_where(const EpisodeFilter& f) {
@@ -1070,7 +1164,7 @@ class SqliteStore final : public Store {
     std::string body = q.getColumn(0).getString();
     int64_t seq = q.getColumn(1).getInt64();
     q.reset();
-    auto ep = parse_body(body);
+    auto ep = codec_.parse(body);
     if (!ep) throw std::runtime_error("episode " + id + ": " + ep.message());
     Loaded l;
     l.tasks_before = ep->tasks;
@@ -1205,7 +1299,7 @@ class SqliteStore final : public Store {
         ins.bind(7, ep.therapist);
         ins.bind(8, l.last_seq);
         if (auto d = ep.next_due()) ins.bind(9, iso(*d)); else ins.bind(9);
-        ins.bind(10, body_text(ep));
+        ins.bind(10, codec_.text(ep));
         ins.exec();
         ins.reset();
       } else {
@@ -1216,7 +1310,7 @@ class SqliteStore final : public Store {
         upd.bind(5, ep.therapist);
         upd.bind(6, l.last_seq);
         if (auto d = ep.next_due()) upd.bind(7, iso(*d)); else upd.bind(7);
-        upd.bind(8, body_text(ep));
+        upd.bind(8, codec_.text(ep));
         upd.bind(9, id);
         upd.exec();
         upd.reset();
@@ -1242,10 +1336,8 @@ class SqliteStore final : public Store {
   StoreOptions opt_;
   std::shared_ptr<spdlog::logger> log_;
   std::unordered_map<std::string, Loaded> cache_;  // episodes touched by the running command
-  std::vector<std::pair<Episode, int64_t>> repairs_;  // rebuild: episodes to rewrite, with their log position
-  static constexpr int kSelfChecks = 16;  // bodies checked against the JSON tree, per store
-  bool fast_write_ = true, fast_read_ = true;
-  int write_checks_ = 0, read_checks_ = 0;
+  BodyCodec codec_{log_};
+  static constexpr int64_t kParallelRebuildFrom = 5000;  // episodes; fewer are rebuilt on one core
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
       update_episode_q_, upsert_task_q_;
 };

@@ -135,6 +135,9 @@ struct StoreOptions {
   bool synchronous_full = true;  // survive power loss on every commit
   int busy_timeout_ms = 60000;   // concurrent writers wait this long
   std::shared_ptr<spdlog::logger> logger;  // episode ids only, never patient data
+  // rebuild: parts of the episode range replayed in parallel; 0 = one per
+  // core (at most 4) from 5,000 episodes on, else one.
+  int rebuild_parts = 0;
 };
 
 // Opens (creating with mode 0600 when missing) and migrates a SQLite store.
