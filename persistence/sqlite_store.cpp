@@ -608,27 +608,31 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
   std::string current;
   std::optional<Episode> ep;
   int64_t last_seq = 0, last_entry = 0;
-  auto col = [](SQLite::Statement& st, int i) { return st.getColumn(i).isNull() ? std::string() : st.getColumn(i).getString(); };
+  // Column text without a copy (NULL reads as empty); valid until the next step.
+  auto col = [](SQLite::Statement& st, int i) {
+    SQLite::Column c = st.getColumn(i);
+    return c.isNull() ? std::string_view() : std::string_view(c.getText(), size_t(c.getBytes()));
+  };
   auto finish = [&]() {
     if (!ep) return;
     auto tick = std::lower_bound(ticks.begin(), ticks.end(), last_entry,
                                  [](const std::pair<int64_t, Date>& t, int64_t entry) { return t.first < entry; });
     if (tick != ticks.end()) advance(*ep, tick->second);
     // episode rows before this one have no events at all
-    while (row_ok && rows.getColumn(0).getString() < current) {
+    while (row_ok && col(rows, 0) < current) {
       rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
       row_ok = rows.executeStep();
     }
     std::vector<std::string> diffs;
-    if (row_ok && rows.getColumn(0).getString() == current) {
-      if (ep->patient.empty()) ep->patient = col(rows, 1);  // a log written before the open entry kept it
+    if (row_ok && col(rows, 0) == current) {
+      if (ep->patient.empty()) ep->patient = std::string(col(rows, 1));  // a log written before the open entry kept it
       std::string body = codec.text(*ep);
-      auto expect = [&](int i, const std::string& want, const char* name) {
+      auto expect = [&](int i, std::string_view want, const char* name) {
         if (col(rows, i) != want) diffs.push_back(name);
       };
       expect(1, ep->patient, "patient");
-      expect(2, std::string(kStates.name(ep->state)), "state");
-      expect(3, std::string(kPhases.name(ep->phase)), "phase");
+      expect(2, kStates.name(ep->state), "state");
+      expect(3, kPhases.name(ep->phase), "phase");
       expect(4, ep->profile ? std::to_string(*ep->profile) : "", "profile");
       expect(5, ep->gp, "gp");
       expect(6, ep->therapist, "therapist");
@@ -639,14 +643,14 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     } else {
       diffs.push_back("projection missing");
     }
-    while (task_ok && task_rows.getColumn(0).getString() < current) task_ok = task_rows.executeStep();
+    while (task_ok && col(task_rows, 0) < current) task_ok = task_rows.executeStep();
     size_t n = 0;
     bool tasks_differ = false;
-    for (; task_ok && task_rows.getColumn(0).getString() == current; task_ok = task_rows.executeStep(), ++n) {
+    for (; task_ok && col(task_rows, 0) == current; task_ok = task_rows.executeStep(), ++n) {
       if (n >= ep->tasks.size()) { tasks_differ = true; continue; }
       const Task& t = ep->tasks[n];
       if (task_rows.getColumn(1).getInt() != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
-          col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != t.due.iso() ||
+          col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != iso(t.due) ||
           col(task_rows, 5) != kTaskStatuses.name(t.status))
         tasks_differ = true;
     }
@@ -710,7 +714,9 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const Clock& clock, StoreOptions opt)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, opt.busy_timeout_ms),
+      // NOMUTEX: a connection belongs to one thread (one Store per thread),
+      // so SQLite need not lock it on every call.
+      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, opt.busy_timeout_ms),
         clock_(clock),
         opt_(opt),
         log_(opt.logger ? opt.logger
@@ -966,7 +972,7 @@ class SqliteStore final : public Store {
         for (size_t k = 1; k < scans.size(); ++k)
           workers.emplace_back([&, k] {
             try {
-              SQLite::Database db(file, SQLite::OPEN_READONLY, opt_.busy_timeout_ms);
+              SQLite::Database db(file, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, opt_.busy_timeout_ms);
               db.exec("PRAGMA cache_size=-8192");  // a sequential scan needs little cache
               SQLite::Transaction read(db);
               BodyCodec codec(log_);
