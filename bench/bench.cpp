@@ -36,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -674,7 +675,11 @@ json raw_tick(Raw& db, int from, int day) {
   sqlite3_stmt* q = db.prepare(
       "SELECT rowid, next_due, body FROM episodes WHERE next_due >= ?2 AND next_due <= ?1 AND (next_due > ?2 OR rowid > ?3) "
       "ORDER BY next_due, rowid LIMIT 2000");
-  sqlite3_stmt* upd = db.prepare("UPDATE episodes SET body = ? WHERE rowid = ?");
+  // Each row is rewritten changed (SQLite skips writing a row whose bytes are
+  // unchanged) and moved past `now`, as the store does: a new body of the
+  // same size and a later next_due.
+  sqlite3_stmt* upd = db.prepare("UPDATE episodes SET body = ?, next_due = ? WHERE rowid = ?");
+  const std::string later = Date{day + 1}.iso();
   std::string now = Date{day}.iso(), after_due = Date{from}.iso();
   int64_t after_rowid = -1, rows = 0;
   auto t0 = Clock::now();
@@ -692,8 +697,10 @@ json raw_tick(Raw& db, int from, int day) {
     sqlite3_reset(q);
     after_due = last_due;  // bound SQLITE_STATIC: changed only once the statement is reset
     for (auto& [rowid, body] : batch) {
+      if (!body.empty()) body[body.size() / 2] ^= 1;
       bind_text(upd, 1, body);
-      sqlite3_bind_int64(upd, 2, rowid);
+      bind_text(upd, 2, later);
+      sqlite3_bind_int64(upd, 3, rowid);
       db.done(upd);
     }
     db.exec("COMMIT");
@@ -705,8 +712,29 @@ json raw_tick(Raw& db, int from, int day) {
   return {{"episodes", rows}, {"ms", s * 1000}, {"seconds", s}, {"rows_per_s", rows / s}};
 }
 
-json phase_raw_tick(const std::string& path, bool all) {
+// The raw ticks rewrite rows of a copy of the engine's database: the store's
+// own ticks run on the original afterwards.
+json phase_raw_tick(const std::string& engine_path, bool all) {
+  const std::string path = engine_path + ".rawtick";
+  remove_db(path);
+  {
+    Raw src(engine_path, false);
+    src.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  std::filesystem::copy_file(engine_path, path);
+  {  // written back now, so that the first durable commit does not wait for the copy
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+  struct Cleanup {
+    std::string p;
+    ~Cleanup() { remove_db(p); }
+  } cleanup{path};
   Raw db(path, true);
+  warm(path);
   // Like the store's ticks: the due days one by one (the store moves the rows
   // it fired to a later day; these stay, so each day starts at its own), then all.
   if (all) return raw_tick(db, kFirstDay + kToday, kToday + 3650);
