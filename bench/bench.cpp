@@ -676,10 +676,10 @@ json raw_tick(Raw& db, int from, int day) {
       "SELECT rowid, next_due, body FROM episodes WHERE next_due >= ?2 AND next_due <= ?1 AND (next_due > ?2 OR rowid > ?3) "
       "ORDER BY next_due, rowid LIMIT 2000");
   // Each row is rewritten changed (SQLite skips writing a row whose bytes are
-  // unchanged) and moved past `now`, as the store does: a new body of the
-  // same size and a later next_due.
+  // unchanged) and moved past the ticks to come, as the store moves it to its
+  // next timer: a new body of the same size and a later next_due.
   sqlite3_stmt* upd = db.prepare("UPDATE episodes SET body = ?, next_due = ? WHERE rowid = ?");
-  const std::string later = Date{day + 1}.iso();
+  const std::string later = Date{day + 400}.iso();  // past every later tick of the run
   std::string now = Date{day}.iso(), after_due = Date{from}.iso();
   int64_t after_rowid = -1, rows = 0;
   auto t0 = Clock::now();
