@@ -15,67 +15,87 @@ class Reader {
   bool failed() const { return !err_.empty(); }
   const std::string& error() const { return err_; }
   void fail(std::string m) { if (err_.empty()) err_ = std::move(m); }
-  bool has(const char* k) const { return j_.contains(k) && !j_.at(k).is_null(); }
+  // The field's value, or nullptr when it is absent or null: one lookup.
+  const json* get(const char* k) const {
+    auto it = j_.find(k);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  bool has(const char* k) const { return get(k) != nullptr; }
+
+  // The error texts name the field; `what` builds it only when there is an
+  // error, since nearly every event is valid.
+  struct Field {
+    const char* key;
+    int item = 0;  // 1-based list item, 0 for the field itself
+    std::string operator()() const {
+      return std::string("field '") + key + "'" + (item ? " item " + std::to_string(item) : std::string());
+    }
+  };
 
   std::optional<int> integer(const char* k, long lo, long hi, bool required) {
-    if (!has(k)) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
-    return int_value(j_.at(k), std::string("field '") + k + "'", lo, hi);
+    const json* v = get(k);
+    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    return int_value(*v, Field{k}, lo, hi);
   }
-  std::optional<int> int_value(const json& v, const std::string& what, long lo, long hi) {
-    if (!v.is_number_integer()) { fail(what + ": expected an integer, got " + short_dump(v)); return std::nullopt; }
+  template <typename What>
+  std::optional<int> int_value(const json& v, const What& what, long lo, long hi) {
+    if (!v.is_number_integer()) { fail(what() + ": expected an integer, got " + short_dump(v)); return std::nullopt; }
     // nlohmann stores non-negative integers as unsigned: compare in that domain
     // first so that 2^64-1 is not read as -1.
     bool out_of_range = v.is_number_unsigned()
                             ? v.get<unsigned long long>() > (unsigned long long)hi || (long long)v.get<unsigned long long>() < lo
                             : (v.get<long long>() < lo || v.get<long long>() > hi);
     if (out_of_range) {
-      fail(what + ": " + short_dump(v) + " is out of range " + std::to_string(lo) + "-" + std::to_string(hi));
+      fail(what() + ": " + short_dump(v) + " is out of range " + std::to_string(lo) + "-" + std::to_string(hi));
       return std::nullopt;
     }
     return int(v.get<long long>());
   }
   std::optional<Date> date(const char* k, bool required) {
-    if (!has(k)) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
-    const json& v = j_.at(k);
-    if (v.is_string()) {
-      if (auto d = Date::parse(v.get_ref<const std::string&>())) return d;
+    const json* v = get(k);
+    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (v->is_string()) {
+      if (auto d = Date::parse(v->get_ref<const std::string&>())) return d;
     }
-    fail(std::string("field '") + k + "': " + short_dump(v) + " is not a date (YYYY-MM-DD)");
+    fail(std::string("field '") + k + "': " + short_dump(*v) + " is not a date (YYYY-MM-DD)");
     return std::nullopt;
   }
   std::optional<std::string> string(const char* k, bool required, size_t max_len = 200) {
-    if (!has(k)) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
-    const json& v = j_.at(k);
-    if (!v.is_string()) { fail(std::string("field '") + k + "': expected a string"); return std::nullopt; }
-    const auto& s = v.get_ref<const std::string&>();
+    const json* v = get(k);
+    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (!v->is_string()) { fail(std::string("field '") + k + "': expected a string"); return std::nullopt; }
+    const auto& s = v->get_ref<const std::string&>();
     if (s.size() > max_len) { fail(std::string("field '") + k + "': longer than " + std::to_string(max_len) + " characters"); return std::nullopt; }
     return s;
   }
   std::optional<bool> boolean(const char* k) {
-    if (!has(k)) return std::nullopt;
-    if (!j_.at(k).is_boolean()) { fail(std::string("field '") + k + "': expected true or false"); return std::nullopt; }
-    return j_.at(k).get<bool>();
+    const json* v = get(k);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) { fail(std::string("field '") + k + "': expected true or false"); return std::nullopt; }
+    return v->get<bool>();
   }
   template <typename E, size_t N>
   std::optional<E> code(const char* k, const CodeTable<E, N>& table, bool required) {
-    if (!has(k)) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
-    return code_value(j_.at(k), std::string("field '") + k + "'", table);
+    const json* v = get(k);
+    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    return code_value(*v, Field{k}, table);
   }
-  template <typename E, size_t N>
-  std::optional<E> code_value(const json& v, const std::string& what, const CodeTable<E, N>& table) {
-    if (!v.is_string()) { fail(what + ": expected a code string, got " + short_dump(v)); return std::nullopt; }
+  template <typename E, size_t N, typename What>
+  std::optional<E> code_value(const json& v, const What& what, const CodeTable<E, N>& table) {
+    if (!v.is_string()) { fail(what() + ": expected a code string, got " + short_dump(v)); return std::nullopt; }
     auto e = table.parse(v.get_ref<const std::string&>());
-    if (!e) fail(what + ": unknown code " + short_dump(v));
+    if (!e) fail(what() + ": unknown code " + short_dump(v));
     return e;
   }
   template <typename E, size_t N>
   std::vector<E> code_list(const char* k, const CodeTable<E, N>& table) {
     std::vector<E> out;
-    if (!has(k)) return out;
-    const json& v = j_.at(k);
+    const json* p = get(k);
+    if (!p) return out;
+    const json& v = *p;
     if (!v.is_array()) { fail(std::string("field '") + k + "': expected a list of codes"); return out; }
     for (const auto& item : v) {
-      auto e = code_value(item, std::string("field '") + k + "'", table);
+      auto e = code_value(item, Field{k}, table);
       if (!e) return out;
       if (std::find(out.begin(), out.end(), *e) == out.end()) out.push_back(*e);
     }
@@ -83,44 +103,47 @@ class Reader {
   }
   template <size_t N>
   std::optional<std::array<int, N>> answers(const char* k, const std::array<std::pair<int, int>, N>& ranges) {
-    if (!has(k)) return std::nullopt;
-    const json& v = j_.at(k);
+    const json* p = get(k);
+    if (!p) return std::nullopt;
+    const json& v = *p;
     if (!v.is_array() || v.size() != N) {
       fail(std::string("field '") + k + "': expected a list of " + std::to_string(N) + " answers");
       return std::nullopt;
     }
     std::array<int, N> out{};
     for (size_t i = 0; i < N; ++i) {
-      auto x = int_value(v[i], std::string("field '") + k + "' item " + std::to_string(i + 1), ranges[i].first, ranges[i].second);
+      auto x = int_value(v[i], Field{k, int(i + 1)}, ranges[i].first, ranges[i].second);
       if (!x) return std::nullopt;
       out[i] = *x;
     }
     return out;
   }
   std::optional<std::vector<int>> psk(const char* k) {
-    if (!has(k)) return std::nullopt;
-    const json& v = j_.at(k);
+    const json* p = get(k);
+    if (!p) return std::nullopt;
+    const json& v = *p;
     if (!v.is_array() || v.empty() || v.size() > 3) {
       fail(std::string("field '") + k + "': expected a list of one to three scores");
       return std::nullopt;
     }
     std::vector<int> out;
     for (size_t i = 0; i < v.size(); ++i) {
-      auto x = int_value(v[i], std::string("field '") + k + "' item " + std::to_string(i + 1), 0, 10);
+      auto x = int_value(v[i], Field{k, int(i + 1)}, 0, 10);
       if (!x) return std::nullopt;
       out.push_back(*x);
     }
     return out;
   }
   std::optional<Factors> factors(const char* k) {
-    if (!has(k)) return std::nullopt;
-    const json& v = j_.at(k);
+    const json* p = get(k);
+    if (!p) return std::nullopt;
+    const json& v = *p;
     if (!v.is_object()) { fail(std::string("field '") + k + "': expected an object of factor codes"); return std::nullopt; }
     Factors out;
     for (auto it = v.begin(); it != v.end(); ++it) {
       auto f = kFactors.parse(it.key());
       if (!f) { fail(std::string("field '") + k + "': unknown factor '" + clip(it.key()) + "'"); return std::nullopt; }
-      auto level = code_value(it.value(), std::string("factor '") + it.key() + "'", kFactorLevels);
+      auto level = code_value(it.value(), [&] { return std::string("factor '") + it.key() + "'"; }, kFactorLevels);
       if (!level) return std::nullopt;
       out[*f] = *level;
     }

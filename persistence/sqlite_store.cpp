@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -591,13 +592,22 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     if (!lo.empty()) st.bind(":lo", lo);
     if (!hi.empty()) st.bind(":hi", hi);
   };
-  SQLite::Statement q(db, "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq");
+  // The log is read through SQLite's C interface: a SQLiteCpp Column per
+  // field and event costs a shared_ptr copy, which shows at ten million events.
+  struct Scan {
+    sqlite3_stmt* st = nullptr;
+    ~Scan() { sqlite3_finalize(st); }
+  } q;
+  const std::string log_sql = "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq";
+  if (int rc = sqlite3_prepare_v2(db.getHandle(), log_sql.c_str(), -1, &q.st, nullptr); rc != SQLITE_OK)
+    throw SQLite::Exception(db.getHandle(), rc);
+  if (!lo.empty()) sqlite3_bind_text(q.st, sqlite3_bind_parameter_index(q.st, ":lo"), lo.data(), int(lo.size()), SQLITE_STATIC);
+  if (!hi.empty()) sqlite3_bind_text(q.st, sqlite3_bind_parameter_index(q.st, ":hi"), hi.data(), int(hi.size()), SQLITE_STATIC);
   SQLite::Statement rows(db,
                          "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
                          "FROM episodes" + range("id") + " ORDER BY id");
   SQLite::Statement task_rows(db, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks" + range("episode") +
                                       " ORDER BY episode, seq");
-  bind(q);
   bind(rows);
   bind(task_rows);
   auto fail = [&](std::string m) {
@@ -665,17 +675,18 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     ep.reset();
   };
   auto text = [&q](int i) {
-    SQLite::Column c = q.getColumn(i);
-    return std::string_view(c.getText(), size_t(c.getBytes()));
+    const char* t = reinterpret_cast<const char*>(sqlite3_column_text(q.st, i));
+    return t ? std::string_view(t, size_t(sqlite3_column_bytes(q.st, i))) : std::string_view();
   };
-  while (q.executeStep()) {
+  int rc;
+  while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
     std::string_view episode = text(0);
     if (episode != current) {
       finish();
       current = std::string(episode);
     }
-    last_seq = q.getColumn(1).getInt64();
-    last_entry = q.getColumn(4).getInt64();
+    last_seq = sqlite3_column_int64(q.st, 1);
+    last_entry = sqlite3_column_int64(q.st, 4);
     std::string_view type = text(2);
     std::string_view body_text = text(3);
     json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
@@ -703,6 +714,7 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       return fail(where() + ": " + s.message());
     }
   }
+  if (rc != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), rc);
   finish();
   while (row_ok) {
     rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
