@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -376,4 +377,39 @@ TEST_CASE("rebuild in parallel parts reports and repairs the same differences as
   CHECK(differing_lines(projections(path), intact) == "");
   CHECK(projections(copy) == projections(path));
   CHECK(rebuild_with(path, 3).differences.empty());
+}
+
+// A tick is one command, so one transaction: when one due episode cannot be
+// read, no timer of any episode fires and no tick is recorded, even when the
+// tick has already gone through a first batch (2,000) of due episodes.
+TEST_CASE("a tick that fails on one episode fires no timer in any episode", "[store][recovery]") {
+  TempDir dir;
+  ManualClock clock(day("2026-01-27"));
+  const std::string path = dir.file("z.db");
+  auto s = open_store(path, clock);
+  std::ostringstream lines;
+  const int n = 2001;
+  for (int i = 0; i < n; ++i) {
+    std::string ep = "\"episode\": \"ep-" + std::to_string(i) + "\", ";
+    lines << "{" << ep << R"("event": {"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 50}})" << "\n";
+    lines << "{" << ep << R"("event": {"type": "screening", "at": "2026-01-05", "red_flags": [], "exclusions": []}})" << "\n";
+    // week-3 checkpoints on 2026-01-26, the last episode's on 2026-01-27: a tick reaches it last
+    lines << "{" << ep << R"("event": {"type": "stratification", "at": ")" << (i == n - 1 ? "2026-01-06" : "2026-01-05")
+          << R"(", "profile": 1}})" << "\n";
+  }
+  std::istringstream in(lines.str());
+  REQUIRE(take(s->import(in, 10000)).episodes_opened == n);
+  s.reset();
+  corrupt(path, "UPDATE episodes SET body = 'not an episode' WHERE id = 'ep-" + std::to_string(n - 1) + "'");
+  const std::string before = projections(path);
+  s = open_store(path, clock);
+  auto r = s->tick(day("2026-02-01"));
+  REQUIRE(std::holds_alternative<StoreError>(r));
+  CHECK(std::get<StoreError>(r).kind == Failure::store);
+  CHECK_THAT(std::get<StoreError>(r).message, Catch::Contains("ep-" + std::to_string(n - 1)));
+  s.reset();
+  CHECK(differing_lines(projections(path), before) == "");
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM ticks").getInt() == 0);
+  CHECK(db.execAndGet("SELECT count(*) FROM episodes WHERE state = 'reevaluation_due'").getInt() == 0);
 }
