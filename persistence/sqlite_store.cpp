@@ -504,12 +504,21 @@ std::optional<Episode> read_body(std::string_view body) {
 
 // An episode loaded for a command, with what is needed to write back only
 // what changed.
+// Where an episode is counted in episode_counts: state, phase, profile (0: none).
+using CountKey = std::tuple<std::string, std::string, int>;
+using Counts = std::map<CountKey, int64_t>;
+
+CountKey count_key(const Episode& ep) {
+  return {std::string(kStates.name(ep.state)), std::string(kPhases.name(ep.phase)), ep.profile.value_or(0)};
+}
+
 struct Loaded {
   Episode ep;
   std::vector<Task> tasks_before;
   int64_t last_seq = 0;
   bool is_new = false;
   bool repair = false;  // rebuild rewrites every column, the patient reference too
+  std::optional<CountKey> counted;  // the stored row's count key; none for a new episode
 };
 
 // The stored projection body of an episode: write_body/read_body, checked
@@ -571,6 +580,7 @@ struct RangeScan {
   int64_t episodes = 0, events = 0;
   std::vector<std::string> differences;
   std::vector<std::pair<Episode, int64_t>> repairs;  // re-derived episodes that differ, with their log position
+  Counts counts;  // every episode row of the range as it is after the repairs
   std::optional<StoreError> error;
 };
 
@@ -623,6 +633,9 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     SQLite::Column c = st.getColumn(i);
     return c.isNull() ? std::string_view() : std::string_view(c.getText(), size_t(c.getBytes()));
   };
+  auto stored_key = [&]() -> CountKey {
+    return {std::string(col(rows, 2)), std::string(col(rows, 3)), rows.getColumn(4).isNull() ? 0 : rows.getColumn(4).getInt()};
+  };
   auto finish = [&]() {
     if (!ep) return;
     auto tick = std::lower_bound(ticks.begin(), ticks.end(), last_entry,
@@ -631,10 +644,13 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     // episode rows before this one have no events at all
     while (row_ok && col(rows, 0) < current) {
       rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+      rep.counts[stored_key()]++;
       row_ok = rows.executeStep();
     }
     std::vector<std::string> diffs;
+    std::optional<CountKey> counted;
     if (row_ok && col(rows, 0) == current) {
+      counted = stored_key();
       if (ep->patient.empty()) ep->patient = std::string(col(rows, 1));  // a log written before the open entry kept it
       std::string body = codec.text(*ep);
       auto expect = [&](int i, std::string_view want, const char* name) {
@@ -669,8 +685,10 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       std::string what;
       for (const auto& d : diffs) what += (what.empty() ? "" : ", ") + d;
       rep.differences.push_back(current + ": " + what);
+      counted = count_key(*ep);  // the repaired row
       rep.repairs.push_back({std::move(*ep), last_seq});
     }
+    rep.counts[*counted]++;
     rep.episodes++;
     ep.reset();
   };
@@ -718,6 +736,7 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
   finish();
   while (row_ok) {
     rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+    rep.counts[stored_key()]++;
     row_ok = rows.executeStep();
   }
   return rep;
@@ -836,18 +855,24 @@ class SqliteStore final : public Store {
       const std::string now_iso = iso(now);
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
       for (;;) {
-        auto& q = stmt(due_q_, "SELECT id, body, last_seq FROM episodes WHERE next_due <= ? ORDER BY next_due LIMIT 2000");
+        auto& q = stmt(due_q_,
+                       "SELECT id, body, last_seq, state, phase, profile FROM episodes WHERE next_due <= ? "
+                       "ORDER BY next_due LIMIT 2000");
         q.bind(1, now_iso);
-        std::vector<std::tuple<std::string, std::string, int64_t>> rows;
-        while (q.executeStep()) rows.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64());
+        std::vector<std::tuple<std::string, std::string, int64_t, CountKey>> rows;
+        while (q.executeStep())
+          rows.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
+                            CountKey{q.getColumn(3).getString(), q.getColumn(4).getString(),
+                                     q.getColumn(5).isNull() ? 0 : q.getColumn(5).getInt()});
         q.reset();
         if (rows.empty()) break;
-        for (auto& [id, body, seq] : rows) {
+        for (auto& [id, body, seq, counted] : rows) {
           auto ep = codec_.parse(body);
           if (!ep) return broken("episode " + id + ": " + ep.message());
           Loaded& l = cache_[id];
           l.tasks_before = ep->tasks;
           l.last_seq = seq;
+          l.counted = std::move(counted);
           l.ep = std::move(*ep);
           int fired = advance(l.ep, now);
           rep.timers += fired;
@@ -899,7 +924,10 @@ class SqliteStore final : public Store {
 
   StoreResult<std::vector<TaskRow>> tasks(const TaskFilter& f) override {
     return guarded<std::vector<TaskRow>>([&]() -> StoreResult<std::vector<TaskRow>> {
-      std::string sql = "SELECT id, episode, seq, kind, checkpoint, due, status FROM tasks WHERE 1=1";
+      // Open tasks come from their covering index alone: the status is the literal.
+      const bool open_only = f.status && *f.status == TaskStatus::open;
+      std::string sql = std::string("SELECT id, episode, seq, kind, checkpoint, due, ") + (open_only ? "'open'" : "status") +
+                        " FROM tasks WHERE 1=1";
       if (f.due_before) sql += " AND due < :due";
       if (f.kind) sql += " AND kind = :kind";
       // Open tasks by a literal, so that the planner uses the index of open tasks.
@@ -1001,12 +1029,34 @@ class SqliteStore final : public Store {
         }
         for (auto& w : workers) w.join();
       }
+      Counts counts;
       for (auto& scan : scans) {
         if (scan.error) return *scan.error;
         rep.episodes += scan.episodes;
         rep.events += scan.events;
         rep.differences.insert(rep.differences.end(), std::make_move_iterator(scan.differences.begin()),
                                std::make_move_iterator(scan.differences.end()));
+        for (const auto& [k, n] : scan.counts) counts[k] += n;
+      }
+      // The counts must be those of the episode rows as repaired.
+      Counts stored;
+      {
+        SQLite::Statement c(db_, "SELECT state, phase, profile, n FROM episode_counts WHERE n != 0");
+        while (c.executeStep())
+          stored[{c.getColumn(0).getString(), c.getColumn(1).getString(), c.getColumn(2).getInt()}] = c.getColumn(3).getInt64();
+      }
+      if (stored != counts) {
+        rep.differences.push_back("episode_counts: differ from the episode rows");
+        db_.exec("DELETE FROM episode_counts");
+        SQLite::Statement ins(db_, "INSERT INTO episode_counts(state, phase, profile, n) VALUES (?, ?, ?, ?)");
+        for (const auto& [k, n] : counts) {
+          ins.bind(1, std::get<0>(k));
+          ins.bind(2, std::get<1>(k));
+          ins.bind(3, std::get<2>(k));
+          ins.bind(4, n);
+          ins.exec();
+          ins.reset();
+        }
       }
       // Repair: rewrite each differing episode row and all its task rows.
       SQLite::Statement drop(db_, "DELETE FROM tasks WHERE episode = ? AND seq > ?");
@@ -1030,7 +1080,7 @@ class SqliteStore final : public Store {
 
   StoreResult<int64_t> episode_count() override {
     return guarded<int64_t>([&]() -> StoreResult<int64_t> {
-      return db_.execAndGet("SELECT count(*) FROM episodes").getInt64();
+      return db_.execAndGet("SELECT COALESCE(sum(n), 0) FROM episode_counts").getInt64();
     });
   }
 
@@ -1040,7 +1090,8 @@ class SqliteStore final : public Store {
       SQLite::Transaction tx(db_);  // count and page from one snapshot
       EpisodePage page;
       std::string where = episode_where(f);
-      SQLite::Statement c(db_, "SELECT count(*) FROM episodes" + where);
+      SQLite::Statement c(db_, counted_by_state(f) ? "SELECT COALESCE(sum(n), 0) FROM episode_counts" + where
+                                                   : "SELECT count(*) FROM episodes" + where);
       bind_episode_filter(c, f);
       c.executeStep();
       page.total = c.getColumn(0).getInt64();
@@ -1068,8 +1119,16 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& f) override {
     using Out = std::vector<std::pair<std::string, int64_t>>;
     return guarded<Out>([&]() -> StoreResult<Out> {
-      const char* col = by == CountBy::state ? "state" : by == CountBy::phase ? "phase" : "COALESCE(CAST(profile AS TEXT), 'none')";
-      SQLite::Statement q(db_, std::string("SELECT ") + col + ", count(*) FROM episodes" + episode_where(f) + " GROUP BY 1 ORDER BY 1");
+      std::string sql;
+      if (counted_by_state(f)) {  // from the counts, not the episode rows
+        const char* col = by == CountBy::state ? "state" : by == CountBy::phase ? "phase"
+                                                                          : "CASE profile WHEN 0 THEN 'none' ELSE CAST(profile AS TEXT) END";
+        sql = std::string("SELECT ") + col + ", sum(n) FROM episode_counts" + episode_where(f) + " GROUP BY 1 HAVING sum(n) > 0 ORDER BY 1";
+      } else {
+        const char* col = by == CountBy::state ? "state" : by == CountBy::phase ? "phase" : "COALESCE(CAST(profile AS TEXT), 'none')";
+        sql = std::string("SELECT ") + col + ", count(*) FROM episodes" + episode_where(f) + " GROUP BY 1 ORDER BY 1";
+      }
+      SQLite::Statement q(db_, sql);
       bind_episode_filter(q, f);
       Out out;
       while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
@@ -1115,6 +1174,10 @@ class SqliteStore final : public Store {
     if (!s) s = std::make_unique<SQLite::Statement>(db_, sql);
     return *s;
   }
+
+  // A filter by state, phase and profile only is answered from episode_counts
+  // (which has those columns, profile 0 for none).
+  static bool counted_by_state(const EpisodeFilter& f) { return !f.gp && !f.therapist && !f.search; }
 
   static std::string episode_where(const EpisodeFilter& f) {
     std::string w = " WHERE 1=1";
@@ -1176,11 +1239,12 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Loaded> fetch(const std::string& id) {
-    auto& q = stmt(load_q_, "SELECT body, last_seq FROM episodes WHERE id = ?");
+    auto& q = stmt(load_q_, "SELECT body, last_seq, state, phase, profile FROM episodes WHERE id = ?");
     q.bind(1, id);
     if (!q.executeStep()) { q.reset(); return std::nullopt; }
     std::string body = q.getColumn(0).getString();
     int64_t seq = q.getColumn(1).getInt64();
+    CountKey counted{q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).isNull() ? 0 : q.getColumn(4).getInt()};
     q.reset();
     auto ep = codec_.parse(body);
     if (!ep) throw std::runtime_error("episode " + id + ": " + ep.message());
@@ -1188,6 +1252,7 @@ class SqliteStore final : public Store {
     l.tasks_before = ep->tasks;
     l.ep = std::move(*ep);
     l.last_seq = seq;
+    l.counted = std::move(counted);
     return l;
   }
 
@@ -1298,9 +1363,14 @@ class SqliteStore final : public Store {
                      "last_seq=excluded.last_seq, next_due=excluded.next_due, body=excluded.body");
     // The patient reference never changes after `open`: leaving it out of the
     // SET spares the patient index a delete and insert per episode written.
+    // gp and therapist are set by `open` only: out of the SET, their indexes
+    // are not touched either.
     auto& upd = stmt(update_episode_q_,
-                     "UPDATE episodes SET state=?, phase=?, profile=?, gp=?, therapist=?, last_seq=?, next_due=?, body=? "
-                     "WHERE id=?");
+                     "UPDATE episodes SET state=?, phase=?, profile=?, last_seq=?, next_due=?, body=? WHERE id=?");
+    auto& count = stmt(count_q_,
+                       "INSERT INTO episode_counts(state, phase, profile, n) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(state, phase, profile) DO UPDATE SET n = n + excluded.n");
+    Counts delta;
     auto& task = stmt(upsert_task_q_,
                       "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
                       "ON CONFLICT(episode, seq) DO UPDATE SET kind=excluded.kind, checkpoint=excluded.checkpoint, "
@@ -1324,14 +1394,19 @@ class SqliteStore final : public Store {
         upd.bind(1, std::string(kStates.name(ep.state)));
         upd.bind(2, std::string(kPhases.name(ep.phase)));
         if (ep.profile) upd.bind(3, *ep.profile); else upd.bind(3);
-        upd.bind(4, ep.gp);
-        upd.bind(5, ep.therapist);
-        upd.bind(6, l.last_seq);
-        if (auto d = ep.next_due()) upd.bind(7, iso(*d)); else upd.bind(7);
-        upd.bind(8, codec_.text(ep));
-        upd.bind(9, id);
+        upd.bind(4, l.last_seq);
+        if (auto d = ep.next_due()) upd.bind(5, iso(*d)); else upd.bind(5);
+        upd.bind(6, codec_.text(ep));
+        upd.bind(7, id);
         upd.exec();
         upd.reset();
+      }
+      if (!l.repair) {  // rebuild rewrites the counts itself
+        CountKey now = count_key(ep);
+        if (!l.counted || *l.counted != now) {
+          if (l.counted) delta[*l.counted]--;
+          delta[now]++;
+        }
       }
       for (size_t i = 0; i < ep.tasks.size(); ++i) {
         const Task& t = ep.tasks[i];
@@ -1346,6 +1421,15 @@ class SqliteStore final : public Store {
         task.reset();
       }
     }
+    for (const auto& [k, n] : delta) {
+      if (n == 0) continue;
+      count.bind(1, std::get<0>(k));
+      count.bind(2, std::get<1>(k));
+      count.bind(3, std::get<2>(k));
+      count.bind(4, n);
+      count.exec();
+      count.reset();
+    }
     cache_.clear();
   }
 
@@ -1357,7 +1441,7 @@ class SqliteStore final : public Store {
   BodyCodec codec_{log_};
   static constexpr int64_t kParallelRebuildFrom = 5000;  // episodes; fewer are rebuilt on one core
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
-      update_episode_q_, upsert_task_q_;
+      update_episode_q_, upsert_task_q_, count_q_;
 };
 
 }  // namespace

@@ -55,7 +55,7 @@ void treated(Store& s, const std::string& ep, const std::string& patient = "P1")
 std::string content(const std::string& path) {
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   std::string out;
-  for (const char* table : {"episodes", "events", "tasks", "meta"}) {
+  for (const char* table : {"episodes", "events", "tasks", "meta", "ticks", "episode_counts"}) {
     SQLite::Statement q(db, std::string("SELECT * FROM ") + table + " ORDER BY 1, 2");
     while (q.executeStep()) {
       out += table;
@@ -458,4 +458,64 @@ TEST_CASE("import commits whole batches and a bad line keeps the batches before 
     }
     CHECK(take(s->episode_count()) == 0);
   }
+}
+
+// The overview's counts come from episode_counts, kept in the same transaction
+// as the episode rows; after every kind of command they must equal a count of
+// the rows themselves, for every grouping and filter.
+TEST_CASE("episode_counts equal a count of the episode rows after every command", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("z.db");
+  ManualClock clock(day("2026-01-05"));
+  auto s = open_store(path, clock);
+  auto check = [&](const char* after) {
+    INFO("after " << after);
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    for (CountBy by : {CountBy::state, CountBy::phase, CountBy::profile}) {
+      const char* col = by == CountBy::state ? "state" : by == CountBy::phase ? "phase" : "COALESCE(CAST(profile AS TEXT), 'none')";
+      for (std::optional<State> state : {std::optional<State>(), std::optional<State>(State::treatment)}) {
+        EpisodeFilter f;
+        f.state = state;
+        std::vector<std::pair<std::string, int64_t>> direct;
+        SQLite::Statement q(db, std::string("SELECT ") + col + ", count(*) FROM episodes" +
+                                    (state ? " WHERE state = 'treatment'" : "") + " GROUP BY 1 ORDER BY 1");
+        while (q.executeStep()) direct.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
+        CHECK(take(s->count_episodes(by, f)) == direct);
+        int64_t total = 0;
+        for (const auto& [k, n] : direct) total += n;
+        CHECK(take(s->list_episodes(f)).total == total);
+      }
+    }
+    CHECK(take(s->episode_count()) == db.execAndGet("SELECT count(*) FROM episodes").getInt64());
+  };
+  treated(*s, "ep-1");
+  treated(*s, "ep-2");
+  take(s->open("ep-3", "P3", open_event()));
+  check("open and record");
+  std::istringstream in(R"({"episode": "ep-4", "event": {"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 30}}
+{"episode": "ep-4", "event": {"type": "screening", "at": "2026-01-05", "red_flags": [], "exclusions": []}}
+{"episode": "ep-3", "event": {"type": "screening", "at": "2026-01-05", "red_flags": ["fatigue"], "exclusions": []}}
+)");
+  take(s->import(in, 2));
+  check("import");
+  take(s->record("ep-2", json::parse(R"({"type": "stop", "at": "2026-01-10", "reason": "goals_met"})"), std::nullopt));
+  check("stop");
+  take(s->tick(day("2026-02-20")));  // ep-1: week-3 checkpoint, subacute phase
+  check("tick");
+  TaskFilter tf;
+  tf.episode = "ep-1";
+  tf.status = TaskStatus::open;
+  take(s->complete_task(take(s->tasks(tf)).at(0).id));
+  check("task done");
+  // a failed command changes no count
+  CHECK(std::holds_alternative<StoreError>(s->record("ep-1", json::parse(R"({"type": "open", "at": "2026-03-01"})"), std::nullopt)));
+  check("a rejected event");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE episode_counts SET n = n + 5 WHERE state = 'closed'");
+  }
+  RebuildReport rep = take(s->rebuild());
+  CHECK(rep.differences == std::vector<std::string>{"episode_counts: differ from the episode rows"});
+  check("rebuild");
+  CHECK(take(s->rebuild()).differences.empty());
 }
