@@ -1096,8 +1096,9 @@ class SqliteStore final : public Store {
       c.executeStep();
       page.total = c.getColumn(0).getInt64();
       SQLite::Statement q(db_, "SELECT id, patient, state, phase, profile, gp, therapist, next_due FROM episodes" + where +
-                                   " ORDER BY id LIMIT :limit OFFSET :offset");
+                                   (f.after ? " AND id > :after" : "") + " ORDER BY id LIMIT :limit OFFSET :offset");
       bind_episode_filter(q, f);
+      if (f.after) q.bind(":after", *f.after);
       q.bind(":limit", f.limit);
       q.bind(":offset", f.offset);
       while (q.executeStep()) {

@@ -67,6 +67,7 @@ struct EpisodeFilter {
   std::optional<int> profile;
   std::optional<std::string> gp, therapist;
   std::optional<std::string> search;  // episode id or patient reference, prefix match
+  std::optional<std::string> after;   // only ids after this one (paging by key; the total ignores it)
   int64_t offset = 0;
   int64_t limit = 50;  // at most 1000
 };

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 constexpr int64_t kPage = 1000;        // the store's largest page
 constexpr size_t kMaxFilterText = 200;  // gp, therapist, search
-constexpr int64_t kMaxPreparePages = 10;
+constexpr int64_t kMaxPrepared = 500000;  // episodes of a filtered set read in full, at most
 
 bool has_episode_filter(const EpisodeFilter& f) {
   return f.state || f.phase || f.profile || f.gp || f.therapist || f.search;
@@ -53,15 +53,18 @@ class Resolver {
     g.limit = 1;
     auto first = store_.list_episodes(g);
     if (auto e = error_of(first)) return e;
-    // Each page repeats the store's count, so read the set only when it is small.
+    // Read the set when it is no larger than the candidates, page after page
+    // by id (an offset would re-read every page before it).
     const int64_t total = value_of(first)->total;
-    if (total > int64_t(candidates) || total > kMaxPreparePages * kPage) return std::nullopt;
+    if (total > int64_t(candidates) || total > kMaxPrepared) return std::nullopt;
     g.limit = kPage;
-    for (g.offset = 0;; g.offset += kPage) {
+    for (;;) {
       auto page = store_.list_episodes(g);
       if (auto e = error_of(page)) return e;
-      for (auto& s : value_of(page)->episodes) cache_[s.id] = s;
-      if (int64_t(value_of(page)->episodes.size()) < kPage) break;
+      const auto& episodes = value_of(page)->episodes;
+      for (auto& s : episodes) cache_[s.id] = s;
+      if (int64_t(episodes.size()) < kPage || (g.after && episodes.back().id <= *g.after)) break;
+      g.after = episodes.back().id;
     }
     complete_ = true;
     return std::nullopt;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "adapters/overview/overview.hpp"
@@ -250,4 +251,39 @@ TEST_CASE("months start on the first and roll over at the year's end", "[overvie
   CHECK(month_start(day("2026-12-31")) == day("2026-12-01"));
   CHECK(next_month_start(day("2026-12-31")) == day("2027-01-01"));
   CHECK(next_month_start(day("2026-01-31")) == day("2026-02-01"));
+}
+
+// A filter whose episodes span several of the store's pages (1,000 each) is
+// read page after page by id: every list counts all of them.
+TEST_CASE("a filtered overview over more episodes than one store page counts them all", "[overview]") {
+  Fixture fx;
+  const int n = 2500;
+  std::ostringstream lines;
+  for (int i = 0; i < n; ++i) {
+    json ep = "ep-" + std::to_string(10000 + i);
+    std::string therapist = i % 2 ? "Bram" : "Anna";
+    lines << json{{"episode", ep}, {"patient", "P"}, {"event", {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-03-02"},
+                                                                  {"complaint", "lbp"}, {"age", 40}, {"gp", "GP1"}, {"therapist", therapist}}}}.dump()
+          << "\n";
+    lines << json{{"episode", ep}, {"event", {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", json::array()}, {"exclusions", json::array()}}}}.dump()
+          << "\n";
+    lines << json{{"episode", ep}, {"event", {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 1}}}}.dump() << "\n";
+  }
+  std::istringstream in(lines.str());
+  auto r = fx.store->import(in, 5000);
+  REQUIRE(std::holds_alternative<ImportReport>(r));
+  REQUIRE(std::get<ImportReport>(r).episodes_opened == n);
+  OverviewOptions anna;
+  anna.filter.therapist = "Anna";
+  auto ov = fx.overview("2026-04-13", anna);
+  CHECK(ov.episodes == n / 2);
+  CHECK(ov.overdue.total == n / 2);
+  CHECK(ov.waiting_on_gp.total == n / 2);
+  for (const auto& t : ov.overdue.items) CHECK(t.episode.therapist == "Anna");
+  OverviewOptions treated;
+  treated.filter.state = State::reevaluation_due;
+  auto all = fx.overview("2026-04-13", treated);
+  CHECK(all.episodes == n);
+  CHECK(all.overdue.total == n);
+  CHECK(all.waiting_on_gp.total == n);
 }

@@ -391,6 +391,13 @@ TEST_CASE("list_episodes pages and filters and count_episodes groups", "[store]"
   CHECK(page.total == 3);
   REQUIRE(page.episodes.size() == 1);
   CHECK(page.episodes[0].id == "ep-2");
+  f = {};
+  f.after = "ep-1";  // paging by key: ids after it, the total as without it
+  EpisodePage after = take(s->list_episodes(f));
+  CHECK(after.total == 3);
+  REQUIRE(after.episodes.size() == 2);
+  CHECK(after.episodes[0].id == "ep-2");
+  CHECK(after.episodes[1].id == "ep-3");
   f.limit = 0;
   CHECK(error_of(s->list_episodes(f)).kind == Failure::bad_input);
   f.limit = 1001;
