@@ -1,4 +1,5 @@
 #include "adapters/calendar/calendar.hpp"
+#include "adapters/texts/task_titles.hpp"
 
 #include <libical/ical.h>
 
@@ -18,31 +19,6 @@ struct BufferFree {
 };
 
 bool known_lang(std::string_view lang) { return lang == "nl" || lang == "en"; }
-
-std::string checkpoint_words(Checkpoint c, bool nl) {
-  switch (c) {
-    case Checkpoint::week3: return "week 3";
-    case Checkpoint::week6: return "week 6";
-    case Checkpoint::week12: return "week 12";
-    case Checkpoint::lrs_duration: return nl ? "LRS na 6 weken klachten" : "LRS after 6 weeks of complaints";
-  }
-  return "";
-}
-
-// The task without the episode: "Herevaluatie week 6".
-std::string task_title(const Task& t, bool nl) {
-  switch (t.kind) {
-    case TaskKind::reevaluation: {
-      std::string s = nl ? "Herevaluatie" : "Reevaluation";
-      if (t.checkpoint) s += " " + checkpoint_words(*t.checkpoint, nl);
-      return s;
-    }
-    case TaskKind::lrs_check: return nl ? "Controle LRS" : "LRS check";
-    case TaskKind::gp_consultation: return nl ? "Overleg huisarts" : "Consult the GP";
-    case TaskKind::gp_urgent_contact: return nl ? "Huisarts bellen (spoed)" : "Phone the GP (urgent)";
-    default: return std::string(kTaskKinds.name(t.kind));
-  }
-}
 
 icaltimetype date_value(Date d) {
   icaltimetype t = icaltime_null_date();

@@ -1,4 +1,5 @@
 #include "adapters/fhir/fhir.hpp"
+#include "adapters/texts/task_titles.hpp"
 
 #include <array>
 #include <cstdio>
@@ -82,37 +83,7 @@ std::string pathway_text(Complaint c, const Texts& tx) {
                              : tx.t("Zorgpad lumbosacraal radiculair syndroom", "Care pathway lumbosacral radicular syndrome");
 }
 
-std::string checkpoint_text(Checkpoint c, const Texts& tx) {
-  switch (c) {
-    case Checkpoint::week3: return "week 3";
-    case Checkpoint::week6: return "week 6";
-    case Checkpoint::week12: return "week 12";
-    case Checkpoint::lrs_duration: return tx.t("LRS na 6 weken klachten", "LRS after 6 weeks of complaints");
-  }
-  return "";
-}
-
-std::string kind_text(TaskKind kind, const Texts& tx) {
-  switch (kind) {
-    case TaskKind::gp_report_start: return tx.t("Startbericht huisarts", "GP letter: start of treatment");
-    case TaskKind::gp_report_close: return tx.t("Eindbericht huisarts", "GP letter: end of treatment");
-    case TaskKind::gp_referral: return tx.t("Verwijsbericht huisarts", "GP letter: referral");
-    case TaskKind::gp_urgent_contact: return tx.t("Huisarts bellen (spoed)", "Phone the GP (urgent)");
-    case TaskKind::gp_consultation: return tx.t("Overleg huisarts", "Consult the GP");
-    case TaskKind::reevaluation: return tx.t("Herevaluatie", "Reevaluation");
-    case TaskKind::lrs_check: return tx.t("Controle LRS", "LRS check");
-    case TaskKind::red_flag_review: return tx.t("Rode vlaggen beoordelen", "Review red flags");
-    case TaskKind::session_limit: return tx.t("Profiel 1: drie behandelingen bereikt", "Profile 1: three sessions reached");
-  }
-  return "";  // every kind is handled above
-}
-
-// "Herevaluatie week 6": the kind, with the checkpoint of a reevaluation task.
-std::string task_text(const Task& t, const Texts& tx) {
-  std::string s = kind_text(t.kind, tx);
-  if (t.checkpoint) s += " " + checkpoint_text(*t.checkpoint, tx);
-  return s;
-}
+std::string task_text(const Task& t, const Texts& tx) { return task_title(t, tx.nl); }
 
 std::string instant(int64_t seconds) {
   int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
@@ -275,8 +246,8 @@ class BundleBuilder {
     r["intent"] = "order";
     if (t.kind == TaskKind::gp_urgent_contact) r["priority"] = "urgent";
     // The kind, refined by the checkpoint for reevaluation tasks.
-    json codings = json::array({coding(kSysTaskKind, kTaskKinds.name(t.kind), kind_text(t.kind, tx_))});
-    if (t.checkpoint) codings.push_back(coding(kSysCheckpoint, kCheckpoints.name(*t.checkpoint), checkpoint_text(*t.checkpoint, tx_)));
+    json codings = json::array({coding(kSysTaskKind, kTaskKinds.name(t.kind), task_kind_title(t.kind, tx_.nl))});
+    if (t.checkpoint) codings.push_back(coding(kSysCheckpoint, kCheckpoints.name(*t.checkpoint), checkpoint_title(*t.checkpoint, tx_.nl)));
     r["code"] = {{"coding", codings}, {"text", text}};
     r["description"] = text + " — " + ep.id;
     r["for"] = reference(patient);
