@@ -16,7 +16,6 @@ using nlohmann::json;
 
 constexpr int64_t kPage = 1000;        // the store's largest page
 constexpr size_t kMaxFilterText = 200;  // gp, therapist, search
-constexpr int64_t kMaxPrepared = 500000;  // episodes of a filtered set read in full, at most
 
 bool has_episode_filter(const EpisodeFilter& f) {
   return f.state || f.phase || f.profile || f.gp || f.therapist || f.search;
@@ -56,7 +55,8 @@ class Resolver {
     // Read the set when it is no larger than the candidates, page after page
     // by id (an offset would re-read every page before it).
     const int64_t total = value_of(first)->total;
-    if (total > int64_t(candidates) || total > kMaxPrepared) return std::nullopt;
+    // No more of them than candidates, which are in memory already.
+    if (total > int64_t(candidates)) return std::nullopt;
     g.limit = kPage;
     for (;;) {
       auto page = store_.list_episodes(g);
