@@ -91,7 +91,7 @@ INSERT INTO episode_counts(state, phase, profile, n)
 CREATE INDEX episodes_gp ON episodes(gp);
 CREATE INDEX episodes_therapist ON episodes(therapist);
 DROP INDEX tasks_open_due;
-CREATE INDEX tasks_open_due ON tasks(due, id, kind, episode, seq, checkpoint) WHERE status = 'open';
+CREATE INDEX tasks_open_due ON tasks(due, id, kind, episode, seq, checkpoint, status) WHERE status = 'open';
 )sql";
 
 constexpr std::array kMigrations{kV1, kV2, kV3, kV4};
