@@ -502,8 +502,6 @@ std::optional<Episode> read_body(std::string_view body) {
   return ep;
 }
 
-// An episode loaded for a command, with what is needed to write back only
-// what changed.
 // Where an episode is counted in episode_counts: state, phase, profile (0: none).
 using CountKey = std::tuple<std::string, std::string, int>;
 using Counts = std::map<CountKey, int64_t>;
@@ -512,6 +510,8 @@ CountKey count_key(const Episode& ep) {
   return {std::string(kStates.name(ep.state)), std::string(kPhases.name(ep.phase)), ep.profile.value_or(0)};
 }
 
+// An episode loaded for a command, with what is needed to write back only
+// what changed.
 struct Loaded {
   Episode ep;
   std::vector<Task> tasks_before;
@@ -931,14 +931,14 @@ class SqliteStore final : public Store {
       if (f.due_before) sql += " AND due < :due";
       if (f.kind) sql += " AND kind = :kind";
       // Open tasks by a literal, so that the planner uses the index of open tasks.
-      if (f.status) sql += *f.status == TaskStatus::open ? " AND status = 'open'" : " AND status = :status";
+      if (f.status) sql += open_only ? " AND status = 'open'" : " AND status = :status";
       if (f.episode) sql += " AND episode = :episode";
       if (f.id) sql += " AND id = :id";
       sql += " ORDER BY due, id";
       SQLite::Statement q(db_, sql);
       if (f.due_before) q.bind(":due", f.due_before->iso());
       if (f.kind) q.bind(":kind", std::string(kTaskKinds.name(*f.kind)));
-      if (f.status && *f.status != TaskStatus::open) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
+      if (f.status && !open_only) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
       if (f.episode) q.bind(":episode", *f.episode);
       if (f.id) q.bind(":id", *f.id);
       std::vector<TaskRow> out;
@@ -1048,15 +1048,7 @@ class SqliteStore final : public Store {
       if (stored != counts) {
         rep.differences.push_back("episode_counts: differ from the episode rows");
         db_.exec("DELETE FROM episode_counts");
-        SQLite::Statement ins(db_, "INSERT INTO episode_counts(state, phase, profile, n) VALUES (?, ?, ?, ?)");
-        for (const auto& [k, n] : counts) {
-          ins.bind(1, std::get<0>(k));
-          ins.bind(2, std::get<1>(k));
-          ins.bind(3, std::get<2>(k));
-          ins.bind(4, n);
-          ins.exec();
-          ins.reset();
-        }
+        add_counts(counts);
       }
       // Repair: rewrite each differing episode row and all its task rows.
       SQLite::Statement drop(db_, "DELETE FROM tasks WHERE episode = ? AND seq > ?");
@@ -1368,9 +1360,6 @@ class SqliteStore final : public Store {
     // are not touched either.
     auto& upd = stmt(update_episode_q_,
                      "UPDATE episodes SET state=?, phase=?, profile=?, last_seq=?, next_due=?, body=? WHERE id=?");
-    auto& count = stmt(count_q_,
-                       "INSERT INTO episode_counts(state, phase, profile, n) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT(state, phase, profile) DO UPDATE SET n = n + excluded.n");
     Counts delta;
     auto& task = stmt(upsert_task_q_,
                       "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
@@ -1422,16 +1411,24 @@ class SqliteStore final : public Store {
         task.reset();
       }
     }
-    for (const auto& [k, n] : delta) {
-      if (n == 0) continue;
-      count.bind(1, std::get<0>(k));
-      count.bind(2, std::get<1>(k));
-      count.bind(3, std::get<2>(k));
-      count.bind(4, n);
-      count.exec();
-      count.reset();
-    }
+    add_counts(delta);
     cache_.clear();
+  }
+
+  // Adds each n to episode_counts (a row per state, phase and profile).
+  void add_counts(const Counts& counts) {
+    auto& add = stmt(count_q_,
+                     "INSERT INTO episode_counts(state, phase, profile, n) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(state, phase, profile) DO UPDATE SET n = n + excluded.n");
+    for (const auto& [k, n] : counts) {
+      if (n == 0) continue;
+      add.bind(1, std::get<0>(k));
+      add.bind(2, std::get<1>(k));
+      add.bind(3, std::get<2>(k));
+      add.bind(4, n);
+      add.exec();
+      add.reset();
+    }
   }
 
   SQLite::Database db_;

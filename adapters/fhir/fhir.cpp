@@ -83,8 +83,6 @@ std::string pathway_text(Complaint c, const Texts& tx) {
                              : tx.t("Zorgpad lumbosacraal radiculair syndroom", "Care pathway lumbosacral radicular syndrome");
 }
 
-std::string task_text(const Task& t, const Texts& tx) { return task_title(t, tx.nl); }
-
 std::string instant(int64_t seconds) {
   int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
   int64_t rest = seconds - days * 86400;
@@ -238,7 +236,7 @@ class BundleBuilder {
   json task(const Episode& ep, const Task& t, const std::string& patient, const std::string& plan) {
     const std::string key = ep.id + "/" + std::to_string(t.seq);
     const std::string u = url("Task/" + key);
-    const std::string text = task_text(t, tx_);
+    const std::string text = task_title(t, tx_.nl);
     json r = {{"resourceType", "Task"}, {"id", id_of(u)}};
     r["identifier"] = json::array({identifier(kSysTask, key)});
     r["basedOn"] = json::array({reference(plan)});

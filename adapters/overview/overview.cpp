@@ -52,10 +52,10 @@ class Resolver {
     g.limit = 1;
     auto first = store_.list_episodes(g);
     if (auto e = error_of(first)) return e;
-    // Read the set when it is no larger than the candidates, page after page
-    // by id (an offset would re-read every page before it).
+    // Read the set when it is no larger than the candidates (which are in
+    // memory already), page after page by id: an offset would re-read every
+    // page before it.
     const int64_t total = value_of(first)->total;
-    // No more of them than candidates, which are in memory already.
     if (total > int64_t(candidates)) return std::nullopt;
     g.limit = kPage;
     for (;;) {
