@@ -4,6 +4,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -67,5 +68,8 @@ struct Event {
 // Parses and validates one event object. The error names the field and what is
 // wrong with it, e.g. "field 'nprs': 11 is out of range 0-10".
 Expected<Event> parse_event(const nlohmann::json& j);
+// The same for an event as JSON text (the log's body): what parse_event reads
+// after dumping the object. Text that is not a JSON object is an error too.
+Expected<Event> parse_event_text(std::string_view text);
 
 }  // namespace zorgpad

@@ -707,10 +707,10 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     last_entry = sqlite3_column_int64(q.st, 4);
     std::string_view type = text(2);
     std::string_view body_text = text(3);
-    json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
     rep.events++;
     auto where = [&] { return "episode " + current + " event " + std::to_string(last_seq - 1); };
     if (type == kTaskDoneType || type == kTickType) {
+      json body = json::parse(body_text.begin(), body_text.end(), nullptr, false);
       auto at = body.is_object() && body.contains("at") && body["at"].is_string() ? Date::parse(body["at"].get<std::string>())
                                                                                    : std::nullopt;
       if (!ep || !at) return fail(where() + ": unreadable " + std::string(type) + " entry");
@@ -722,7 +722,7 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       }
       continue;
     }
-    auto ev = parse_event(body);
+    auto ev = parse_event_text(body_text);
     if (!ev) return fail(where() + ": " + ev.message());
     if (!ep) {
       auto opened = open_episode(current, ev->patient, *ev);
@@ -1302,7 +1302,9 @@ class SqliteStore final : public Store {
     Loaded* l = cached(episode);
     if (!l) return bad("no episode '" + episode + "'");
     auto label = [&] { return event_label(episode, l->last_seq, event); };
-    auto ev = parse_event(event);
+    if (!event.is_object()) return bad(label() + ": an event must be a JSON object");
+    const std::string body = event.dump();  // what the log keeps, and what is read
+    auto ev = parse_event_text(body);
     if (!ev) return bad(label() + ": " + ev.message());
     if (auto e = earlier(ev->id)) return *e;
     if (expect_seq && *expect_seq != l->last_seq)
@@ -1310,7 +1312,7 @@ class SqliteStore final : public Store {
                  std::to_string(l->last_seq) + " (someone recorded in between)");
     if (Status s = apply(l->ep, *ev); !s.ok()) return bad(label() + ": " + s.message());
     ++l->last_seq;
-    append_event(episode, l->last_seq, std::string(kTriggers.name(ev->type)), ev->at, event.dump(), &ev->id);
+    append_event(episode, l->last_seq, std::string(kTriggers.name(ev->type)), ev->at, body, &ev->id);
     log_->debug("episode {}: recorded event {} ({})", episode, l->last_seq - 1, kTriggers.name(ev->type));
     return Recorded{episode, l->last_seq, false};
   }

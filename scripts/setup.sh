@@ -3,7 +3,7 @@
 # Runs as root (or with sudo available). Idempotent.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
-      catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libkainjow-mustache-dev libical-dev
+      catch2 nlohmann-json3-dev libsimdjson-dev libcli11-dev libcpp-httplib-dev libkainjow-mustache-dev libical-dev
       python3 python3-icalendar sqlite3)
 missing=()
 for p in "${pkgs[@]}"; do

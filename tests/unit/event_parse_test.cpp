@@ -288,3 +288,57 @@ TEST_CASE("a stop without a reason is rejected", "[events][bad-input][spec-3][sp
 TEST_CASE("a stop with an unknown reason is rejected", "[events][bad-input][spec-3][spec-10]") {
   CHECK(parse_error(with(kStop, "reason", "bored")) == "field 'reason': unknown code \"bored\"");
 }
+
+// ---- an event as text (the log's body, read by rebuild) ----------------------
+// parse_event_text reads JSON text with simdjson; these pin that it reads any
+// text as nlohmann's parser would, so that an event means the same whether
+// it arrives as an object or is read back from the log.
+
+namespace {
+std::string text_error(std::string_view text) {
+  auto e = parse_event_text(text);
+  return e.ok() ? std::string("(accepted)") : e.message();
+}
+}  // namespace
+
+TEST_CASE("an event text that is not a JSON object is rejected", "[events][bad-input][spec-3]") {
+  CHECK(text_error(R"({"type":"session","at":"2026-01-05")") == "an event must be a JSON object");
+  CHECK(text_error("") == "an event must be a JSON object");
+  CHECK(text_error(R"(["session"])") == "an event must be a JSON object");
+}
+
+TEST_CASE("an event text reads like its object", "[events][spec-3]") {
+  const json ev = {{"type", "stratification"}, {"at", "2026-01-05"}, {"id", "e-7"},
+                   {"sbst", {1, 0, 1, 0, 1, 0, 0, 1, 3}}, {"factors", {{"high_disability", "present"}}}};
+  auto from_text = parse_event_text(ev.dump());
+  REQUIRE(from_text.ok());
+  CHECK(from_text->at == *Date::parse("2026-01-05"));
+  CHECK(from_text->id == "e-7");
+  REQUIRE(from_text->sbst);
+  CHECK((*from_text->sbst)[8] == 3);
+  REQUIRE(from_text->factors);
+  CHECK(from_text->factors->size() == 1);
+}
+
+TEST_CASE("in an event text the last of repeated fields counts, as for a parsed object", "[events][spec-3]") {
+  const char* text = R"({"type":"session","at":"2026-01-05","at":"2026-01-06"})";
+  auto e = parse_event_text(text);
+  REQUIRE(e.ok());
+  CHECK(e->at == *Date::parse("2026-01-06"));
+  CHECK(e->at == parse_event(json::parse(text))->at);
+}
+
+TEST_CASE("in an event text the first unknown field in key order is named", "[events][bad-input][spec-3]") {
+  CHECK(text_error(R"({"zeta":1,"type":"session","alpha":2,"at":"2026-01-05"})") == "unknown field 'alpha'");
+  CHECK(text_error(R"({"type":"stratification","at":"2026-01-05","factors":{"zz":"present","aa":"present"}})") ==
+        "field 'factors': unknown factor 'aa'");
+}
+
+TEST_CASE("in an event text values are shown as nlohmann shows them", "[events][bad-input][spec-3]") {
+  CHECK(text_error(R"({"type":"open","at":"2026-01-05","onset":"2026-01-01","complaint":"lbp","age":18446744073709551615})") ==
+        "field 'age': 18446744073709551615 is out of range 0-130");
+  CHECK(text_error(R"({"type":"gp_consult","at":"2026-01-05","outcome":"w\u00e4it"})") ==
+        "field 'outcome': unknown code \"w\\u00e4it\"");
+  CHECK(text_error(R"({"type":"gp_consult","at":"2026-01-05","outcome":1.50})") ==
+        "field 'outcome': expected a code string, got 1.5");
+}
