@@ -59,7 +59,11 @@ class Reader {
     if (out && out->is_null()) return std::nullopt;
     return out;
   }
-  bool has(const char* k) const { return get(k).has_value(); }
+  // Whether the field is there; when not and it is required, that is the error.
+  bool present(const std::optional<Value>& v, const char* k, bool required) {
+    if (!v && required) fail(std::string("missing field '") + k + "'");
+    return v.has_value();
+  }
 
   // The error texts name the field; `what` builds it only when there is an
   // error, since nearly every event is valid.
@@ -73,7 +77,7 @@ class Reader {
 
   std::optional<int> integer(const char* k, long lo, long hi, bool required) {
     auto v = get(k);
-    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (!present(v, k, required)) return std::nullopt;
     return int_value(*v, Field{k}, lo, hi);
   }
   template <typename What>
@@ -92,7 +96,7 @@ class Reader {
   }
   std::optional<Date> date(const char* k, bool required) {
     auto v = get(k);
-    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (!present(v, k, required)) return std::nullopt;
     if (v->is_string()) {
       if (auto d = Date::parse(std::string_view(v->get_string()))) return d;
     }
@@ -101,7 +105,7 @@ class Reader {
   }
   std::optional<std::string> string(const char* k, bool required, size_t max_len = 200) {
     auto v = get(k);
-    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (!present(v, k, required)) return std::nullopt;
     if (!v->is_string()) { fail(std::string("field '") + k + "': expected a string"); return std::nullopt; }
     std::string_view s = v->get_string();
     if (s.size() > max_len) { fail(std::string("field '") + k + "': longer than " + std::to_string(max_len) + " characters"); return std::nullopt; }
@@ -116,7 +120,7 @@ class Reader {
   template <typename E, size_t N>
   std::optional<E> code(const char* k, const CodeTable<E, N>& table, bool required) {
     auto v = get(k);
-    if (!v) { if (required) fail(std::string("missing field '") + k + "'"); return std::nullopt; }
+    if (!present(v, k, required)) return std::nullopt;
     return code_value(*v, Field{k}, table);
   }
   template <typename E, size_t N, typename What>
