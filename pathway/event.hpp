@@ -1,6 +1,6 @@
-// A clinical event (spec §3) as a validated value. Built only by parse_event,
-// which checks every field's type, code and range; the state machine then only
-// checks what depends on the episode (state, time order, context).
+// A clinical event (spec §3) as a validated value. Built only by parse_event (or
+// parse_event_text, its reader), which checks every field's type, code and range;
+// the state machine then only checks what depends on the episode (state, time order, context).
 #pragma once
 #include <optional>
 #include <string>
@@ -67,7 +67,9 @@ struct Event {
 
 // Parses and validates one event object. The error names the field and what is
 // wrong with it, e.g. "field 'nprs': 11 is out of range 0-10".
-Expected<Event> parse_event(const nlohmann::json& j);
+// `text`, when given, receives the event as the JSON text that was read: the
+// form the log keeps.
+Expected<Event> parse_event(const nlohmann::json& j, std::string* text = nullptr);
 // The same for an event as JSON text (the log's body): what parse_event reads
 // after dumping the object. Text that is not a JSON object is an error too.
 Expected<Event> parse_event_text(std::string_view text);

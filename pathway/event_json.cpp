@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "pathway/event.hpp"
+#include "pathway/json_depth.hpp"
 
 namespace zorgpad {
 namespace {
@@ -29,6 +30,27 @@ std::string short_dump(Value v) {
   std::string text = simdjson::to_string(v);
   json j = json::parse(text, nullptr, false);
   return clip(j.is_discarded() ? text : j.dump(-1, ' ', true, json::error_handler_t::replace));
+}
+
+constexpr const char* kNotObject = "an event must be a JSON object";
+// A valid event nests three levels (the event, a list or `factors`, a value);
+// deeper input is refused before anything prints it, since printing a value
+// (nlohmann's dump, error texts) recurses once per level.
+constexpr int kMaxNesting = 16;
+constexpr const char* kTooDeep = "an event may nest at most 16 levels of objects and lists";
+
+// json_nesting_within for a simdjson value.
+bool nesting_within(Value v, int levels) {
+  if (v.is_array()) {
+    if (levels == 0) return false;
+    for (Value item : v.get_array())
+      if (!nesting_within(item, levels - 1)) return false;
+  } else if (v.is_object()) {
+    if (levels == 0) return false;
+    for (auto field : v.get_object())
+      if (!nesting_within(field.value, levels - 1)) return false;
+  }
+  return true;
 }
 
 // The members of an object in nlohmann's order: by key, the last of equal
@@ -318,14 +340,21 @@ Expected<Event> parse_event_text(std::string_view text) {
   simdjson::dom::parser own;
   simdjson::dom::parser& parser = text.size() <= 64 * 1024 ? shared : own;
   simdjson::dom::element doc;
-  if (parser.parse(text.data(), text.size(), true).get(doc) || !doc.is_object())
-    return Error{"an event must be a JSON object"};
+  if (auto err = parser.parse(text.data(), text.size(), true).get(doc))
+    return Error{err == simdjson::DEPTH_ERROR ? kTooDeep : kNotObject};
+  if (!doc.is_object()) return Error{kNotObject};
+  if (!nesting_within(doc, kMaxNesting)) return Error{kTooDeep};
   return parse_object(doc.get_object());
 }
 
-Expected<Event> parse_event(const json& j) {
-  if (!j.is_object()) return Error{"an event must be a JSON object"};
-  return parse_event_text(j.dump(-1, ' ', false, json::error_handler_t::replace));
+Expected<Event> parse_event(const json& j, std::string* text) {
+  if (!j.is_object()) return Error{kNotObject};
+  // Checked before the dump, which recurses once per level.
+  if (!json_nesting_within(j, kMaxNesting)) return Error{kTooDeep};
+  std::string dumped = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  auto e = parse_event_text(dumped);
+  if (text) *text = std::move(dumped);
+  return e;
 }
 
 }  // namespace zorgpad

@@ -1302,9 +1302,8 @@ class SqliteStore final : public Store {
     Loaded* l = cached(episode);
     if (!l) return bad("no episode '" + episode + "'");
     auto label = [&] { return event_label(episode, l->last_seq, event); };
-    if (!event.is_object()) return bad(label() + ": an event must be a JSON object");
-    const std::string body = event.dump();  // what the log keeps, and what is read
-    auto ev = parse_event_text(body);
+    std::string body;  // what the log keeps: the text that was read
+    auto ev = parse_event(event, &body);
     if (!ev) return bad(label() + ": " + ev.message());
     if (auto e = earlier(ev->id)) return *e;
     if (expect_seq && *expect_seq != l->last_seq)

@@ -4,6 +4,7 @@
 
 #include "pathway/clock.hpp"
 #include "pathway/event.hpp"
+#include "pathway/json_depth.hpp"
 #include "states/episode_json.hpp"
 #include "states/machine.hpp"
 
@@ -14,6 +15,7 @@ using nlohmann::json;
 namespace {
 
 std::string label(const json& v) {
+  if (!json_nesting_within(v, 16)) return v.is_array() ? "[...]" : "{...}";  // printing it would recurse too deep
   std::string s = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', true, json::error_handler_t::replace);
   return s.size() > 60 ? s.substr(0, 60) + "..." : s;
 }

@@ -330,6 +330,17 @@ def record_cases(db):
     reject(db, "record: unreadable file", ["record", "ep-tx", os.path.join(os.path.dirname(db), "missing.json")], None)
     reject(db, "tick: malformed --now", ["tick", "--now", "2026-02-30"], None, mentions=["--now"])
 
+    # Nested a hundred thousand levels deep: printing such a value recurses
+    # once per level, so it is refused before anything prints it.
+    deep = "[" * 100000 + "]" * 100000
+    reject(db, "record: nested too deep", ["record", "ep-tx", "-"],
+           '{"type": "measurement", "at": "2026-01-06", "nprs": ' + deep + "}", ep="ep-tx", mentions=["16 levels"])
+    reject(db, "open: nested too deep", ["open", "--id", "ep-deep", "-"],
+           json.dumps(OPEN)[:-1] + ', "age": ' + deep + "}", ep="ep-deep", mentions=["16 levels"])
+    reject(db, "import: nested too deep", ["import", "-"],
+           '{"episode": "ep-tx", "event": {"type": "session", "at": "2026-01-06", "x": ' + deep + "}}\n",
+           ep="ep-tx", mentions=["line 1", "16 levels"])
+
 
 def file_bytes(path):
     with open(path, "rb") as f:

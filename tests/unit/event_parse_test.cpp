@@ -342,3 +342,29 @@ TEST_CASE("in an event text values are shown as nlohmann shows them", "[events][
   CHECK(text_error(R"({"type":"gp_consult","at":"2026-01-05","outcome":1.50})") ==
         "field 'outcome': expected a code string, got 1.5");
 }
+
+// ---- nesting: refused before anything prints it (printing recurses per level) --
+
+namespace {
+// A measurement whose nprs is a list nested `lists` deep: the event nests lists + 1 levels.
+json nested_nprs(int lists) {
+  json v = 5;
+  for (int i = 0; i < lists; ++i) v = json::array({std::move(v)});
+  return json{{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", std::move(v)}};
+}
+const std::string kTooDeep = "an event may nest at most 16 levels of objects and lists";
+}  // namespace
+
+TEST_CASE("an event nested deeper than 16 levels is rejected", "[events][bad-input][spec-3]") {
+  CHECK(parse_error(nested_nprs(16)) == kTooDeep);
+  CHECK(parse_error(nested_nprs(100000)) == kTooDeep);  // would overflow the stack if printed
+  CHECK(text_error(nested_nprs(16).dump()) == kTooDeep);
+  CHECK(text_error(R"({"type":"session","at":"2026-01-05","x":)" + std::string(5000, '[') + std::string(5000, ']') + "}") ==
+        kTooDeep);
+}
+
+TEST_CASE("an event nested 16 levels deep is judged by its fields", "[events][bad-input][spec-3]") {
+  const std::string want = "field 'nprs': expected an integer, got [[[[[[[[[[[[[[[5]]]]]]]]]]]]]]]";
+  CHECK(parse_error(nested_nprs(15)) == want);
+  CHECK(text_error(nested_nprs(15).dump()) == want);
+}
