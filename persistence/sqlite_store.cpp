@@ -1087,6 +1087,9 @@ class SqliteStore final : public Store {
       bind_episode_filter(c, f);
       c.executeStep();
       page.total = c.getColumn(0).getInt64();
+      // Nothing on this page: spare the row query, which reads every episode
+      // row when only the state, phase or profile is filtered (no index).
+      if (page.total <= f.offset) return page;
       SQLite::Statement q(db_, "SELECT id, patient, state, phase, profile, gp, therapist, next_due FROM episodes" + where +
                                    (f.after ? " AND id > :after" : "") + " ORDER BY id LIMIT :limit OFFSET :offset");
       bind_episode_filter(q, f);

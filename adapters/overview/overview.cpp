@@ -267,11 +267,13 @@ StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOpt
     EpisodeFilter g = f;
     g.state = State::gp_consultation;
     g.limit = kPage;
-    for (g.offset = 0;; g.offset += kPage) {
+    for (;;) {  // page after page by id: an offset would re-read every page before it
       auto page = store.list_episodes(g);
       if (auto e = error_of(page)) return *e;
-      for (auto& s : value_of(page)->episodes) in_gp_state.emplace(s.id, s);
-      if (int64_t(value_of(page)->episodes.size()) < kPage) break;
+      const auto& episodes = value_of(page)->episodes;
+      for (auto& s : episodes) in_gp_state.emplace(s.id, s);
+      if (int64_t(episodes.size()) < kPage) break;
+      g.after = episodes.back().id;
     }
   }
 
