@@ -287,3 +287,34 @@ TEST_CASE("a filtered overview over more episodes than one store page counts the
   CHECK(all.overdue.total == n);
   CHECK(all.waiting_on_gp.total == n);
 }
+
+// Episodes in gp_consultation whose GP tasks are all done are still waiting on
+// the GP; more of them than one store page (1,000) are read page after page.
+TEST_CASE("waiting on the GP counts every episode in gp_consultation over several store pages", "[overview][spec-11]") {
+  Fixture fx;
+  const int n = 1100;
+  std::ostringstream lines;
+  auto line = [&](const std::string& ep, json ev) { lines << json{{"episode", ep}, {"event", std::move(ev)}}.dump() << "\n"; };
+  for (int i = 0; i < n; ++i) {
+    std::string ep = "ep-" + std::to_string(10000 + i);
+    line(ep, {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-03-02"}, {"complaint", "lbp"}, {"age", 40}});
+    line(ep, {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", json::array()}, {"exclusions", json::array()}});
+    line(ep, {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 3}});
+    line(ep, {{"type", "reevaluation"}, {"at", "2026-03-23"}, {"judgement", "insufficient"}});
+  }
+  std::istringstream in(lines.str());
+  auto r = fx.store->import(in, 5000);
+  REQUIRE(std::holds_alternative<ImportReport>(r));
+  TaskFilter gp_open;
+  gp_open.status = TaskStatus::open;
+  auto open_tasks = fx.store->tasks(gp_open);
+  REQUIRE(std::holds_alternative<std::vector<TaskRow>>(open_tasks));
+  for (const auto& t : std::get<std::vector<TaskRow>>(open_tasks))
+    if (is_gp_task(t.task.kind)) REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(t.id)));
+  auto ov = fx.overview("2026-03-24");
+  CHECK(count_of(ov.by_state, "gp_consultation") == n);
+  CHECK(ov.waiting_on_gp.total == n);
+  REQUIRE(ov.waiting_on_gp.items.size() == 50);
+  CHECK(ov.waiting_on_gp.items.front().episode.id == "ep-10000");
+  CHECK(!ov.waiting_on_gp.items.front().since);
+}
