@@ -584,6 +584,37 @@ struct RangeScan {
   std::optional<StoreError> error;
 };
 
+// A read-only statement over one id range (:lo and :hi bound when not empty)
+// through SQLite's C interface; text() is valid until the next step().
+class Cursor {
+ public:
+  Cursor(SQLite::Database& db, const std::string& sql, const std::string& lo, const std::string& hi) : db_(db.getHandle()) {
+    if (int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &st_, nullptr); rc != SQLITE_OK) throw SQLite::Exception(db_, rc);
+    if (!lo.empty()) sqlite3_bind_text(st_, sqlite3_bind_parameter_index(st_, ":lo"), lo.data(), int(lo.size()), SQLITE_STATIC);
+    if (!hi.empty()) sqlite3_bind_text(st_, sqlite3_bind_parameter_index(st_, ":hi"), hi.data(), int(hi.size()), SQLITE_STATIC);
+  }
+  ~Cursor() { sqlite3_finalize(st_); }
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  // The next row; false at the end; throws on an error.
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) throw SQLite::Exception(db_, rc);
+    return false;
+  }
+  // Column text without a copy; NULL reads as empty.
+  std::string_view text(int i) const {
+    const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st_, i));
+    return t ? std::string_view(t, size_t(sqlite3_column_bytes(st_, i))) : std::string_view();
+  }
+  int64_t int64(int i) const { return sqlite3_column_int64(st_, i); }  // NULL reads as 0
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
 // Replays the log of every episode with lo <= id < hi (an empty bound is
 // open) and compares the result with the stored projections: the episode
 // row's columns and body, and its task rows. Three cursors in episode order
@@ -598,43 +629,25 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     if (!hi.empty()) w += std::string(lo.empty() ? " WHERE " : " AND ") + col + " < :hi";
     return w;
   };
-  auto bind = [&](SQLite::Statement& st) {
-    if (!lo.empty()) st.bind(":lo", lo);
-    if (!hi.empty()) st.bind(":hi", hi);
-  };
-  // The log is read through SQLite's C interface: a SQLiteCpp Column per
-  // field and event costs a shared_ptr copy, which shows at ten million events.
-  struct Scan {
-    sqlite3_stmt* st = nullptr;
-    ~Scan() { sqlite3_finalize(st); }
-  } q;
-  const std::string log_sql = "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq";
-  if (int rc = sqlite3_prepare_v2(db.getHandle(), log_sql.c_str(), -1, &q.st, nullptr); rc != SQLITE_OK)
-    throw SQLite::Exception(db.getHandle(), rc);
-  if (!lo.empty()) sqlite3_bind_text(q.st, sqlite3_bind_parameter_index(q.st, ":lo"), lo.data(), int(lo.size()), SQLITE_STATIC);
-  if (!hi.empty()) sqlite3_bind_text(q.st, sqlite3_bind_parameter_index(q.st, ":hi"), hi.data(), int(hi.size()), SQLITE_STATIC);
-  SQLite::Statement rows(db,
-                         "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
-                         "FROM episodes" + range("id") + " ORDER BY id");
-  SQLite::Statement task_rows(db, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks" + range("episode") +
-                                      " ORDER BY episode, seq");
-  bind(rows);
-  bind(task_rows);
+  // The three cursors use SQLite's C interface: a SQLiteCpp Column per field
+  // costs a shared_ptr copy, which shows at ten million events.
+  Cursor q(db, "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq", lo, hi);
+  Cursor rows(db,
+              "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
+              "FROM episodes" + range("id") + " ORDER BY id", lo, hi);
+  Cursor task_rows(db, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks" + range("episode") + " ORDER BY episode, seq",
+                   lo, hi);
   auto fail = [&](std::string m) {
     rep.error = broken(std::move(m));
     return std::move(rep);
   };
-  bool row_ok = rows.executeStep(), task_ok = task_rows.executeStep();
+  bool row_ok = rows.step(), task_ok = task_rows.step();
   std::string current;
   std::optional<Episode> ep;
   int64_t last_seq = 0, last_entry = 0;
-  // Column text without a copy (NULL reads as empty); valid until the next step.
-  auto col = [](SQLite::Statement& st, int i) {
-    SQLite::Column c = st.getColumn(i);
-    return c.isNull() ? std::string_view() : std::string_view(c.getText(), size_t(c.getBytes()));
-  };
+  auto col = [](Cursor& c, int i) { return c.text(i); };
   auto stored_key = [&]() -> CountKey {
-    return {std::string(col(rows, 2)), std::string(col(rows, 3)), rows.getColumn(4).isNull() ? 0 : rows.getColumn(4).getInt()};
+    return {std::string(col(rows, 2)), std::string(col(rows, 3)), int(rows.int64(4))};
   };
   auto finish = [&]() {
     if (!ep) return;
@@ -643,9 +656,9 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     if (tick != ticks.end()) advance(*ep, tick->second);
     // episode rows before this one have no events at all
     while (row_ok && col(rows, 0) < current) {
-      rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+      rep.differences.push_back(std::string(col(rows, 0)) + ": projection without events");
       rep.counts[stored_key()]++;
-      row_ok = rows.executeStep();
+      row_ok = rows.step();
     }
     std::vector<std::string> diffs;
     std::optional<CountKey> counted;
@@ -665,17 +678,17 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       expect(7, std::to_string(last_seq), "last_seq");
       expect(8, ep->next_due() ? ep->next_due()->iso() : "", "next_due");
       if (col(rows, 9) != body) diffs.push_back("body");
-      row_ok = rows.executeStep();
+      row_ok = rows.step();
     } else {
       diffs.push_back("projection missing");
     }
-    while (task_ok && col(task_rows, 0) < current) task_ok = task_rows.executeStep();
+    while (task_ok && col(task_rows, 0) < current) task_ok = task_rows.step();
     size_t n = 0;
     bool tasks_differ = false;
-    for (; task_ok && col(task_rows, 0) == current; task_ok = task_rows.executeStep(), ++n) {
+    for (; task_ok && col(task_rows, 0) == current; task_ok = task_rows.step(), ++n) {
       if (n >= ep->tasks.size()) { tasks_differ = true; continue; }
       const Task& t = ep->tasks[n];
-      if (task_rows.getColumn(1).getInt() != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
+      if (task_rows.int64(1) != t.seq || col(task_rows, 2) != kTaskKinds.name(t.kind) ||
           col(task_rows, 3) != (t.checkpoint ? kCheckpoints.name(*t.checkpoint) : "") || col(task_rows, 4) != iso(t.due) ||
           col(task_rows, 5) != kTaskStatuses.name(t.status))
         tasks_differ = true;
@@ -692,21 +705,16 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     rep.episodes++;
     ep.reset();
   };
-  auto text = [&q](int i) {
-    const char* t = reinterpret_cast<const char*>(sqlite3_column_text(q.st, i));
-    return t ? std::string_view(t, size_t(sqlite3_column_bytes(q.st, i))) : std::string_view();
-  };
-  int rc;
-  while ((rc = sqlite3_step(q.st)) == SQLITE_ROW) {
-    std::string_view episode = text(0);
+  while (q.step()) {
+    std::string_view episode = q.text(0);
     if (episode != current) {
       finish();
       current = std::string(episode);
     }
-    last_seq = sqlite3_column_int64(q.st, 1);
-    last_entry = sqlite3_column_int64(q.st, 4);
-    std::string_view type = text(2);
-    std::string_view body_text = text(3);
+    last_seq = q.int64(1);
+    last_entry = q.int64(4);
+    std::string_view type = q.text(2);
+    std::string_view body_text = q.text(3);
     rep.events++;
     auto where = [&] { return "episode " + current + " event " + std::to_string(last_seq - 1); };
     if (type == kTaskDoneType || type == kTickType) {
@@ -732,12 +740,11 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       return fail(where() + ": " + s.message());
     }
   }
-  if (rc != SQLITE_DONE) throw SQLite::Exception(db.getHandle(), rc);
   finish();
   while (row_ok) {
-    rep.differences.push_back(rows.getColumn(0).getString() + ": projection without events");
+    rep.differences.push_back(std::string(col(rows, 0)) + ": projection without events");
     rep.counts[stored_key()]++;
-    row_ok = rows.executeStep();
+    row_ok = rows.step();
   }
   return rep;
 }
