@@ -165,43 +165,34 @@ class Reader {
     }
     return out;
   }
-  // The items of a list of at most `max` (nothing when it is longer).
-  static std::optional<std::vector<Value>> items(Value v, size_t max) {
-    std::vector<Value> out;
-    for (Value item : v.get_array()) {
-      if (out.size() == max) return std::nullopt;
-      out.push_back(item);
-    }
-    return out;
-  }
   template <size_t N>
   std::optional<std::array<int, N>> answers(const char* k, const std::array<std::pair<int, int>, N>& ranges) {
     auto p = get(k);
     if (!p) return std::nullopt;
-    std::optional<std::vector<Value>> v;
-    if (!p->is_array() || !(v = items(*p, N)) || v->size() != N) {
+    if (!p->is_array() || p->get_array().size() != N) {
       fail(std::string("field '") + k + "': expected a list of " + std::to_string(N) + " answers");
       return std::nullopt;
     }
     std::array<int, N> out{};
-    for (size_t i = 0; i < N; ++i) {
-      auto x = int_value((*v)[i], Field{k, int(i + 1)}, ranges[i].first, ranges[i].second);
+    size_t i = 0;
+    for (Value item : p->get_array()) {
+      auto x = int_value(item, Field{k, int(i + 1)}, ranges[i].first, ranges[i].second);
       if (!x) return std::nullopt;
-      out[i] = *x;
+      out[i++] = *x;
     }
     return out;
   }
   std::optional<std::vector<int>> psk(const char* k) {
     auto p = get(k);
     if (!p) return std::nullopt;
-    std::optional<std::vector<Value>> v;
-    if (!p->is_array() || !(v = items(*p, 3)) || v->empty()) {
+    const size_t n = p->is_array() ? p->get_array().size() : 0;
+    if (n < 1 || n > 3) {
       fail(std::string("field '") + k + "': expected a list of one to three scores");
       return std::nullopt;
     }
     std::vector<int> out;
-    for (size_t i = 0; i < v->size(); ++i) {
-      auto x = int_value((*v)[i], Field{k, int(i + 1)}, 0, 10);
+    for (Value item : p->get_array()) {
+      auto x = int_value(item, Field{k, int(out.size() + 1)}, 0, 10);
       if (!x) return std::nullopt;
       out.push_back(*x);
     }
