@@ -44,16 +44,17 @@ std::string event_label(const std::string& episode, int64_t index, const json& e
   return episode + " event " + std::to_string(index) + type;
 }
 
-// ---- the projection body without a JSON tree ----------------------------------------
+// ---- writing the projection body without a JSON tree --------------------------------
 // The stored body is episode_state(ep).dump(): nlohmann builds a tree of
-// std::map nodes and serializes it, and json::parse + episode_from_state read
-// it back; for an episode that is most of the cost of import, tick and rebuild.
-// write_body and read_body do the same directly, for the common case only:
-// every string plain printable ASCII, the exact canonical layout. Anything else
-// returns false / nullopt and the caller takes the nlohmann path, so the bytes
-// written and the episodes read are the same either way. The keys are in
-// nlohmann's order (std::map: sorted bytewise). Keep in step with
+// std::map nodes and serializes it, which for an episode is most of the cost
+// of import, tick and rebuild (rebuild writes every episode to compare it).
+// write_body writes the same text directly, for the common case only: every
+// string plain printable ASCII. Anything else returns false and the caller
+// takes the nlohmann path, so the bytes written are the same either way. The
+// keys are in nlohmann's order (std::map: sorted bytewise). Keep in step with
 // states/episode_json.cpp; the store checks its first bodies against it.
+// Bodies are read by episode_from_state_text (simdjson), which needs no such
+// shortcut.
 
 // Date::iso without snprintf, for the years Date::parse accepts.
 void append_date(std::string& s, Date d) {
@@ -224,284 +225,6 @@ bool write_body(const Episode& ep, std::string& s) {
   return w.ok;
 }
 
-// Reads exactly what write_body writes; nullopt for anything else (the caller
-// then parses with nlohmann, which gives the same episode or the error).
-class BodyReader {
- public:
-  explicit BodyReader(std::string_view s) : s_(s) {}
-  bool ok = true;
-
-  bool done() const { return ok && p_ == s_.size(); }
-  BodyReader& lit(std::string_view v) {
-    if (ok && s_.substr(p_, v.size()) == v) p_ += v.size();
-    else ok = false;
-    return *this;
-  }
-  bool try_lit(std::string_view v) {
-    if (ok && s_.substr(p_, v.size()) == v) { p_ += v.size(); return true; }
-    return false;
-  }
-  bool null() { return try_lit("null"); }
-  bool peek(char c) const { return ok && p_ < s_.size() && s_[p_] == c; }
-  std::string_view str() {
-    if (!peek('"')) { ok = false; return {}; }
-    size_t start = ++p_;
-    while (p_ < s_.size() && s_[p_] != '"') {
-      char c = s_[p_];
-      if (c < 0x20 || c > 0x7e || c == '\\') { ok = false; return {}; }
-      ++p_;
-    }
-    if (p_ >= s_.size()) { ok = false; return {}; }
-    return s_.substr(start, p_++ - start);
-  }
-  int64_t num(int64_t lo, int64_t hi) {
-    if (!ok || p_ >= s_.size()) { ok = false; return 0; }
-    size_t start = p_;
-    if (s_[p_] == '-') ++p_;
-    size_t digits = p_;
-    while (p_ < s_.size() && s_[p_] >= '0' && s_[p_] <= '9') ++p_;
-    size_t n = p_ - digits;
-    // JSON integers only: no leading zero, no fraction or exponent
-    if (n == 0 || n > 18 || (n > 1 && s_[digits] == '0') || (p_ < s_.size() && (s_[p_] == '.' || s_[p_] == 'e' || s_[p_] == 'E'))) {
-      ok = false;
-      return 0;
-    }
-    int64_t v = 0;
-    std::from_chars(s_.data() + start, s_.data() + p_, v);
-    if (v < lo || v > hi) ok = false;
-    return v;
-  }
-  int integer() { return int(num(INT32_MIN, INT32_MAX)); }
-  bool boolean() {
-    if (ok && s_.substr(p_, 4) == "true") { p_ += 4; return true; }
-    if (ok && s_.substr(p_, 5) == "false") { p_ += 5; return false; }
-    ok = false;
-    return false;
-  }
-  Date date() {
-    auto d = Date::parse(str());
-    if (!d) { ok = false; return {}; }
-    return *d;
-  }
-  template <typename E, size_t N>
-  E code(const CodeTable<E, N>& t) {
-    auto e = t.parse(str());
-    if (!e) { ok = false; return E{}; }
-    return *e;
-  }
-  std::string string() { return std::string(str()); }
-  std::optional<int> opt_int() { return null() ? std::nullopt : std::optional<int>(integer()); }
-  std::optional<Date> opt_date() { return null() ? std::nullopt : std::optional<Date>(date()); }
-  std::optional<std::string> opt_string() { return null() ? std::nullopt : std::optional<std::string>(string()); }
-  // a JSON array: calls item() for each element
-  template <typename F>
-  void array(F item) {
-    lit("[");
-    if (peek(']')) { lit("]"); return; }
-    do item(); while (ok && peek(',') && lit(","). ok);
-    lit("]");
-  }
-  Measures measures() {
-    Measures m;
-    lit("{\"nprs\":");
-    m.nprs = opt_int();
-    lit(",\"psk\":");
-    if (!null()) {
-      std::vector<int> v;
-      array([&] { v.push_back(integer()); });
-      m.psk = std::move(v);
-    }
-    lit(",\"qbpds\":");
-    m.qbpds = opt_int();
-    lit("}");
-    return m;
-  }
-
- private:
-  std::string_view s_;
-  size_t p_ = 0;
-};
-
-std::optional<Episode> read_body(std::string_view body) {
-  BodyReader r(body);
-  Episode ep;
-  r.lit("{\"age\":");
-  ep.age = r.integer();
-  r.lit(",\"complaint\":");
-  ep.complaint = r.code(kComplaints);
-  r.lit(",\"events\":");
-  ep.events = r.num(INT64_MIN / 10, INT64_MAX / 10);
-  r.lit(",\"factors\":");
-  if (!r.null()) {
-    Factors f;
-    r.lit("{");
-    std::string_view last;
-    while (r.ok && !r.peek('}')) {
-      if (!f.empty()) r.lit(",");
-      std::string_view key = r.str();
-      if (!f.empty() && !(last < key)) r.ok = false;  // sorted, no duplicates: the canonical form
-      last = key;
-      auto k = kFactors.parse(key);
-      if (!k) r.ok = false;
-      r.lit(":");
-      FactorLevel level = r.code(kFactorLevels);
-      if (r.ok) f[*k] = level;
-    }
-    r.lit("}");
-    ep.factors = std::move(f);
-  }
-  r.lit(",\"gp\":");
-  ep.gp = r.string();
-  r.lit(",\"id\":");
-  ep.id = r.string();
-  r.lit(",\"last_event\":");
-  ep.last_event = r.date();
-  r.lit(",\"last_fired\":");
-  ep.last_fired = r.date();
-  r.lit(",\"onset\":");
-  ep.onset = r.date();
-  r.lit(",\"opened\":");
-  ep.opened = r.date();
-  r.lit(",\"override_reason\":");
-  ep.override_reason = r.opt_string();
-  r.lit(",\"patient\":");
-  ep.patient = r.string();
-  r.lit(",\"phase\":");
-  ep.phase = r.code(kPhases);
-  r.lit(",\"previous_episode_end\":");
-  ep.previous_episode_end = r.opt_date();
-  r.lit(",\"profile\":");
-  ep.profile = r.opt_int();
-  r.lit(",\"profile_history\":");
-  r.array([&] {
-    ProfileChange p;
-    r.lit("{\"at\":");
-    p.at = r.date();
-    r.lit(",\"event\":");
-    p.event = r.code(kTriggers);
-    r.lit(",\"profile\":");
-    p.profile = r.integer();
-    r.lit(",\"suggested\":");
-    p.suggested = r.opt_int();
-    r.lit("}");
-    ep.profile_history.push_back(p);
-  });
-  r.lit(",\"reason\":");
-  if (!r.null()) r.str();  // the view's copy; the state keeps stored_reason
-  r.lit(",\"recurrent\":");
-  ep.recurrent = r.boolean();
-  r.lit(",\"reevaluations\":");
-  r.array([&] {
-    ReevaluationRecord rec;
-    r.lit("{\"at\":");
-    rec.at = r.date();
-    r.lit(",\"checkpoint\":");
-    if (!r.null()) rec.checkpoint = r.code(kCheckpoints);
-    r.lit(",\"derived\":");
-    rec.derived = r.boolean();
-    r.lit(",\"judgement\":");
-    rec.judgement = r.code(kJudgements);
-    r.lit("}");
-    ep.reevaluations.push_back(rec);
-  });
-  r.lit(",\"scores\":{\"baseline\":");
-  ep.baseline = r.measures();
-  r.lit(",\"latest\":");
-  ep.latest = r.measures();
-  r.lit(",\"orebro\":");
-  if (!r.null()) {
-    OrebroScore o;
-    r.lit("{\"raised\":");
-    o.raised = r.boolean();
-    r.lit(",\"total\":");
-    o.total = r.integer();
-    r.lit("}");
-    ep.orebro = o;
-  }
-  r.lit(",\"sbst\":");
-  if (!r.null()) {
-    SbstScore sb;
-    r.lit("{\"psychosocial\":");
-    sb.psychosocial = r.integer();
-    r.lit(",\"risk\":");
-    sb.risk = r.code(kSbstRisks);
-    r.lit(",\"total\":");
-    sb.total = r.integer();
-    r.lit("}");
-    ep.sbst = sb;
-  }
-  r.lit("},\"screenings\":");
-  ep.screenings = r.integer();
-  r.lit(",\"session_limit_emitted\":");
-  ep.session_limit_emitted = r.boolean();
-  r.lit(",\"sessions\":");
-  ep.sessions = r.integer();
-  r.lit(",\"state\":");
-  ep.state = r.code(kStates);
-  r.lit(",\"stored_reason\":");
-  ep.reason = r.opt_string();
-  r.lit(",\"suggested_profile\":");
-  ep.suggested_profile = r.opt_int();
-  r.lit(",\"tasks\":");
-  r.array([&] {
-    Task t;
-    r.lit("{");
-    if (r.try_lit("\"checkpoint\":")) {
-      t.checkpoint = r.code(kCheckpoints);
-      r.lit(",");
-    }
-    r.lit("\"closed\":");
-    t.closed = r.opt_date();
-    r.lit(",\"created\":");
-    t.created = r.date();
-    r.lit(",\"due\":");
-    t.due = r.date();
-    r.lit(",\"kind\":");
-    t.kind = r.code(kTaskKinds);
-    r.lit(",\"seq\":");
-    t.seq = r.integer();
-    r.lit(",\"status\":");
-    t.status = r.code(kTaskStatuses);
-    r.lit("}");
-    ep.tasks.push_back(t);
-  });
-  r.lit(",\"therapist\":");
-  ep.therapist = r.string();
-  r.lit(",\"timers\":");
-  r.array([&] {
-    Timer t;
-    r.lit("{\"due\":");
-    t.due = r.date();
-    r.lit(",\"kind\":");
-    t.kind = r.code(kTriggers);
-    r.lit(",\"task\":");
-    t.task_seq = r.integer();
-    r.lit(",\"to_phase\":");
-    t.to_phase = r.code(kPhases);
-    r.lit("}");
-    ep.timers.push_back(t);
-  });
-  r.lit(",\"transitions\":");
-  r.array([&] {
-    Transition t;
-    r.lit("{\"at\":");
-    t.at = r.date();
-    r.lit(",\"event\":");
-    t.event = r.code(kTriggers);
-    r.lit(",\"from\":");
-    t.from = r.string();
-    r.lit(",\"to\":");
-    t.to = r.string();
-    r.lit("}");
-    ep.transitions.push_back(std::move(t));
-  });
-  r.lit(",\"treatment_start\":");
-  ep.treatment_start = r.opt_date();
-  r.lit("}");
-  if (!r.done()) return std::nullopt;
-  return ep;
-}
-
 // Where an episode is counted in episode_counts: state, phase, profile (0: none).
 using CountKey = std::tuple<std::string, std::string, int>;
 using Counts = std::map<CountKey, int64_t>;
@@ -521,10 +244,10 @@ struct Loaded {
   std::optional<CountKey> counted;  // the stored row's count key; none for a new episode
 };
 
-// The stored projection body of an episode: write_body/read_body, checked
-// against episode_state/episode_from_state (nlohmann) on the first bodies each
-// codec handles, and the JSON tree for anything they do not cover (or once a
-// check failed). One codec per thread.
+// The stored projection body of an episode: written by write_body, checked
+// against episode_state (nlohmann) on the first bodies each codec writes, and
+// by the JSON tree for anything it does not cover (or once a check failed);
+// read by episode_from_state_text. One codec per thread.
 class BodyCodec {
  public:
   explicit BodyCodec(std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {}
@@ -543,32 +266,14 @@ class BodyCodec {
     return episode_state(ep).dump();
   }
 
-  Expected<Episode> parse(const std::string& body) {
-    if (fast_read_) {
-      if (auto ep = read_body(body)) {
-        if (read_checks_ >= kSelfChecks) return std::move(*ep);
-        ++read_checks_;
-        auto tree = parse_tree(body);
-        if (tree && *tree == *ep) return std::move(*ep);
-        fast_read_ = false;
-        log_->error("episode {}: the direct projection reader differs from episode_from_state; using it", ep->id);
-        return tree;
-      }
-    }
-    return parse_tree(body);
-  }
+  // Reading needs no shortcut: simdjson reads a body about as fast.
+  static Expected<Episode> parse(std::string_view body) { return episode_from_state_text(body); }
 
  private:
-  static Expected<Episode> parse_tree(const std::string& body) {
-    json j = json::parse(body, nullptr, false);
-    if (j.is_discarded()) return Error{"stored episode is not JSON"};
-    return episode_from_state(j);
-  }
-
   static constexpr int kSelfChecks = 16;
   std::shared_ptr<spdlog::logger> log_;
-  bool fast_write_ = true, fast_read_ = true;
-  int write_checks_ = 0, read_checks_ = 0;
+  bool fast_write_ = true;
+  int write_checks_ = 0;
 };
 
 // The ticks in log order (after_entry: the log's last rowid when the tick

@@ -1,5 +1,11 @@
 #include "states/episode_json.hpp"
 
+#include <simdjson.h>
+
+#include <climits>
+
+#include "pathway/json_depth.hpp"
+
 namespace zorgpad {
 namespace {
 
@@ -19,22 +25,37 @@ json factors_json(const std::optional<Factors>& f) {
   return j;
 }
 
-Date date_of(const json& j) {
-  auto d = Date::parse(j.get<std::string>());
+// Reading a stored state (simdjson, exceptions on): every accessor throws on
+// a missing key or a wrong type, caught once in episode_from_state_text.
+using Value = simdjson::dom::element;
+
+Date date_of(Value v) {
+  auto d = Date::parse(std::string_view(v));
   if (!d) throw std::runtime_error("bad date");
   return *d;
 }
-std::optional<Date> opt_date_of(const json& j) { return j.is_null() ? std::nullopt : std::optional(date_of(j)); }
-template <typename T>
-std::optional<T> opt_of(const json& j) { return j.is_null() ? std::nullopt : std::optional(j.get<T>()); }
+std::optional<Date> opt_date_of(Value v) { return v.is_null() ? std::nullopt : std::optional(date_of(v)); }
+int int_of(Value v) {
+  int64_t x = v;
+  if (x < INT_MIN || x > INT_MAX) throw std::runtime_error("integer out of range");
+  return int(x);
+}
+std::optional<int> opt_int_of(Value v) { return v.is_null() ? std::nullopt : std::optional(int_of(v)); }
+std::string str_of(Value v) { return std::string(std::string_view(v)); }
+std::optional<std::string> opt_str_of(Value v) { return v.is_null() ? std::nullopt : std::optional(str_of(v)); }
 template <typename E, size_t N>
-E code_of(const json& j, const CodeTable<E, N>& t) {
-  auto e = t.parse(j.get<std::string>());
+E code_of(Value v, const CodeTable<E, N>& t) {
+  auto e = t.parse(std::string_view(v));
   if (!e) throw std::runtime_error("bad code");
   return *e;
 }
-Measures measures_of(const json& j) {
-  return {opt_of<int>(j.at("nprs")), opt_of<int>(j.at("qbpds")), opt_of<std::vector<int>>(j.at("psk"))};
+Measures measures_of(Value v) {
+  Measures m{opt_int_of(v["nprs"]), opt_int_of(v["qbpds"]), std::nullopt};
+  if (Value psk = v["psk"]; !psk.is_null()) {
+    m.psk.emplace();
+    for (Value x : simdjson::dom::array(psk)) m.psk->push_back(int_of(x));
+  }
+  return m;
 }
 
 }  // namespace
@@ -118,83 +139,87 @@ json episode_state(const Episode& ep) {
   return j;
 }
 
-Expected<Episode> episode_from_state(const json& j) {
+Expected<Episode> episode_from_state_text(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
   try {
+    Value j = parser.parse(text.data(), text.size(), true);
     Episode ep;
-    ep.id = j.at("id").get<std::string>();
-    ep.patient = j.at("patient").get<std::string>();
-    ep.state = code_of(j.at("state"), kStates);
-    ep.phase = code_of(j.at("phase"), kPhases);
-    ep.profile = opt_of<int>(j.at("profile"));
-    ep.suggested_profile = opt_of<int>(j.at("suggested_profile"));
-    ep.complaint = code_of(j.at("complaint"), kComplaints);
-    ep.recurrent = j.at("recurrent").get<bool>();
-    ep.sessions = j.at("sessions").get<int>();
-    ep.reason = opt_of<std::string>(j.at("stored_reason"));
-    ep.onset = date_of(j.at("onset"));
-    ep.opened = date_of(j.at("opened"));
-    ep.treatment_start = opt_date_of(j.at("treatment_start"));
-    ep.gp = j.at("gp").get<std::string>();
-    ep.therapist = j.at("therapist").get<std::string>();
-    ep.override_reason = opt_of<std::string>(j.at("override_reason"));
-    if (!j.at("factors").is_null()) {
+    ep.id = str_of(j["id"]);
+    ep.patient = str_of(j["patient"]);
+    ep.state = code_of(j["state"], kStates);
+    ep.phase = code_of(j["phase"], kPhases);
+    ep.profile = opt_int_of(j["profile"]);
+    ep.suggested_profile = opt_int_of(j["suggested_profile"]);
+    ep.complaint = code_of(j["complaint"], kComplaints);
+    ep.recurrent = bool(j["recurrent"]);
+    ep.sessions = int_of(j["sessions"]);
+    ep.reason = opt_str_of(j["stored_reason"]);
+    ep.onset = date_of(j["onset"]);
+    ep.opened = date_of(j["opened"]);
+    ep.treatment_start = opt_date_of(j["treatment_start"]);
+    ep.gp = str_of(j["gp"]);
+    ep.therapist = str_of(j["therapist"]);
+    ep.override_reason = opt_str_of(j["override_reason"]);
+    if (Value fj = j["factors"]; !fj.is_null()) {
       Factors f;
-      for (auto it = j.at("factors").begin(); it != j.at("factors").end(); ++it) {
-        auto k = kFactors.parse(it.key());
+      for (auto field : simdjson::dom::object(fj)) {
+        auto k = kFactors.parse(field.key);
         if (!k) throw std::runtime_error("bad factor");
-        f[*k] = code_of(it.value(), kFactorLevels);
+        f[*k] = code_of(field.value, kFactorLevels);
       }
       ep.factors = f;
     }
-    const json& sc = j.at("scores");
-    if (!sc.at("sbst").is_null())
-      ep.sbst = SbstScore{sc["sbst"].at("total").get<int>(), sc["sbst"].at("psychosocial").get<int>(),
-                          code_of(sc["sbst"].at("risk"), kSbstRisks)};
-    if (!sc.at("orebro").is_null())
-      ep.orebro = OrebroScore{sc["orebro"].at("total").get<int>(), sc["orebro"].at("raised").get<bool>()};
-    ep.baseline = measures_of(sc.at("baseline"));
-    ep.latest = measures_of(sc.at("latest"));
-    for (const auto& tj : j.at("tasks")) {
+    Value sc = j["scores"];
+    if (Value sb = sc["sbst"]; !sb.is_null())
+      ep.sbst = SbstScore{int_of(sb["total"]), int_of(sb["psychosocial"]), code_of(sb["risk"], kSbstRisks)};
+    if (Value ob = sc["orebro"]; !ob.is_null()) ep.orebro = OrebroScore{int_of(ob["total"]), bool(ob["raised"])};
+    ep.baseline = measures_of(sc["baseline"]);
+    ep.latest = measures_of(sc["latest"]);
+    for (Value tj : simdjson::dom::array(j["tasks"])) {
       Task t;
-      t.seq = tj.at("seq").get<int>();
-      t.kind = code_of(tj.at("kind"), kTaskKinds);
-      t.due = date_of(tj.at("due"));
-      t.status = code_of(tj.at("status"), kTaskStatuses);
-      if (tj.contains("checkpoint")) t.checkpoint = code_of(tj.at("checkpoint"), kCheckpoints);
-      t.created = date_of(tj.at("created"));
-      t.closed = opt_date_of(tj.at("closed"));
+      t.seq = int_of(tj["seq"]);
+      t.kind = code_of(tj["kind"], kTaskKinds);
+      t.due = date_of(tj["due"]);
+      t.status = code_of(tj["status"], kTaskStatuses);
+      if (Value cp; !tj["checkpoint"].get(cp)) t.checkpoint = code_of(cp, kCheckpoints);  // present only for reevaluations
+      t.created = date_of(tj["created"]);
+      t.closed = opt_date_of(tj["closed"]);
       ep.tasks.push_back(t);
     }
-    for (const auto& pj : j.at("profile_history"))
-      ep.profile_history.push_back({date_of(pj.at("at")), pj.at("profile").get<int>(), opt_of<int>(pj.at("suggested")),
-                                    code_of(pj.at("event"), kTriggers)});
-    for (const auto& rj : j.at("reevaluations"))
-      ep.reevaluations.push_back({date_of(rj.at("at")), code_of(rj.at("judgement"), kJudgements),
-                                  rj.at("derived").get<bool>(),
-                                  rj.at("checkpoint").is_null() ? std::nullopt
-                                                                : std::optional(code_of(rj.at("checkpoint"), kCheckpoints))});
-    for (const auto& tj : j.at("transitions"))
-      ep.transitions.push_back({date_of(tj.at("at")), code_of(tj.at("event"), kTriggers),
-                                tj.at("from").get<std::string>(), tj.at("to").get<std::string>()});
-    ep.age = j.at("age").get<int>();
-    ep.previous_episode_end = opt_date_of(j.at("previous_episode_end"));
-    ep.screenings = j.at("screenings").get<int>();
-    ep.session_limit_emitted = j.at("session_limit_emitted").get<bool>();
-    ep.last_event = date_of(j.at("last_event"));
-    ep.last_fired = date_of(j.at("last_fired"));
-    ep.events = j.at("events").get<int64_t>();
-    for (const auto& tj : j.at("timers")) {
+    for (Value pj : simdjson::dom::array(j["profile_history"]))
+      ep.profile_history.push_back({date_of(pj["at"]), int_of(pj["profile"]), opt_int_of(pj["suggested"]),
+                                    code_of(pj["event"], kTriggers)});
+    for (Value rj : simdjson::dom::array(j["reevaluations"])) {
+      Value cp = rj["checkpoint"];
+      ep.reevaluations.push_back({date_of(rj["at"]), code_of(rj["judgement"], kJudgements), bool(rj["derived"]),
+                                  cp.is_null() ? std::nullopt : std::optional(code_of(cp, kCheckpoints))});
+    }
+    for (Value tj : simdjson::dom::array(j["transitions"]))
+      ep.transitions.push_back({date_of(tj["at"]), code_of(tj["event"], kTriggers), str_of(tj["from"]), str_of(tj["to"])});
+    ep.age = int_of(j["age"]);
+    ep.previous_episode_end = opt_date_of(j["previous_episode_end"]);
+    ep.screenings = int_of(j["screenings"]);
+    ep.session_limit_emitted = bool(j["session_limit_emitted"]);
+    ep.last_event = date_of(j["last_event"]);
+    ep.last_fired = date_of(j["last_fired"]);
+    ep.events = int64_t(j["events"]);
+    for (Value tj : simdjson::dom::array(j["timers"])) {
       Timer t;
-      t.due = date_of(tj.at("due"));
-      t.kind = code_of(tj.at("kind"), kTriggers);
-      t.to_phase = code_of(tj.at("to_phase"), kPhases);
-      t.task_seq = tj.at("task").get<int>();
+      t.due = date_of(tj["due"]);
+      t.kind = code_of(tj["kind"], kTriggers);
+      t.to_phase = code_of(tj["to_phase"], kPhases);
+      t.task_seq = int_of(tj["task"]);
       ep.timers.push_back(t);
     }
     return ep;
   } catch (const std::exception& e) {
     return Error{std::string("stored episode is unreadable: ") + e.what()};
   }
+}
+
+Expected<Episode> episode_from_state(const json& j) {
+  if (!json_nesting_within(j, 16)) return Error{"stored episode is unreadable: nested too deep"};
+  return episode_from_state_text(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace zorgpad

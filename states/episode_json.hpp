@@ -4,6 +4,7 @@
 // stored projection restores the exact value.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "pathway/expected.hpp"
 #include "states/episode.hpp"
@@ -13,6 +14,9 @@ namespace zorgpad {
 nlohmann::json episode_view(const Episode& ep);
 nlohmann::json task_view(const Task& t);
 nlohmann::json episode_state(const Episode& ep);
+// Reads a stored state: its JSON text (the store's body, read with simdjson),
+// or the parsed object (passed on as its dump).
+Expected<Episode> episode_from_state_text(std::string_view text);
 Expected<Episode> episode_from_state(const nlohmann::json& j);
 
 }  // namespace zorgpad

@@ -91,3 +91,20 @@ TEST_CASE("a stored state with an unknown code is rejected", "[json][persistence
   state["state"] = "waiting";
   CHECK_FALSE(episode_from_state(state).ok());
 }
+
+TEST_CASE("a stored body that is not a state is rejected, never half read", "[json][persistence][bad-input]") {
+  const std::string good = episode_state(in_treatment(1)).dump();
+  REQUIRE(episode_from_state_text(good).ok());
+  for (std::string bad : {std::string(""), std::string("not json"), good.substr(0, good.size() / 2), std::string("[1,2]"),
+                          std::string(R"({"age":"forty"})"), std::string(5000, '[') + std::string(5000, ']')}) {
+    auto back = episode_from_state_text(bad);
+    REQUIRE_FALSE(back.ok());
+    CHECK_THAT(back.message(), Catch::StartsWith("stored episode is unreadable"));
+  }
+}
+
+TEST_CASE("a stored body with a number out of an int's range is rejected", "[json][persistence][bad-input]") {
+  json state = episode_state(in_treatment(1));
+  state["sessions"] = 4294967296LL;
+  CHECK_FALSE(episode_from_state(state).ok());
+}
