@@ -266,9 +266,6 @@ class BodyCodec {
     return episode_state(ep).dump();
   }
 
-  // Reading needs no shortcut: simdjson reads a body about as fast.
-  static Expected<Episode> parse(std::string_view body) { return episode_from_state_text(body); }
-
  private:
   static constexpr int kSelfChecks = 16;
   std::shared_ptr<spdlog::logger> log_;
@@ -579,7 +576,7 @@ class SqliteStore final : public Store {
         q.reset();
         if (rows.empty()) break;
         for (auto& [id, body, seq, counted] : rows) {
-          auto ep = codec_.parse(body);
+          auto ep = episode_from_state_text(body);
           if (!ep) return broken("episode " + id + ": " + ep.message());
           Loaded& l = cache_[id];
           l.tasks_before = ep->tasks;
@@ -850,7 +847,7 @@ class SqliteStore final : public Store {
       SQLite::Statement q(db_, "SELECT id, body FROM episodes ORDER BY rowid");
       int64_t n = 0;
       while (q.executeStep()) {
-        auto ep = codec_.parse(q.getColumn(1).getString());
+        auto ep = episode_from_state_text(q.getColumn(1).getString());
         if (!ep) return broken("episode " + q.getColumn(0).getString() + ": " + ep.message());
         fn(*ep);
         ++n;
@@ -954,7 +951,7 @@ class SqliteStore final : public Store {
     int64_t seq = q.getColumn(1).getInt64();
     CountKey counted{q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).isNull() ? 0 : q.getColumn(4).getInt()};
     q.reset();
-    auto ep = codec_.parse(body);
+    auto ep = episode_from_state_text(body);
     if (!ep) throw std::runtime_error("episode " + id + ": " + ep.message());
     Loaded l;
     l.tasks_before = ep->tasks;
