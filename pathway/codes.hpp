@@ -23,8 +23,9 @@ struct CodeTable {
 };
 
 // §2 care states
-enum class State { intake, screened, treatment, reevaluation_due, gp_consultation, referred, closed, excluded };
-inline constexpr CodeTable<State, 8> kStates{{"intake", "screened", "treatment", "reevaluation_due",
+enum class State { intake, screened, red_flag_review, treatment, reevaluation_due, gp_consultation, referred, closed,
+                   excluded };
+inline constexpr CodeTable<State, 9> kStates{{"intake", "screened", "red_flag_review", "treatment", "reevaluation_due",
                                               "gp_consultation", "referred", "closed", "excluded"}};
 constexpr bool is_terminal(State s) {
   return s == State::referred || s == State::closed || s == State::excluded;
@@ -35,9 +36,11 @@ enum class Phase { acute, subacute, chronic };
 inline constexpr CodeTable<Phase, 3> kPhases{{"acute", "subacute", "chronic"}};
 
 // §3 clinical events, then the two timer events (scenario-format: "phase", "checkpoint")
-enum class Trigger { open, screening, stratification, measurement, session, reevaluation, gp_consult, stop, phase, checkpoint };
-inline constexpr CodeTable<Trigger, 10> kTriggers{{"open", "screening", "stratification", "measurement", "session",
-                                                   "reevaluation", "gp_consult", "stop", "phase", "checkpoint"}};
+enum class Trigger { open, screening, red_flag_review, stratification, measurement, session, reevaluation, gp_consult,
+                     gp_request, stop, phase, checkpoint };
+inline constexpr CodeTable<Trigger, 12> kTriggers{{"open", "screening", "red_flag_review", "stratification",
+                                                   "measurement", "session", "reevaluation", "gp_consult",
+                                                   "gp_request", "stop", "phase", "checkpoint"}};
 constexpr bool is_timer(Trigger t) { return t == Trigger::phase || t == Trigger::checkpoint; }
 
 enum class Complaint { lbp, lrs };
@@ -90,6 +93,14 @@ inline constexpr CodeTable<FactorLevel, 2> kFactorLevels{{"present", "dominant"}
 enum class Judgement { sufficient, insufficient };
 inline constexpr CodeTable<Judgement, 2> kJudgements{{"sufficient", "insufficient"}};
 
+// §3 open: who sent the patient (direct access is `self`)
+enum class ReferredBy { self, gp, specialist };
+inline constexpr CodeTable<ReferredBy, 3> kReferredBy{{"self", "gp", "specialist"}};
+
+// §4 the red-flag review's decision
+enum class ReviewDecision { refer, continue_ };
+inline constexpr CodeTable<ReviewDecision, 2> kReviewDecisions{{"refer", "continue"}};
+
 enum class GpOutcome { continue_, refer };
 inline constexpr CodeTable<GpOutcome, 2> kGpOutcomes{{"continue", "refer"}};
 
@@ -107,16 +118,23 @@ inline constexpr CodeTable<ReferralReason, 7> kReferralReasons{{
 
 // §11 tasks
 enum class TaskKind { gp_report_start, gp_report_close, gp_referral, gp_urgent_contact, gp_consultation,
-                      reevaluation, lrs_check, red_flag_review, session_limit };
-inline constexpr CodeTable<TaskKind, 9> kTaskKinds{{
+                      reevaluation, lrs_check, red_flag_review, session_limit, gp_report_interim, gp_red_flag_notice };
+inline constexpr CodeTable<TaskKind, 11> kTaskKinds{{
   "gp_report_start", "gp_report_close", "gp_referral", "gp_urgent_contact", "gp_consultation",
-  "reevaluation", "lrs_check", "red_flag_review", "session_limit"}};
+  "reevaluation", "lrs_check", "red_flag_review", "session_limit", "gp_report_interim", "gp_red_flag_notice"}};
+// Letters to the GP (or referrer); the other kinds are work for the practice.
+constexpr bool is_letter(TaskKind k) {
+  return k == TaskKind::gp_report_start || k == TaskKind::gp_report_close || k == TaskKind::gp_referral ||
+         k == TaskKind::gp_consultation || k == TaskKind::gp_report_interim || k == TaskKind::gp_red_flag_notice;
+}
+// Open tasks of these kinds come first in the overview, whatever their age (§11).
+constexpr bool is_urgent(TaskKind k) { return k == TaskKind::red_flag_review || k == TaskKind::gp_urgent_contact; }
 
 enum class TaskStatus { open, done, cancelled };
 inline constexpr CodeTable<TaskStatus, 3> kTaskStatuses{{"open", "done", "cancelled"}};
 
 // §8 checkpoints
-enum class Checkpoint { week3, week6, week12, lrs_duration };
-inline constexpr CodeTable<Checkpoint, 4> kCheckpoints{{"week3", "week6", "week12", "lrs_duration"}};
+enum class Checkpoint { week3, week6, week12, lrs_duration, followup };
+inline constexpr CodeTable<Checkpoint, 5> kCheckpoints{{"week3", "week6", "week12", "lrs_duration", "followup"}};
 
 }  // namespace zorgpad
