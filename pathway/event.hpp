@@ -12,6 +12,7 @@
 #include "pathway/codes.hpp"
 #include "pathway/date.hpp"
 #include "pathway/expected.hpp"
+#include "pathway/revision.hpp"
 #include "pathway/rules.hpp"
 
 namespace zorgpad {
@@ -36,6 +37,12 @@ struct Event {
   std::optional<Date> previous_episode_end;
   std::string gp, therapist;
   std::string patient;  // pseudonymous reference; a scenario gives it per episode instead
+  ReferredBy referred_by = ReferredBy::self;  // revision 2
+  bool referred_by_given = false;
+  // The pathway revision to open the episode under: the store writes it into
+  // the logged `open`; absent in a log written before revisions (revision 1)
+  // and in new input (the current revision).
+  std::optional<int> revision;
 
   // screening
   std::vector<RedFlag> red_flags;
@@ -43,6 +50,14 @@ struct Event {
   std::vector<Exclusion> exclusions;
   std::optional<int> mrc;
   std::optional<int> screening_nprs;  // serves the LRS rule only; not a measurement
+  std::optional<Complaint> screening_complaint;  // revision 2: "lrs" reclassifies (§4)
+
+  // red_flag_review (revision 2)
+  std::optional<ReviewDecision> decision;
+  std::optional<std::string> note;
+
+  // gp_request (revision 2)
+  std::optional<std::string> question;
 
   // stratification
   std::optional<SbstAnswers> sbst;
@@ -57,13 +72,18 @@ struct Event {
   std::optional<int> new_profile;
   bool new_insights = false;
 
-  // gp_consult, stop
+  // gp_consult, stop (a stop may carry the end `measures`, and for reason
+  // red_flag the `red_flags` found; revision 2)
   std::optional<GpOutcome> outcome;
   std::optional<StopReason> reason;
 
   // timer events (internal, never parsed): the phase a phase timer moves to
   Phase phase_to = Phase::acute;
 };
+
+// The first field of the event that revision 1 of the pathway did not know,
+// or none: an episode of revision 1 rejects such an event.
+std::optional<std::string> revision2_field(const Event& e);
 
 // Parses and validates one event object. The error names the field and what is
 // wrong with it, e.g. "field 'nprs': 11 is out of range 0-10".

@@ -220,17 +220,21 @@ class Reader {
 
 // The fields each event type may carry.
 std::span<const std::string_view> allowed_fields(Trigger t) {
-  static constexpr std::string_view open[]{"type", "at", "id", "onset", "complaint", "age", "previous_episode_end", "gp", "therapist", "patient"};
-  static constexpr std::string_view screening[]{"type", "at", "id", "red_flags", "suspicion", "exclusions", "mrc", "nprs"};
+  static constexpr std::string_view open[]{"type", "at", "id", "onset", "complaint", "age", "previous_episode_end", "gp", "therapist", "patient", "referred_by", "revision"};
+  static constexpr std::string_view screening[]{"type", "at", "id", "red_flags", "suspicion", "exclusions", "mrc", "nprs", "complaint"};
+  static constexpr std::string_view review[]{"type", "at", "id", "decision", "note"};
+  static constexpr std::string_view request[]{"type", "at", "id", "question"};
   static constexpr std::string_view strat[]{"type", "at", "id", "sbst", "orebro", "factors", "profile", "override_reason"};
   static constexpr std::string_view meas[]{"type", "at", "id", "nprs", "qbpds", "psk"};
   static constexpr std::string_view session[]{"type", "at", "id"};
   static constexpr std::string_view reev[]{"type", "at", "id", "nprs", "qbpds", "psk", "judgement", "new_profile", "new_insights"};
   static constexpr std::string_view gp[]{"type", "at", "id", "outcome"};
-  static constexpr std::string_view stop[]{"type", "at", "id", "reason"};
+  static constexpr std::string_view stop[]{"type", "at", "id", "reason", "nprs", "qbpds", "psk", "red_flags"};
   switch (t) {
     case Trigger::open: return open;
     case Trigger::screening: return screening;
+    case Trigger::red_flag_review: return review;
+    case Trigger::gp_request: return request;
     case Trigger::stratification: return strat;
     case Trigger::measurement: return meas;
     case Trigger::session: return session;
@@ -272,6 +276,8 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       if (auto s = r.string("gp", false)) e.gp = *s;
       if (auto s = r.string("therapist", false)) e.therapist = *s;
       if (auto s = r.string("patient", false, 100)) e.patient = *s;
+      if (auto b = r.code("referred_by", kReferredBy, false)) { e.referred_by = *b; e.referred_by_given = true; }
+      e.revision = r.integer("revision", kFirstRevision, kCurrentRevision, false);
       if (!r.failed() && e.onset > e.at) r.fail("field 'onset': " + e.onset.iso() + " is after the event date " + e.at.iso());
       if (!r.failed() && e.previous_episode_end && *e.previous_episode_end > e.onset)
         r.fail("field 'previous_episode_end': " + e.previous_episode_end->iso() + " is after the onset " + e.onset.iso());
@@ -283,6 +289,20 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       e.exclusions = r.code_list("exclusions", kExclusions);
       e.mrc = r.integer("mrc", 0, 5, false);
       e.screening_nprs = r.integer("nprs", 0, 10, false);
+      e.screening_complaint = r.code("complaint", kComplaints, false);
+      if (!r.failed() && e.screening_complaint == Complaint::lbp)
+        r.fail("field 'complaint': a screening may only reclassify as \"lrs\"; LRS never turns back into LBP (§4)");
+      break;
+    case Trigger::red_flag_review:
+      e.decision = r.code("decision", kReviewDecisions, true);
+      e.note = r.string("note", false, 2000);
+      if (!r.failed() && e.note && e.note->find_first_not_of(" \t\r\n") == std::string::npos)
+        r.fail("field 'note': is blank");
+      if (!r.failed() && e.decision == ReviewDecision::continue_ && !e.note)
+        r.fail("a review that continues the pathway needs a 'note' saying why (§4)");
+      break;
+    case Trigger::gp_request:
+      e.question = r.string("question", false, 2000);
       break;
     case Trigger::stratification: {
       static constexpr std::array<std::pair<int, int>, 9> sbst_ranges{{{0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 4}}};
@@ -314,6 +334,12 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       break;
     case Trigger::stop:
       e.reason = r.code("reason", kStopReasons, true);
+      e.measures.nprs = r.integer("nprs", 0, 10, false);
+      e.measures.qbpds = r.integer("qbpds", 0, 100, false);
+      e.measures.psk = r.psk("psk");
+      e.red_flags = r.code_list("red_flags", kRedFlags);
+      if (!r.failed() && !e.red_flags.empty() && e.reason != StopReason::red_flag)
+        r.fail("field 'red_flags': only a stop for reason 'red_flag' carries red flags (§10)");
       break;
     default:
       break;
@@ -323,6 +349,21 @@ Expected<Event> parse_object(simdjson::dom::object j) {
 }
 
 }  // namespace
+
+std::optional<std::string> revision2_field(const Event& e) {
+  switch (e.type) {
+    case Trigger::open: if (e.referred_by_given) return "referred_by"; break;
+    case Trigger::screening: if (e.screening_complaint) return "complaint"; break;
+    case Trigger::stop:
+      if (e.measures.nprs) return "nprs";
+      if (e.measures.qbpds) return "qbpds";
+      if (e.measures.psk) return "psk";
+      if (!e.red_flags.empty()) return "red_flags";
+      break;
+    default: break;
+  }
+  return std::nullopt;
+}
 
 Expected<Event> parse_event_text(std::string_view text) {
   // One parser per thread, reused (its buffers grow to the largest event

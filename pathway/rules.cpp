@@ -132,7 +132,7 @@ std::optional<int> suggest_profile(const std::optional<Factors>& factors, const 
   return best;
 }
 
-std::vector<ScheduledCheckpoint> checkpoints(int profile, Complaint c, Date onset, Date start, Date after) {
+std::vector<ScheduledCheckpoint> checkpoints_revision1(int profile, Complaint c, Date onset, Date start, Date after) {
   std::vector<ScheduledCheckpoint> all;
   auto week = [&](Checkpoint cp, int w) { all.push_back({cp, start + w * kDaysPerWeek}); };
   switch (profile) {
@@ -146,6 +146,98 @@ std::vector<ScheduledCheckpoint> checkpoints(int profile, Complaint c, Date onse
   for (auto& cp : all)
     if (cp.due > after) out.push_back(cp);
   return out;
+}
+
+// ==== revision 2 =======================================================================
+
+bool reclassifies_as_lrs(Complaint current, std::optional<Complaint> given, std::optional<int> mrc) {
+  if (current == Complaint::lrs) return false;
+  return given == Complaint::lrs || (mrc && *mrc < kMrcFullStrength);
+}
+
+bool motor_loss_within_48_hours(std::optional<Date> previous_at, std::optional<int> previous_mrc, Date at, int mrc) {
+  return previous_at && previous_mrc && mrc <= kMrcSevere && *previous_mrc > mrc && at - *previous_at <= kMrcFallDays;
+}
+
+std::vector<RedFlag> screening_features(const std::vector<RedFlag>& given, bool motor_loss_within_48h) {
+  std::vector<RedFlag> out;
+  for (RedFlag f : given)
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  if (motor_loss_within_48h &&
+      std::find(out.begin(), out.end(), RedFlag::progressive_motor_weakness) == out.end())
+    out.push_back(RedFlag::progressive_motor_weakness);
+  return out;
+}
+
+namespace {
+bool in_cluster(RedFlag f, Cluster c) {
+  auto cs = clusters_of(f);
+  return std::find(cs.begin(), cs.end(), c) != cs.end();
+}
+}  // namespace
+
+bool has_referral_feature(const std::vector<RedFlag>& flags) {
+  return std::any_of(flags.begin(), flags.end(),
+                     [](RedFlag f) { return in_cluster(f, Cluster::fracture) || in_cluster(f, Cluster::miscellaneous); });
+}
+
+bool is_review_feature(RedFlag f) {
+  return in_cluster(f, Cluster::infection) || in_cluster(f, Cluster::tumour) || in_cluster(f, Cluster::inflammatory);
+}
+
+std::vector<RedFlag> review_features(const std::vector<RedFlag>& flags) {
+  std::vector<RedFlag> out;
+  for (RedFlag f : flags)
+    if (is_review_feature(f) && std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  return out;
+}
+
+bool opens_review(const std::vector<RedFlag>& flags, const std::vector<RedFlag>& reviewed) {
+  auto features = review_features(flags);
+  if (features.size() < 2) return false;
+  return std::any_of(features.begin(), features.end(),
+                     [&](RedFlag f) { return std::find(reviewed.begin(), reviewed.end(), f) == reviewed.end(); });
+}
+
+bool lrs_pain_refers(Complaint c, std::optional<int> nprs) {
+  return c == Complaint::lrs && nprs && *nprs >= kLrsSevereNprs;
+}
+
+std::optional<bool> measured_improvement(std::optional<int> baseline_nprs, std::optional<int> nprs,
+                                         std::optional<int> baseline_qbpds, std::optional<int> qbpds) {
+  bool comparable = false, improved = false;
+  auto consider = [&](std::optional<int> base, std::optional<int> now) {
+    if (!base || !now || *base == 0) return;
+    comparable = true;
+    improved = improved || clinically_relevant_improvement(*base, *now);
+  };
+  consider(baseline_nprs, nprs);
+  consider(baseline_qbpds, qbpds);
+  if (!comparable) return std::nullopt;
+  return improved;
+}
+
+std::vector<ScheduledCheckpoint> week_checkpoints(int profile, Date start, Date after) {
+  std::vector<ScheduledCheckpoint> all;
+  if (profile == 1) all = {{Checkpoint::week3, start + 21}};
+  if (profile == 2) all = {{Checkpoint::week3, start + 21}, {Checkpoint::week6, start + 42}};
+  if (profile == 3) all = {{Checkpoint::week6, start + 42}, {Checkpoint::week12, start + kWeek12Days}};
+  std::vector<ScheduledCheckpoint> out;
+  for (const auto& c : all)
+    if (c.due > after) out.push_back(c);
+  return out;
+}
+
+Date lrs_duration_due(Date onset, Date from) { return std::max(onset + kSubacuteDay, from + kLrsDurationMinDays); }
+
+bool six_weeks_of_complaints(Date onset, Date at) { return at - onset >= kSubacuteDay; }
+
+bool at_or_after_week(Date start, Date at, int week) { return at - start >= week * kDaysPerWeek; }
+
+bool steps_up(int current, int new_profile) { return new_profile > current; }
+
+bool end_report_due(bool start_report_sent, ReferredBy referred_by) {
+  return start_report_sent || referred_by != ReferredBy::self;
 }
 
 }  // namespace zorgpad

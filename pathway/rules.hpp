@@ -70,11 +70,70 @@ std::optional<int> suggest_profile(const std::optional<Factors>& factors, const 
 
 // ---- §8 checkpoints ------------------------------------------------------------------
 struct ScheduledCheckpoint { Checkpoint checkpoint; Date due; };
-// Checkpoints of `profile` counted from `treatment_start`, plus lrs_duration for
-// LRS (onset + 42 when after the treatment start), keeping those due strictly
-// after `after`; in due order (week checkpoints before lrs_duration on a tie).
-std::vector<ScheduledCheckpoint> checkpoints(int profile, Complaint c, Date onset, Date treatment_start, Date after);
+// Revision 1: checkpoints of `profile` counted from `treatment_start`, plus
+// lrs_duration for LRS (onset + 42 when after the treatment start), keeping
+// those due strictly after `after`; in due order (week checkpoints before
+// lrs_duration on a tie). Kept unchanged for episodes of revision 1.
+std::vector<ScheduledCheckpoint> checkpoints_revision1(int profile, Complaint c, Date onset, Date treatment_start,
+                                                       Date after);
 inline constexpr int kWeek12Days = 84;
+
+// ==== revision 2 =======================================================================
+
+// ---- §4 screening ----------------------------------------------------------------------
+// A screening reclassifies an LBP episode as LRS when it says `complaint: "lrs"`
+// or records weakness of a key muscle (MRC below 5). LRS never turns back.
+bool reclassifies_as_lrs(Complaint current, std::optional<Complaint> given, std::optional<int> mrc);
+inline constexpr int kMrcFullStrength = 5;
+// The 48-hour rule: an MRC of 3 or less while the previous recorded MRC was
+// higher and at most two days earlier is motor loss arising within 48 hours.
+inline constexpr int kMrcFallDays = 2;
+inline constexpr int kMrcSevere = 3;
+bool motor_loss_within_48_hours(std::optional<Date> previous_at, std::optional<int> previous_mrc, Date at, int mrc);
+// The features a screening counts: those given, with progressive_motor_weakness
+// added when the 48-hour rule applies.
+std::vector<RedFlag> screening_features(const std::vector<RedFlag>& given, bool motor_loss_within_48h);
+// Rule 3: a fracture or miscellaneous feature is a complete clinical picture.
+bool has_referral_feature(const std::vector<RedFlag>& flags);
+// Rule 5: the distinct codes of the infection, tumour and inflammatory clusters.
+bool is_review_feature(RedFlag f);
+std::vector<RedFlag> review_features(const std::vector<RedFlag>& flags);
+// Rule 5: two or more distinct such codes open a review, unless every one of
+// them has been reviewed before (after a `continue`).
+bool opens_review(const std::vector<RedFlag>& flags, const std::vector<RedFlag>& reviewed);
+// Rule 4 and §6: LRS with MRC <= 3 or NPRS >= 8 (screening); NPRS >= 8 on a
+// measurement, reevaluation or stop.
+inline constexpr int kLrsSevereNprs = 8;
+bool lrs_pain_refers(Complaint c, std::optional<int> nprs);
+
+// ---- §6 outcome measures -----------------------------------------------------------------
+// The 30 % rule on a reevaluation's own NPRS and QBPDS against the baselines
+// recorded before it: true when either improved by 30 % or more, false when one
+// is comparable and neither did, none when nothing is comparable.
+std::optional<bool> measured_improvement(std::optional<int> baseline_nprs, std::optional<int> nprs,
+                                         std::optional<int> baseline_qbpds, std::optional<int> qbpds);
+
+// ---- §8 checkpoints and outcomes -------------------------------------------------------------
+// The week checkpoints of `profile` from `treatment_start`, due strictly after `after`.
+std::vector<ScheduledCheckpoint> week_checkpoints(int profile, Date treatment_start, Date after);
+// lrs_duration, scheduled at the treatment start or at a reclassification
+// after it (`from`): the later of onset + 42 and two weeks after `from`.
+inline constexpr int kLrsDurationMinDays = 14;
+Date lrs_duration_due(Date onset, Date from);
+// Outcome rule 2: six weeks of complaints or more on the reevaluation's date.
+bool six_weeks_of_complaints(Date onset, Date at);
+// Outcome rule 3 and 7/8: "week N" counts from the treatment start.
+inline constexpr int kWeek6Days = 42;
+bool at_or_after_week(Date treatment_start, Date at, int week);
+// `new_profile` must step up: higher than the current profile.
+bool steps_up(int current, int new_profile);
+// Follow-up: three weeks after an insufficient reevaluation kept in treatment
+// or a GP's `continue`.
+inline constexpr int kFollowupDays = 21;
+
+// ---- §10 end report ----------------------------------------------------------------------
+// gp_report_close is due when a start report was sent or the patient came on referral.
+bool end_report_due(bool start_report_sent, ReferredBy referred_by);
 // §9
 inline constexpr int kProfile1Sessions = 3;
 

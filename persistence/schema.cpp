@@ -94,7 +94,16 @@ DROP INDEX tasks_open_due;
 CREATE INDEX tasks_open_due ON tasks(due, id, kind, episode, seq, checkpoint, status) WHERE status = 'open';
 )sql";
 
-constexpr std::array kMigrations{kV1, kV2, kV3, kV4};
+// Version 5: pathway revision 2. Episodes record the revision they follow
+// (the logged `open` carries it from now on; a log without it is revision
+// 1's) and their bodies gain revision 2's fields. The SQL part changes
+// nothing; the store then rewrites every body in the same transaction
+// (kRewriteBodiesAt), so `rebuild` of an old episode finds what it derives.
+constexpr const char* kV5 = R"sql(
+SELECT 1;
+)sql";
+
+constexpr std::array kMigrations{kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

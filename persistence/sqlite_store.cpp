@@ -120,6 +120,11 @@ class BodyWriter {
     }
     return lit(",\"qbpds\":").opt_num(m.qbpds).lit("}");
   }
+  BodyWriter& notes(const std::vector<NoteRecord>& n) {
+    lit("[");
+    for (size_t i = 0; i < n.size(); ++i) lit(i ? ",{\"at\":" : "{\"at\":").date(n[i].at).lit(",\"text\":").str(n[i].text).lit("}");
+    return lit("]");
+  }
 
  private:
   std::string& s_;
@@ -159,9 +164,11 @@ bool write_body(const Episode& ep, std::string& s) {
     w.lit("null");
   }
   w.lit(",\"gp\":").str(ep.gp);
+  w.lit(",\"gp_questions\":").notes(ep.gp_questions);
   w.lit(",\"id\":").str(ep.id);
   w.lit(",\"last_event\":").date(ep.last_event);
   w.lit(",\"last_fired\":").date(ep.last_fired);
+  w.lit(",\"lrs_check_emitted\":").boolean(ep.lrs_check_emitted);
   w.lit(",\"onset\":").date(ep.onset);
   w.lit(",\"opened\":").date(ep.opened);
   w.lit(",\"override_reason\":").opt_str(ep.override_reason);
@@ -178,14 +185,36 @@ bool write_body(const Episode& ep, std::string& s) {
   w.lit("],\"reason\":");
   if (is_terminal(ep.state)) w.opt_str(ep.reason); else w.lit("null");
   w.lit(",\"recurrent\":").boolean(ep.recurrent);
-  w.lit(",\"reevaluations\":[");
+  w.lit(",\"red_flags\":[");
+  for (size_t i = 0; i < ep.red_flags.size(); ++i)
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(ep.red_flags[i].at).lit(",\"flag\":").str(kRedFlags.name(ep.red_flags[i].flag)).lit("}");
+  w.lit("],\"reevaluations\":[");
   for (size_t i = 0; i < ep.reevaluations.size(); ++i) {
     const auto& r = ep.reevaluations[i];
     w.lit(i ? ",{\"at\":" : "{\"at\":").date(r.at).lit(",\"checkpoint\":");
     if (r.checkpoint) w.str(kCheckpoints.name(*r.checkpoint)); else w.lit("null");
-    w.lit(",\"derived\":").boolean(r.derived).lit(",\"judgement\":").str(kJudgements.name(r.judgement)).lit("}");
+    w.lit(",\"derived\":").boolean(r.derived).lit(",\"judgement\":").str(kJudgements.name(r.judgement));
+    w.lit(",\"measured_improvement\":");
+    if (r.measured_improvement) w.boolean(*r.measured_improvement); else w.lit("null");
+    w.lit("}");
   }
-  w.lit("],\"scores\":{\"baseline\":").measures(ep.baseline).lit(",\"latest\":").measures(ep.latest).lit(",\"orebro\":");
+  w.lit("],\"referred_by\":").str(kReferredBy.name(ep.referred_by));
+  w.lit(",\"review\":");
+  if (ep.review) {
+    w.lit("{\"exclusions\":[");
+    for (size_t i = 0; i < ep.review->exclusions.size(); ++i) (i ? w.lit(",") : w).str(kExclusions.name(ep.review->exclusions[i]));
+    w.lit("],\"from\":").str(kStates.name(ep.review->from)).lit("}");
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"review_notes\":").notes(ep.review_notes);
+  w.lit(",\"reviewed\":[");
+  for (size_t i = 0; i < ep.reviewed.size(); ++i) (i ? w.lit(",") : w).str(kRedFlags.name(ep.reviewed[i]));
+  w.lit("],\"revision\":").num(ep.revision);
+  w.lit(",\"scores\":{\"baseline\":").measures(ep.baseline).lit(",\"latest\":").measures(ep.latest).lit(",\"mrc\":[");
+  for (size_t i = 0; i < ep.mrc.size(); ++i)
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(ep.mrc[i].at).lit(",\"value\":").num(ep.mrc[i].value).lit("}");
+  w.lit("],\"orebro\":");
   if (ep.orebro) w.lit("{\"raised\":").boolean(ep.orebro->raised).lit(",\"total\":").num(ep.orebro->total).lit("}");
   else w.lit("null");
   w.lit(",\"sbst\":");
@@ -435,7 +464,8 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
     auto ev = parse_event_text(body_text);
     if (!ev) return fail(where() + ": " + ev.message());
     if (!ep) {
-      auto opened = open_episode(current, ev->patient, *ev);
+      // A log written before revisions were recorded is revision 1's.
+      auto opened = open_episode(current, ev->patient, *ev, kFirstRevision);
       if (!opened) return fail(where() + ": " + opened.message());
       ep = std::move(*opened);
     } else if (Status s = apply(*ep, *ev); !s.ok()) {
@@ -483,11 +513,40 @@ class SqliteStore final : public Store {
       version = db_.execAndGet("PRAGMA user_version").getInt();  // another process may have migrated
       for (int v = version + 1; v <= current_schema_version(); ++v) {
         db_.exec(migration_sql(v));
+        if (v == kRewriteBodiesAt) {
+          if (Status st = rewrite_bodies(); !st.ok()) return st;  // the transaction rolls back
+        }
         log_->info("migrated schema to version {}", v);
       }
       db_.exec("PRAGMA application_id=" + std::to_string(kApplicationId));
       db_.exec("PRAGMA user_version=" + std::to_string(current_schema_version()));
       tx.commit();
+    }
+    return Status::Ok();
+  }
+
+  // Reads every stored body and writes it again in the current form. A body
+  // of an earlier schema lacks the newer fields; the reader gives them their
+  // defaults, which are what the episode's own revision derives.
+  Status rewrite_bodies() {
+    BodyCodec codec(log_);
+    std::vector<std::pair<std::string, std::string>> out;
+    {
+      SQLite::Statement q(db_, "SELECT id, body FROM episodes");
+      while (q.executeStep()) {
+        std::string id = q.getColumn(0).getString();
+        auto ep = episode_from_state_text(q.getColumn(1).getString());
+        if (!ep) return Status::Fail("episode " + id + ": " + ep.message() + "; the migration to schema version " +
+                                     std::to_string(kRewriteBodiesAt) + " changed nothing");
+        out.emplace_back(std::move(id), codec.text(*ep));
+      }
+    }
+    SQLite::Statement up(db_, "UPDATE episodes SET body = ? WHERE id = ?");
+    for (const auto& [id, body] : out) {
+      up.bind(1, body);
+      up.bind(2, id);
+      up.exec();
+      up.reset();
     }
     return Status::Ok();
   }
@@ -1005,6 +1064,7 @@ class SqliteStore final : public Store {
     l.last_seq = 1;
     json logged = event;  // the log keeps the patient reference, so rebuild can recreate the projection
     if (!patient.empty()) logged["patient"] = patient;
+    logged["revision"] = l.ep.revision;  // and the pathway revision the episode follows for good
     append_event(episode, 1, "open", ev->at, logged.dump(), &ev->id);
     log_->info("episode {}: opened", episode);
     return Recorded{episode, 1, false};

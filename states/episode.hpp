@@ -51,13 +51,48 @@ struct ProfileChange {
 struct ReevaluationRecord {
   Date at;
   Judgement judgement{};
-  bool derived = false;
-  std::optional<Checkpoint> checkpoint;  // the checkpoint whose task it completed
+  bool derived = false;                  // revision 1: the judgement was derived from the 30 % rule
+  std::optional<Checkpoint> checkpoint;  // the earliest checkpoint whose task it completed
+  // Revision 2 (§8): the 30 % rule on this reevaluation's own NPRS/QBPDS
+  // against their baselines; none when nothing was comparable.
+  std::optional<bool> measured_improvement;
   bool operator==(const ReevaluationRecord&) const = default;
+};
+
+// §4: every MRC value with its date.
+struct MrcRecord {
+  Date at;
+  int value = 0;
+  bool operator==(const MrcRecord&) const = default;
+};
+
+// §4: a red-flag feature as first found (screening or a stop for a red flag).
+struct FlagRecord {
+  Date at;
+  RedFlag flag{};
+  bool operator==(const FlagRecord&) const = default;
+};
+
+// A dated free text: the review's note (§4), the GP's question (§3 gp_request).
+struct NoteRecord {
+  Date at;
+  std::string text;
+  bool operator==(const NoteRecord&) const = default;
+};
+
+// §4 the red-flag review in progress: where the episode returns on
+// `continue`, and the exclusions its screenings carried.
+struct PendingReview {
+  State from = State::intake;
+  std::vector<Exclusion> exclusions;  // age first, in the order found
+  bool operator==(const PendingReview&) const = default;
 };
 
 struct Episode {
   std::string id, patient;
+  // The pathway revision the episode was opened under; its log is replayed
+  // under that revision's table for good (states/revisions.hpp).
+  int revision = 1;
   // from `open`
   Date opened, onset;
   Complaint complaint = Complaint::lbp;
@@ -65,6 +100,7 @@ struct Episode {
   std::optional<Date> previous_episode_end;
   bool recurrent = false;
   std::string gp, therapist;
+  ReferredBy referred_by = ReferredBy::self;  // revision 2
 
   State state = State::intake;
   Phase phase = Phase::acute;
@@ -88,6 +124,15 @@ struct Episode {
   std::vector<Transition> transitions;
   std::vector<ProfileChange> profile_history;
   std::vector<ReevaluationRecord> reevaluations;
+
+  // revision 2
+  std::vector<MrcRecord> mrc;               // §4, in order
+  std::vector<FlagRecord> red_flags;        // §4, each code once, first found
+  std::vector<RedFlag> reviewed;            // §4, codes a review has decided on (or is deciding on)
+  std::optional<PendingReview> review;      // set while in red_flag_review
+  std::vector<NoteRecord> review_notes;     // §4, the notes of `continue`
+  std::vector<NoteRecord> gp_questions;     // §3, gp_request questions (empty text when none given)
+  bool lrs_check_emitted = false;           // §4, once per episode
 
   Date last_event;   // the date of the latest clinical event
   Date last_fired;   // due date of the latest timer that fired

@@ -18,6 +18,11 @@ json opt_date(const std::optional<Date>& d) { return d ? json(d->iso()) : json(n
 json measures_json(const Measures& m) {
   return {{"nprs", opt(m.nprs)}, {"qbpds", opt(m.qbpds)}, {"psk", opt(m.psk)}};
 }
+json notes_json(const std::vector<NoteRecord>& notes) {
+  json j = json::array();
+  for (const auto& n : notes) j.push_back({{"at", n.at.iso()}, {"text", n.text}});
+  return j;
+}
 json factors_json(const std::optional<Factors>& f) {
   if (!f) return nullptr;
   json j = json::object();
@@ -48,6 +53,18 @@ E code_of(Value v, const CodeTable<E, N>& t) {
   auto e = t.parse(std::string_view(v));
   if (!e) throw std::runtime_error("bad code");
   return *e;
+}
+// A key that bodies written before revision 2 lack: none when absent.
+std::optional<Value> maybe(Value obj, const char* key) {
+  Value v;
+  if (obj[key].get(v)) return std::nullopt;
+  return v;
+}
+std::vector<NoteRecord> notes_of(std::optional<Value> v) {
+  std::vector<NoteRecord> out;
+  if (v)
+    for (Value n : simdjson::dom::array(*v)) out.push_back({date_of(n["at"]), str_of(n["text"])});
+  return out;
 }
 Measures measures_of(Value v) {
   Measures m{opt_int_of(v["nprs"]), opt_int_of(v["qbpds"]), std::nullopt};
@@ -85,6 +102,8 @@ json episode_view(const Episode& ep) {
   j["treatment_start"] = opt_date(ep.treatment_start);
   j["gp"] = ep.gp;
   j["therapist"] = ep.therapist;
+  j["referred_by"] = kReferredBy.name(ep.referred_by);
+  j["revision"] = ep.revision;
   j["override_reason"] = opt(ep.override_reason);
   j["factors"] = factors_json(ep.factors);
   json scores;
@@ -94,7 +113,13 @@ json episode_view(const Episode& ep) {
   scores["orebro"] = ep.orebro ? json{{"total", ep.orebro->total}, {"raised", ep.orebro->raised}} : json(nullptr);
   scores["baseline"] = measures_json(ep.baseline);
   scores["latest"] = measures_json(ep.latest);
+  scores["mrc"] = json::array();
+  for (const auto& m : ep.mrc) scores["mrc"].push_back({{"at", m.at.iso()}, {"value", m.value}});
   j["scores"] = scores;
+  j["red_flags"] = json::array();
+  for (const auto& f : ep.red_flags) j["red_flags"].push_back({{"at", f.at.iso()}, {"flag", kRedFlags.name(f.flag)}});
+  j["review_notes"] = notes_json(ep.review_notes);
+  j["gp_questions"] = notes_json(ep.gp_questions);
   j["tasks"] = json::array();
   for (const auto& t : ep.tasks) j["tasks"].push_back(task_view(t));
   j["profile_history"] = json::array();
@@ -105,7 +130,8 @@ json episode_view(const Episode& ep) {
   for (const auto& r : ep.reevaluations)
     j["reevaluations"].push_back({{"at", r.at.iso()}, {"judgement", kJudgements.name(r.judgement)},
                                   {"derived", r.derived},
-                                  {"checkpoint", r.checkpoint ? json(kCheckpoints.name(*r.checkpoint)) : json(nullptr)}});
+                                  {"checkpoint", r.checkpoint ? json(kCheckpoints.name(*r.checkpoint)) : json(nullptr)},
+                                  {"measured_improvement", opt(r.measured_improvement)}});
   j["transitions"] = json::array();
   for (const auto& t : ep.transitions)
     j["transitions"].push_back({{"at", t.at.iso()}, {"event", kTriggers.name(t.event)}, {"from", t.from}, {"to", t.to}});
@@ -122,6 +148,16 @@ json episode_state(const Episode& ep) {
   j["last_fired"] = ep.last_fired.iso();
   j["events"] = ep.events;
   j["stored_reason"] = opt(ep.reason);
+  j["lrs_check_emitted"] = ep.lrs_check_emitted;
+  j["reviewed"] = json::array();
+  for (RedFlag f : ep.reviewed) j["reviewed"].push_back(kRedFlags.name(f));
+  if (ep.review) {
+    json ex = json::array();
+    for (Exclusion x : ep.review->exclusions) ex.push_back(kExclusions.name(x));
+    j["review"] = {{"from", kStates.name(ep.review->from)}, {"exclusions", ex}};
+  } else {
+    j["review"] = nullptr;
+  }
   json tasks = json::array();
   for (const auto& t : ep.tasks) {
     json tj = task_view(t);
@@ -159,6 +195,22 @@ Expected<Episode> episode_from_state_text(std::string_view text) {
     ep.treatment_start = opt_date_of(j["treatment_start"]);
     ep.gp = str_of(j["gp"]);
     ep.therapist = str_of(j["therapist"]);
+    // Revision 2 fields; a body written before them is an episode of revision 1.
+    if (auto v = maybe(j, "revision")) ep.revision = int_of(*v);
+    if (auto v = maybe(j, "referred_by")) ep.referred_by = code_of(*v, kReferredBy);
+    if (auto v = maybe(j, "red_flags"))
+      for (Value f : simdjson::dom::array(*v)) ep.red_flags.push_back({date_of(f["at"]), code_of(f["flag"], kRedFlags)});
+    ep.review_notes = notes_of(maybe(j, "review_notes"));
+    ep.gp_questions = notes_of(maybe(j, "gp_questions"));
+    if (auto v = maybe(j, "lrs_check_emitted")) ep.lrs_check_emitted = bool(*v);
+    if (auto v = maybe(j, "reviewed"))
+      for (Value f : simdjson::dom::array(*v)) ep.reviewed.push_back(code_of(f, kRedFlags));
+    if (auto v = maybe(j, "review"); v && !v->is_null()) {
+      PendingReview r;
+      r.from = code_of((*v)["from"], kStates);
+      for (Value x : simdjson::dom::array((*v)["exclusions"])) r.exclusions.push_back(code_of(x, kExclusions));
+      ep.review = r;
+    }
     ep.override_reason = opt_str_of(j["override_reason"]);
     if (Value fj = j["factors"]; !fj.is_null()) {
       Factors f;
@@ -175,6 +227,8 @@ Expected<Episode> episode_from_state_text(std::string_view text) {
     if (Value ob = sc["orebro"]; !ob.is_null()) ep.orebro = OrebroScore{int_of(ob["total"]), bool(ob["raised"])};
     ep.baseline = measures_of(sc["baseline"]);
     ep.latest = measures_of(sc["latest"]);
+    if (auto v = maybe(sc, "mrc"))
+      for (Value m : simdjson::dom::array(*v)) ep.mrc.push_back({date_of(m["at"]), int_of(m["value"])});
     for (Value tj : simdjson::dom::array(j["tasks"])) {
       Task t;
       t.seq = int_of(tj["seq"]);
@@ -191,8 +245,10 @@ Expected<Episode> episode_from_state_text(std::string_view text) {
                                     code_of(pj["event"], kTriggers)});
     for (Value rj : simdjson::dom::array(j["reevaluations"])) {
       Value cp = rj["checkpoint"];
-      ep.reevaluations.push_back({date_of(rj["at"]), code_of(rj["judgement"], kJudgements), bool(rj["derived"]),
-                                  cp.is_null() ? std::nullopt : std::optional(code_of(cp, kCheckpoints))});
+      ReevaluationRecord rec{date_of(rj["at"]), code_of(rj["judgement"], kJudgements), bool(rj["derived"]),
+                             cp.is_null() ? std::nullopt : std::optional(code_of(cp, kCheckpoints)), std::nullopt};
+      if (auto mi = maybe(rj, "measured_improvement"); mi && !mi->is_null()) rec.measured_improvement = bool(*mi);
+      ep.reevaluations.push_back(rec);
     }
     for (Value tj : simdjson::dom::array(j["transitions"]))
       ep.transitions.push_back({date_of(tj["at"]), code_of(tj["event"], kTriggers), str_of(tj["from"]), str_of(tj["to"])});

@@ -24,7 +24,7 @@ void run_row(Episode& ep, const Row& row, const Event& ev) {
 
 const Row* match(const Episode& ep, const Event& ev, std::string* why) {
   bool allowed = false;
-  for (const Row& row : transition_table()) {
+  for (const Row& row : transition_table(ep.revision)) {
     if (row.trigger != ev.type || !row.from.contains(ep.state)) continue;
     allowed = true;
     if (!row.guard || row.guard(ep, ev)) return &row;
@@ -37,12 +37,17 @@ const Row* match(const Episode& ep, const Event& ev, std::string* why) {
   return nullptr;
 }
 
-Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& ev) {
+Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& ev,
+                               int default_revision) {
   if (ev.type != Trigger::open) return Error{"an episode must start with an 'open' event"};
+  int revision = ev.revision.value_or(default_revision);
+  if (!is_known_revision(revision)) return Error{"unknown pathway revision " + std::to_string(revision)};
+  if (revision < 2 && ev.referred_by_given) return Error{"unknown field 'referred_by' (the episode follows pathway revision 1)"};
   const Row* row = nullptr;
-  for (const Row& r : transition_table())
+  for (const Row& r : transition_table(revision))
     if (r.from.empty() && r.trigger == Trigger::open) row = &r;
   Episode ep;
+  ep.revision = revision;
   ep.id = id;
   ep.patient = patient;
   row->action(ep, ev);

@@ -11,8 +11,11 @@
 
 namespace zorgpad {
 
-// Creates an episode from an `open` event (validated by parse_event).
-Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& open);
+// Creates an episode from an `open` event (validated by parse_event), under
+// the event's `revision`, else `default_revision`: the current one for new
+// input, kFirstRevision for a log written before revisions were recorded.
+Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& open,
+                               int default_revision = kCurrentRevision);
 
 // Fires every timer due on or before `now`, in due order (phase first on a
 // day). Returns the number of timers fired. Idempotent for the same `now`.

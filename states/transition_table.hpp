@@ -12,6 +12,7 @@
 #include "pathway/codes.hpp"
 #include "pathway/event.hpp"
 #include "pathway/expected.hpp"
+#include "pathway/revision.hpp"
 #include "states/episode.hpp"
 
 namespace zorgpad {
@@ -45,18 +46,47 @@ struct Row {
   Target to;
 };
 
-std::span<const Row> transition_table();
+// A revision of the pathway: its table, its rejections that depend on the
+// episode rather than on the event alone (a profile below the suggestion
+// without a reason, a reevaluation without a judgement), and what happens on
+// entering a terminal state. An episode runs under the revision it was opened
+// with, for good: its log replays under the rules it was recorded with.
+// Adding revision N+1: copy nothing, write transition_table_rN+1.cpp with its
+// rows, register it in revisions(), raise kCurrentRevision; older episodes
+// keep their table (docs/revisions.md).
+struct PathwayRevision {
+  int number = 0;
+  const char* since;  // the date of the spec revision
+  std::span<const Row> table;
+  Status (*check_context)(const Episode&, const Event&);
+  void (*on_terminal_entry)(Episode&, Date);
+};
 
-// Rejections that depend on the episode rather than on the event alone
-// (an override without reason, a reevaluation that cannot be judged).
+// The revision `n` (kFirstRevision..kCurrentRevision).
+const PathwayRevision& pathway_revision(int n);
+bool is_known_revision(int n);
+
+// The table of revision `n` (default: the current one, what new episodes follow).
+std::span<const Row> transition_table(int revision = kCurrentRevision);
+
+// The episode's revision's context checks and terminal entry.
 Status check_context(const Episode& ep, const Event& ev);
-
-// What happens on entering any terminal state: open reevaluation and
-// lrs_check tasks are cancelled, timers dropped (spec §2, §11).
 void on_terminal_entry(Episode& ep, Date at);
 
 // Removes the checkpoint timer of a reevaluation task that is done or cancelled.
 void drop_checkpoint_timer(Episode& ep, int task_seq);
+
+// Each revision's parts (transition_table_r1.cpp, transition_table.cpp).
+namespace r1 {
+std::span<const Row> table();
+Status check_context(const Episode& ep, const Event& ev);
+void on_terminal_entry(Episode& ep, Date at);
+}  // namespace r1
+namespace r2 {
+std::span<const Row> table();
+Status check_context(const Episode& ep, const Event& ev);
+void on_terminal_entry(Episode& ep, Date at);
+}  // namespace r2
 
 // Names for the diagram and error messages.
 std::string describe(StateSet s);

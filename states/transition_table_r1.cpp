@@ -1,55 +1,25 @@
 #include "states/transition_table.hpp"
+#include "states/episode_ops.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace zorgpad {
+namespace zorgpad::r1 {
 namespace {
 
-// ---- helpers used by actions ---------------------------------------------------
+// Revision 1 of the pathway (2026-11), frozen: episodes opened under it replay
+// and go on under these rows. Do not change them; a new rule is a new revision.
 
-int add_task(Episode& ep, TaskKind kind, Date due, Date at, std::optional<Checkpoint> cp = std::nullopt) {
-  Task t;
-  t.seq = int(ep.tasks.size()) + 1;
-  t.kind = kind;
-  t.due = due;
-  t.checkpoint = cp;
-  t.created = at;
-  ep.tasks.push_back(t);
-  return t.seq;
-}
-
-void add_timer(Episode& ep, Timer t) {
-  // Keep timers sorted by due date; phase before checkpoint on a day; stable otherwise.
-  auto key = [](const Timer& x) { return std::pair{x.due, x.kind == Trigger::phase ? 0 : 1}; };
-  auto pos = std::upper_bound(ep.timers.begin(), ep.timers.end(), t,
-                              [&](const Timer& a, const Timer& b) { return key(a) < key(b); });
-  ep.timers.insert(pos, t);
-}
+using ops::add_task;
+using ops::add_timer;
+using ops::record_measures;
 
 void schedule_checkpoints(Episode& ep, Date at) {
-  for (const auto& cp : checkpoints(*ep.profile, ep.complaint, ep.onset, *ep.treatment_start, at)) {
-    int seq = add_task(ep, TaskKind::reevaluation, cp.due, at, cp.checkpoint);
-    Timer t;
-    t.due = cp.due;
-    t.kind = Trigger::checkpoint;
-    t.task_seq = seq;
-    add_timer(ep, t);
-  }
+  for (const auto& cp : checkpoints_revision1(*ep.profile, ep.complaint, ep.onset, *ep.treatment_start, at))
+    ops::add_checkpoint(ep, cp.checkpoint, cp.due, at);
 }
 
-// A task that is done or cancelled takes its checkpoint timer with it.
-void cancel_task(Episode& ep, Task& t, Date at) {
-  t.status = TaskStatus::cancelled;
-  t.closed = at;
-  drop_checkpoint_timer(ep, t.seq);
-}
-
-void record_measures(Episode& ep, const Measures& m) {
-  if (m.nprs) { if (!ep.baseline.nprs) ep.baseline.nprs = m.nprs; ep.latest.nprs = m.nprs; }
-  if (m.qbpds) { if (!ep.baseline.qbpds) ep.baseline.qbpds = m.qbpds; ep.latest.qbpds = m.qbpds; }
-  if (m.psk) { if (!ep.baseline.psk) ep.baseline.psk = m.psk; ep.latest.psk = m.psk; }
-}
+void cancel_task(Episode& ep, Task& t, Date at) { ops::finish_task(ep, t, TaskStatus::cancelled, at); }
 
 void refer(Episode& ep, const Event& ev, ReferralReason r) {
   ep.reason = std::string(kReferralReasons.name(r));
@@ -208,7 +178,7 @@ void reevaluate(Episode& ep, const Event& ev) {
     rec.checkpoint = t.checkpoint;
     t.status = TaskStatus::done;
     t.closed = ev.at;
-    drop_checkpoint_timer(ep, t.seq);
+    ops::drop_checkpoint_timer(ep, t.seq);
   }
   ep.reevaluations.push_back(rec);
   record_measures(ep, ev.measures);
@@ -300,13 +270,11 @@ Row{only(R) | only(G), Trigger::checkpoint, ALWAYS,                        A_(a_
 
 }  // namespace
 
-std::span<const Row> transition_table() { return kTable; }
-
-void drop_checkpoint_timer(Episode& ep, int task_seq) {
-  std::erase_if(ep.timers, [&](const Timer& x) { return x.kind == Trigger::checkpoint && x.task_seq == task_seq; });
-}
+std::span<const Row> table() { return kTable; }
 
 Status check_context(const Episode& ep, const Event& ev) {
+  if (auto f = revision2_field(ev))
+    return Status::Fail("unknown field '" + *f + "' (the episode follows pathway revision 1)");
   if (ev.type == Trigger::stratification) {
     // §7: a profile below the suggestion needs an override_reason.
     auto suggestion = suggestion_for(ep, ev).profile;
@@ -330,11 +298,4 @@ void on_terminal_entry(Episode& ep, Date at) {
   ep.timers.clear();
 }
 
-std::string describe(StateSet s) {
-  std::string out;
-  for (size_t i = 0; i < kStates.size(); ++i)
-    if (s.contains(State(i))) out += (out.empty() ? "" : ", ") + std::string(kStates.name(State(i)));
-  return out;
-}
-
-}  // namespace zorgpad
+}  // namespace zorgpad::r1
