@@ -23,6 +23,7 @@ struct Patient {
   int drops_out_on = -1;  // lost to follow-up after this many days in treatment: nothing more is recorded
   int weekday = 0;
   StopReason stop_reason = StopReason::goals_met;
+  Date review_since;  // in a red-flag review since this day
 };
 
 class Sim {
@@ -89,6 +90,10 @@ class Sim {
       if (chance(0.06)) p.drops_out_on = between(5, 60);
       json open = {{"type", "open"}, {"at", p.opened.iso()}, {"onset", p.onset.iso()}, {"complaint", p.lrs ? "lrs" : "lbp"},
                    {"age", p.age}, {"gp", gps[i % 5]}, {"therapist", therapists[between(0, 3)]}};
+      // In the Netherlands most come by direct access; some are sent by the GP or a specialist.
+      double by = uniform();
+      if (by < 0.35) open["referred_by"] = "gp";
+      else if (by < 0.40) open["referred_by"] = "specialist";
       opens_.push_back(open);
       patients_.push_back(p);
     }
@@ -103,9 +108,9 @@ class Sim {
     auto r = store_.tasks(f);
     if (auto* e = std::get_if<StoreError>(&r)) return *e;
     for (const auto& t : std::get<std::vector<TaskRow>>(r)) {
-      bool letter = t.task.kind == TaskKind::gp_report_start || t.task.kind == TaskKind::gp_report_close ||
-                    t.task.kind == TaskKind::gp_referral || t.task.kind == TaskKind::gp_urgent_contact ||
-                    t.task.kind == TaskKind::red_flag_review;
+      // The consultation itself is closed by the GP's answer, the review by its decision.
+      bool letter = (is_letter(t.task.kind) && t.task.kind != TaskKind::gp_consultation) ||
+                    t.task.kind == TaskKind::gp_urgent_contact;
       if (!letter || chance(0.08)) continue;
       if (auto e = check(store_.complete_task(t.id))) return *e;
     }
@@ -119,6 +124,7 @@ class Sim {
     return std::nullopt;
   }
 
+  StoreResult<Episode> episode_of(const Patient& p) { return store_.load(p.id); }
   StoreResult<State> state_of(const Patient& p) {
     auto r = store_.load(p.id);
     if (auto* e = std::get_if<StoreError>(&r)) return *e;
@@ -143,27 +149,69 @@ class Sim {
     summary_.episodes++;
     summary_.events++;
     json screening = {{"type", "screening"}, {"at", day.iso()}, {"red_flags", json::array()}, {"exclusions", json::array()}};
+    // What a practice finds at intake (KNGF B.1.3): now and then a neurological
+    // emergency or "niet-pluis"; two features that together need the
+    // therapist's review (most turn out to have another explanation); a
+    // single feature, which is noted and does nothing; a fracture picture in
+    // an older patient; an exclusion.
     double u = uniform();
-    if (u < 0.015) screening["red_flags"] = {"cauda_equina"};
-    else if (u < 0.035) screening["suspicion"] = true;
-    else if (u < 0.075) screening["red_flags"] = chance(0.5) ? json{"night_sweats", "fever_chills"} : json{"family_history", "morning_stiffness_30min"};
-    else if (u < 0.095) screening["exclusions"] = {chance(0.5) ? "pregnancy_related" : "coccygodynia"};
-    if (p.lrs) { screening["mrc"] = chance(0.06) ? 3 : 5; screening["nprs"] = p.nprs; }
+    if (u < 0.012) screening["red_flags"] = {"cauda_equina"};
+    else if (u < 0.027) screening["suspicion"] = true;
+    else if (u < 0.075) {
+      static const json pairs[] = {{"night_sweats", "fever_chills"}, {"family_history", "morning_stiffness_30min"},
+                                   {"history_of_cancer", "night_sweats"}, {"fatigue", "weight_loss_unexplained"},
+                                   {"severe_night_pain", "better_with_exercise_not_rest"}};
+      screening["red_flags"] = pairs[between(0, 4)];
+    } else if (u < 0.11) {
+      screening["red_flags"] = {chance(0.5) ? "fatigue" : "back_pain_over_5_years"};
+    } else if (u < 0.12 && p.age > 55) {
+      screening["red_flags"] = {"minor_trauma_with_risk"};
+    } else if (u < 0.14) {
+      screening["exclusions"] = {chance(0.5) ? "pregnancy_related" : "coccygodynia"};
+    }
+    if (p.lrs) { screening["mrc"] = chance(0.05) ? 3 : chance(0.3) ? 4 : 5; screening["nprs"] = std::min(p.nprs, 9); }
+    else if (chance(0.03)) { screening["mrc"] = 4; p.lrs = true; }  // weakness of a key muscle: LRS after all
     if (auto e = record(p, screening)) return e;
     auto st = state_of(p);
     if (auto* e = std::get_if<StoreError>(&st)) return *e;
+    if (std::get<State>(st) == State::red_flag_review) { p.review_since = day; return std::nullopt; }
     if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    return start_treatment(p, day);
+  }
+
+  // §4: the therapist decides on the review within a day or two; most
+  // features turn out to have another explanation, which the GP is told.
+  std::optional<StoreError> decide_review(Patient& p, Date day) {
+    if (day - p.review_since < 1 || (day - p.review_since < 2 && chance(0.5))) return std::nullopt;
+    static const char* notes[] = {
+        "Nachtzweten past bij de overgang; geen koorts, geen gewichtsverlies.",
+        "Ochtendstijfheid korter dan een uur en mechanisch pijnpatroon; geen aanwijzing voor axiale spondyloartritis.",
+        "Vermoeidheid verklaard door slecht slapen door de pijn; gewicht stabiel volgens de huisarts.",
+        "Oncologische voorgeschiedenis meer dan tien jaar geleden, sindsdien controles schoon; pijn mechanisch."};
+    json r = {{"type", "red_flag_review"}, {"at", day.iso()}};
+    if (chance(0.75)) { r["decision"] = "continue"; r["note"] = notes[between(0, 3)]; }
+    else r["decision"] = "refer";
+    if (auto e = record(p, r)) return e;
+    auto st = state_of(p);
+    if (auto* e = std::get_if<StoreError>(&st)) return *e;
+    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    return start_treatment(p, day);
+  }
+
+  std::optional<StoreError> start_treatment(Patient& p, Date day) {
     if (auto e = record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", p.nprs}, {"qbpds", p.qbpds}})) return e;
+    auto st = state_of(p);  // LRS with NPRS 8 or more is referred by the measurement itself (§6)
+    if (auto* e = std::get_if<StoreError>(&st)) return *e;
+    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
     double risk_u = uniform();
     int risk = risk_u < 0.5 ? 0 : risk_u < 0.85 ? 1 : 2;
+    // §7: the therapist evaluates the prognostic factors; STarT Back supports it.
     json strat = {{"type", "stratification"}, {"at", day.iso()}, {"sbst", sbst_answers(risk)}};
-    if (chance(0.6)) {
-      json factors = json::object();
-      if (p.lrs) factors["leg_pain"] = "present";
-      if (risk == 2 && chance(0.6)) factors[chance(0.5) ? "fear_of_movement" : "psychosocial_stress"] = "dominant";
-      if (risk >= 1 && chance(0.4)) factors["high_disability"] = "present";
-      strat["factors"] = factors;
-    }
+    json factors = json::object();
+    if (p.lrs) factors["leg_pain"] = "present";
+    if (risk == 2 && chance(0.6)) factors[chance(0.5) ? "fear_of_movement" : "psychosocial_stress"] = "dominant";
+    if (risk >= 1 && chance(0.4)) factors["high_disability"] = "present";
+    strat["factors"] = factors;
     if (risk >= 1 && chance(0.3)) strat["orebro"] = {between(3, 8), 5, 6, 4, 5, 4, 6, 5, 4, 3};
     if (auto e = record(p, strat)) return e;
     p.start = day;
@@ -179,18 +227,25 @@ class Sim {
   }
 
   std::optional<StoreError> follow(Patient& p, Date day) {
-    auto st = state_of(p);
-    if (auto* e = std::get_if<StoreError>(&st)) return *e;
-    State s = std::get<State>(st);
+    auto loaded = episode_of(p);
+    if (auto* e = std::get_if<StoreError>(&loaded)) return *e;
+    const Episode& ep = std::get<Episode>(loaded);
+    State s = ep.state;
     if (is_terminal(s)) { p.done = true; return std::nullopt; }
+    if (s == State::red_flag_review) return decide_review(p, day);
+    if (!p.start) return std::nullopt;
     int since = day - *p.start;
     if (p.drops_out_on >= 0 && since >= p.drops_out_on) return std::nullopt;  // their reevaluations go overdue
     bool recovered = since >= p.recovery_days;
     if (s == State::reevaluation_due) {
-      json r = {{"type", "reevaluation"}, {"at", day.iso()}, {"nprs", eased(p.nprs, p, day)},
-                {"qbpds", eased(p.qbpds, p, day)}};
-      if (!recovered && chance(0.35)) r["new_profile"] = 3;
-      if (!recovered && chance(0.3)) r["new_insights"] = true;
+      int nprs = eased(p.nprs, p, day);
+      json r = {{"type", "reevaluation"}, {"at", day.iso()}, {"nprs", nprs}, {"qbpds", eased(p.qbpds, p, day)}};
+      // §8: the patient and the therapist judge; mostly in line with the 30 % rule, not always.
+      bool improved = 10 * (p.nprs - nprs) >= 3 * p.nprs;
+      bool sufficient = recovered || (improved ? !chance(0.1) : chance(0.1));
+      r["judgement"] = sufficient ? "sufficient" : "insufficient";
+      if (!sufficient && ep.profile && *ep.profile < 3 && chance(0.35)) r["new_profile"] = *ep.profile + 1;
+      else if (!sufficient && chance(0.6)) r["new_insights"] = true;
       return record(p, r);
     }
     if (s == State::gp_consultation) {
@@ -204,14 +259,24 @@ class Sim {
       if (since < 91) summary_.recovered_3_months++;
       if (since < 30 && o_.end - *p.start >= 30) summary_.recovered_1_of_followed++;
       if (since < 91 && o_.end - *p.start >= 91) summary_.recovered_3_of_followed++;
-      if (auto e = record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", eased(p.nprs, p, day)}})) return e;
+      // §10: the stop carries the end measurement.
       p.done = true;
-      return record(p, {{"type", "stop"}, {"at", day.iso()}, {"reason", kStopReasons.name(p.stop_reason)}});
+      return record(p, {{"type", "stop"}, {"at", day.iso()}, {"reason", kStopReasons.name(p.stop_reason)},
+                        {"nprs", eased(p.nprs, p, day)}, {"qbpds", eased(p.qbpds, p, day)}});
     }
     if (since > 30 && chance(0.002)) {
       p.done = true;
       return record(p, {{"type", "stop"}, {"at", day.iso()}, {"reason", chance(0.5) ? "not_motivated" : "patient_request"}});
     }
+    // §11: now and then the GP asks how it goes.
+    if (chance(0.004) && since > 7) {
+      static const char* questions[] = {"Hoe gaat het met de patiënt? Wordt het werk hervat?",
+                                        "Patiënt belde over toegenomen beenpijn; graag uw bevindingen.",
+                                        "Is er een indicatie voor verwijzing naar de tweede lijn?"};
+      return record(p, {{"type", "gp_request"}, {"at", day.iso()}, {"question", questions[between(0, 2)]}});
+    }
+    // LRS: now and then the leg pain flares (NPRS 8 or more refers, §6).
+    if (p.lrs && chance(0.003)) return record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", 8}});
     if ((day.days % 7) == p.weekday && day - p.last_session >= 7) {
       p.last_session = day;
       return record(p, {{"type", "session"}, {"at", day.iso()}});

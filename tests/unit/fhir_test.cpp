@@ -44,8 +44,8 @@ const std::vector<nlohmann::json> kProfile2 = {
     {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", nlohmann::json::array()}, {"exclusions", nlohmann::json::array()}},
     {{"type", "measurement"}, {"at", "2026-03-02"}, {"nprs", 7}, {"qbpds", 52}, {"psk", {6, 5}}},
     {{"type", "stratification"}, {"at", "2026-03-02"}, {"sbst", {1, 0, 1, 1, 1, 0, 0, 0, 2}},
-     {"orebro", {3, 6, 5, 4, 5, 4, 6, 5, 6, 5}}},
-    {{"type", "reevaluation"}, {"at", "2026-03-23"}, {"nprs", 4}, {"qbpds", 30}},
+     {"orebro", {3, 6, 5, 4, 5, 4, 6, 5, 6, 5}}, {"factors", nlohmann::json::object()}},
+    {{"type", "reevaluation"}, {"at", "2026-03-23"}, {"nprs", 4}, {"qbpds", 30}, {"judgement", "sufficient"}},
 };
 
 json bundle_of(std::vector<EpisodeRecord> recs, FhirOptions o = {}, int64_t ts = 1767225600) {

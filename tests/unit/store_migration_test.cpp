@@ -32,9 +32,10 @@ const std::vector<json> kEvents = {
     json::parse(R"({"type": "stratification", "at": "2026-01-06", "factors": {"leg_pain": "present"}})"),
 };
 
-// The episode the events above make, as the engine computes it.
+// The episode the events above make, as the engine computes it: a log written
+// before pathway revisions were recorded is revision 1's.
 Episode expected_episode() {
-  auto ep = open_episode("ep-1", "P-1", *parse_event(kEvents[0]));
+  auto ep = open_episode("ep-1", "P-1", *parse_event(kEvents[0]), kFirstRevision);
   REQUIRE(ep.ok());
   for (size_t i = 1; i < kEvents.size(); ++i) REQUIRE(apply(*ep, *parse_event(kEvents[i])).ok());
   return *ep;

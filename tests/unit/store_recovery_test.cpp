@@ -53,8 +53,8 @@ void populate(Store& s) {
     take(s.record(id, ev(R"({"type": "measurement", "at": "2026-01-05", "nprs": 6, "qbpds": 40})"), std::nullopt));
   }
   take(s.record("ep-1", ev(R"({"type": "stratification", "at": "2026-01-05", "factors": {"leg_pain": "present"}})"), std::nullopt));
-  take(s.record("ep-2", ev(R"({"type": "stratification", "at": "2026-01-05", "sbst": [0,0,0,0,0,0,0,0,0]})"), std::nullopt));
-  take(s.record("ep-3", ev(R"({"type": "stratification", "at": "2026-01-05", "profile": 1})"), std::nullopt));
+  take(s.record("ep-2", ev(R"({"type": "stratification", "at": "2026-01-05", "sbst": [0,0,0,0,0,0,0,0,0], "factors": {}})"), std::nullopt));
+  take(s.record("ep-3", ev(R"({"type": "stratification", "at": "2026-01-05", "profile": 1, "factors": {}})"), std::nullopt));
   take(s.record("ep-3", ev(R"({"type": "stop", "at": "2026-01-12", "reason": "goals_met"})"), std::nullopt));
   TaskFilter f;
   f.episode = "ep-2";
