@@ -18,6 +18,16 @@ json opt_date(const std::optional<Date>& d) { return d ? json(d->iso()) : json(n
 json measures_json(const Measures& m) {
   return {{"nprs", opt(m.nprs)}, {"qbpds", opt(m.qbpds)}, {"psk", opt(m.psk)}};
 }
+// scenario-format: null until a measure is recorded, then only the measures
+// recorded so far.
+json measures_view(const Measures& m) {
+  if (m.empty()) return nullptr;
+  json j = json::object();
+  if (m.nprs) j["nprs"] = *m.nprs;
+  if (m.qbpds) j["qbpds"] = *m.qbpds;
+  if (m.psk) j["psk"] = *m.psk;
+  return j;
+}
 json notes_json(const std::vector<NoteRecord>& notes) {
   json j = json::array();
   for (const auto& n : notes) j.push_back({{"at", n.at.iso()}, {"text", n.text}});
@@ -111,8 +121,8 @@ json episode_view(const Episode& ep) {
                                   {"risk", kSbstRisks.name(ep.sbst->risk)}}
                            : json(nullptr);
   scores["orebro"] = ep.orebro ? json{{"total", ep.orebro->total}, {"raised", ep.orebro->raised}} : json(nullptr);
-  scores["baseline"] = measures_json(ep.baseline);
-  scores["latest"] = measures_json(ep.latest);
+  scores["baseline"] = measures_view(ep.baseline);
+  scores["latest"] = measures_view(ep.latest);
   scores["mrc"] = json::array();
   for (const auto& m : ep.mrc) scores["mrc"].push_back({{"at", m.at.iso()}, {"value", m.value}});
   j["scores"] = scores;
@@ -148,6 +158,8 @@ json episode_state(const Episode& ep) {
   j["last_fired"] = ep.last_fired.iso();
   j["events"] = ep.events;
   j["stored_reason"] = opt(ep.reason);
+  j["scores"]["baseline"] = measures_json(ep.baseline);  // the stored form keeps every key
+  j["scores"]["latest"] = measures_json(ep.latest);
   j["lrs_check_emitted"] = ep.lrs_check_emitted;
   j["reviewed"] = json::array();
   for (RedFlag f : ep.reviewed) j["reviewed"].push_back(kRedFlags.name(f));
