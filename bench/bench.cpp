@@ -188,6 +188,7 @@ class Generator {
     GenEvent& e = add(ep, "stratification", day);
     Obj o(e.body);
     o.str("at", iso(day));
+    if (profile == 1) o.raw("factors", "{}");  // revision 2: factors are always evaluated
     if (profile == 2) o.raw("factors", r.chance(50) ? R"({"fear_of_movement":"present","leg_pain":"present"})" : R"({"high_pain_intensity":"present"})");
     if (profile == 3) o.raw("factors", R"({"high_disability":"present","psychosocial_stress":"dominant"})");
     o.str("id", e.id);
@@ -248,7 +249,7 @@ class Generator {
       day = cp + r.range(3, 7);
       gp_consult(ep, day);
     } else {
-      reevaluation(ep, cp, nprs * 6 / 10, qbpds / 2, nullptr);  // >= 30 % better: sufficient (derived)
+      reevaluation(ep, cp, nprs * 6 / 10, qbpds / 2, "sufficient");  // >= 30 % better, judged sufficient
     }
     int m = r.range(0, 2);
     for (int j = 0; j < m; ++j) session(ep, day + 3 + 4 * j);
@@ -292,12 +293,12 @@ class Generator {
     bool reevaluated = false;
     for (int d : sessions) {
       if (reeval && !reevaluated && d >= reeval) {
-        reevaluation(ep, reeval, nprs * 6 / 10, qbpds / 2, nullptr);
+        reevaluation(ep, reeval, nprs * 6 / 10, qbpds / 2, "sufficient");
         reevaluated = true;
       }
       session(ep, d);
     }
-    if (reeval && !reevaluated) reevaluation(ep, reeval, nprs * 6 / 10, qbpds / 2, nullptr);
+    if (reeval && !reevaluated) reevaluation(ep, reeval, nprs * 6 / 10, qbpds / 2, "sufficient");
   }
 
   int64_t n_;

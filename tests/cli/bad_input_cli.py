@@ -129,7 +129,7 @@ def setup(db):
     # treatment without any measurement: a reevaluation needs a judgement
     open_ep("ep-tx0")
     rec("ep-tx0", type="screening", at="2026-01-05", red_flags=[], exclusions=[])
-    rec("ep-tx0", type="stratification", at="2026-01-05", profile=2)
+    rec("ep-tx0", type="stratification", at="2026-01-05", profile=2, factors={"leg_pain": "present"})
     # profile 3, insufficient at week 6 -> gp_consultation
     open_ep("ep-gpc")
     rec("ep-gpc", type="screening", at="2026-01-05", red_flags=[], exclusions=[])
@@ -138,18 +138,27 @@ def setup(db):
     # closed
     open_ep("ep-closed")
     rec("ep-closed", type="screening", at="2026-01-05", red_flags=[], exclusions=[])
-    rec("ep-closed", type="stratification", at="2026-01-05", profile=1)
+    rec("ep-closed", type="stratification", at="2026-01-05", profile=1, factors={})
     rec("ep-closed", type="stop", at="2026-01-12", reason="goals_met")
     # a timer fired by tick: week-3 checkpoint of profile 1 on 2025-12-22 (the
     # only timer due by then)
     open_ep("ep-ticked", at="2025-12-01", onset="2025-11-28")
     rec("ep-ticked", type="screening", at="2025-12-01", red_flags=[], exclusions=[])
-    rec("ep-ticked", type="stratification", at="2025-12-01", profile=1)
+    rec("ep-ticked", type="stratification", at="2025-12-01", profile=1, factors={})
     must(db, "tick", "--now", "2025-12-23")
+    # revision 2: two red-flag features of different clusters wait for the review
+    open_ep("ep-review")
+    rec("ep-review", type="screening", at="2026-01-05", red_flags=["history_of_cancer", "night_sweats"])
+    # profile 3 in treatment (nothing higher to step up to)
+    open_ep("ep-p3")
+    rec("ep-p3", type="screening", at="2026-01-05")
+    rec("ep-p3", type="stratification", at="2026-01-05", factors={"fear_of_movement": "dominant"})
     states = {ep: json.loads(must(db, "show", ep, "--json"))["state"]
-              for ep in ("ep-intake", "ep-scr", "ep-tx", "ep-tx0", "ep-gpc", "ep-closed", "ep-ticked")}
+              for ep in ("ep-intake", "ep-scr", "ep-tx", "ep-tx0", "ep-gpc", "ep-closed", "ep-ticked", "ep-review",
+                         "ep-p3")}
     want = {"ep-intake": "intake", "ep-scr": "screened", "ep-tx": "treatment", "ep-tx0": "treatment",
-            "ep-gpc": "gp_consultation", "ep-closed": "closed", "ep-ticked": "reevaluation_due"}
+            "ep-gpc": "gp_consultation", "ep-closed": "closed", "ep-ticked": "reevaluation_due",
+            "ep-review": "red_flag_review", "ep-p3": "treatment"}
     if states != want:
         raise SystemExit(f"setup: states {states}, expected {want}")
 
@@ -158,6 +167,9 @@ def open_cases(db):
     """`open --id ep-new` with a bad open event: 'ep-new event 0'."""
     bad = [
         ("unknown field", with_(OPEN, colour="red"), ["unknown field 'colour'"]),
+        ("unknown referred_by", with_(OPEN, referred_by="neighbour"), ["'referred_by'"]),
+        ("revision 3", with_(OPEN, revision=3), ["'revision'"]),
+        ("revision 0", with_(OPEN, revision=0), ["'revision'"]),
         ("type not a string", with_(OPEN, type=5), ["'type'"]),
         ("unknown type", with_(OPEN, type="opening"), ["unknown event type"]),
         ("timer type", with_(OPEN, type="checkpoint"), ["unknown event type"]),
@@ -206,7 +218,7 @@ def open_cases(db):
 
 def record_cases(db):
     S = {"type": "screening", "at": "2026-01-06", "red_flags": [], "exclusions": []}
-    T = {"type": "stratification", "at": "2026-01-06"}
+    T = {"type": "stratification", "at": "2026-01-06", "factors": {}}
     M = {"type": "measurement", "at": "2026-01-06", "nprs": 5}
     R = {"type": "reevaluation", "at": "2026-01-06", "judgement": "sufficient"}
     sbst_high = [1, 1, 1, 1, 1, 1, 1, 1, 4]
@@ -259,7 +271,10 @@ def record_cases(db):
         ("ep-scr", "profile 4", with_(T, profile=4), ["'profile'"]),
         ("ep-scr", "profile a string", with_(T, profile="2"), ["'profile'"]),
         ("ep-scr", "override_reason not a string", with_(T, profile=3, override_reason=5), ["'override_reason'"]),
-        ("ep-scr", "nothing to stratify on", T, ["stratification needs"]),
+        ("ep-scr", "nothing to stratify on", with_(T, factors=DROP), ["stratification needs"]),
+        # revision 2 (§7): the therapist's evaluation of the factors is required
+        ("ep-scr", "stratification without factors", with_(T, factors=DROP, sbst=sbst_high), ["'factors'", "§7"]),
+        ("ep-scr", "stratification without factors, profile given", with_(T, factors=DROP, profile=1), ["'factors'"]),
         ("ep-scr", "profile below suggestion without reason", with_(T, sbst=sbst_high, profile=1), ["profile 1"]),
         ("ep-scr", "profile below dominant factor without reason",
          with_(T, factors={"fear_of_movement": "dominant"}, profile=2), ["profile 2"]),
@@ -289,6 +304,39 @@ def record_cases(db):
         ("ep-tx", "reevaluation psk item 11", with_(R, psk=[11]), ["'psk'"]),
         ("ep-tx0", "reevaluation without judgement or measures", with_(R, judgement=DROP, psk=[5]), ["judgement"]),
         ("ep-tx0", "reevaluation without judgement, no baseline", with_(R, judgement=DROP, nprs=3), ["judgement"]),
+        # revision 2 (§8): the judgement is required even when the 30 % rule could be computed
+        ("ep-tx", "reevaluation without judgement, 30 % better", with_(R, judgement=DROP, nprs=3), ["'judgement'", "§8"]),
+        ("ep-tx", "new_profile equal to the current", with_(R, judgement="insufficient", new_profile=2),
+         ["'new_profile'", "not higher"]),
+        ("ep-tx", "new_profile lower than the current", with_(R, judgement="insufficient", new_profile=1),
+         ["'new_profile'", "not higher"]),
+        ("ep-p3", "new_profile in profile 3", with_(R, judgement="insufficient", new_profile=3), ["'new_profile'"]),
+        # revision 2 (§4): LRS never turns back into LBP
+        ("ep-tx", "screening complaint lbp", with_(S, complaint="lbp"), ["'complaint'", "§4"]),
+        ("ep-tx", "screening complaint unknown", with_(S, complaint="neck"), ["'complaint'"]),
+        # revision 2 (§4): the red-flag review
+        ("ep-review", "continue without a note", {"type": "red_flag_review", "at": "2026-01-06", "decision": "continue"},
+         ["'note'"]),
+        ("ep-review", "continue with a blank note",
+         {"type": "red_flag_review", "at": "2026-01-06", "decision": "continue", "note": "  "}, ["'note'"]),
+        ("ep-review", "review without a decision", {"type": "red_flag_review", "at": "2026-01-06"}, ["'decision'"]),
+        ("ep-review", "unknown review decision", {"type": "red_flag_review", "at": "2026-01-06", "decision": "wait"},
+         ["'decision'"]),
+        ("ep-review", "unknown field in a review",
+         {"type": "red_flag_review", "at": "2026-01-06", "decision": "refer", "reason": "x"}, ["unknown field 'reason'"]),
+        ("ep-tx", "red_flag_review outside its state", {"type": "red_flag_review", "at": "2026-01-06", "decision": "refer"},
+         ["not allowed in state 'treatment'"]),
+        ("ep-review", "stratification in the review", with_(T, profile=1), ["red_flag_review"]),
+        # revision 2: gp_request and stop
+        ("ep-intake", "gp_request in intake", {"type": "gp_request", "at": "2026-01-06"}, ["intake"]),
+        ("ep-tx", "gp_request question not a string", {"type": "gp_request", "at": "2026-01-06", "question": 5},
+         ["'question'"]),
+        ("ep-tx", "red_flags on a stop for another reason",
+         {"type": "stop", "at": "2026-01-06", "reason": "goals_met", "red_flags": ["night_sweats"]}, ["'red_flags'", "§10"]),
+        ("ep-tx", "stop end measurement nprs 11", {"type": "stop", "at": "2026-01-06", "reason": "goals_met", "nprs": 11},
+         ["'nprs'"]),
+        ("ep-tx", "open field referred_by unknown on a record", with_(OPEN, at="2026-01-06", referred_by="neighbour"),
+         ["referred_by"]),
         # gp_consult, stop
         ("ep-gpc", "unknown outcome", {"type": "gp_consult", "at": "2026-02-17", "outcome": "maybe"}, ["'outcome'"]),
         ("ep-gpc", "missing outcome", {"type": "gp_consult", "at": "2026-02-17"}, ["'outcome'"]),
@@ -296,7 +344,6 @@ def record_cases(db):
         ("ep-tx", "missing stop reason", {"type": "stop", "at": "2026-01-06"}, ["'reason'"]),
         # not allowed in the state
         ("ep-intake", "session in intake", {"type": "session", "at": "2026-01-06"}, ["intake"]),
-        ("ep-intake", "stop in intake", {"type": "stop", "at": "2026-01-06", "reason": "goals_met"}, ["intake"]),
         ("ep-intake", "stratification in intake", with_(T, profile=1), ["intake"]),
         ("ep-scr", "session in screened", {"type": "session", "at": "2026-01-06"}, ["screened"]),
         ("ep-scr", "reevaluation in screened", R, ["screened"]),

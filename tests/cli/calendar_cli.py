@@ -73,12 +73,12 @@ def build_store(db):
     open_ep(db, "ep-p2", SECRETS[0])
     screen(db, "ep-p2")
     record(db, "ep-p2", type="measurement", at="2026-03-02", nprs=7, qbpds=52)
-    record(db, "ep-p2", type="stratification", at="2026-03-02", sbst=[1, 0, 1, 1, 1, 0, 0, 0, 2])
-    record(db, "ep-p2", type="reevaluation", at="2026-03-23", nprs=4, qbpds=30)
+    record(db, "ep-p2", type="stratification", at="2026-03-02", sbst=[1, 0, 1, 1, 1, 0, 0, 0, 2], factors={})
+    record(db, "ep-p2", type="reevaluation", at="2026-03-23", nprs=4, qbpds=30, judgement="sufficient")
     # profile 1, stopped: week 3 cancelled
     open_ep(db, "ep-stop", SECRETS[1])
     screen(db, "ep-stop")
-    record(db, "ep-stop", type="stratification", at="2026-03-02", sbst=[0] * 9)
+    record(db, "ep-stop", type="stratification", at="2026-03-02", sbst=[0] * 9, factors={})
     record(db, "ep-stop", type="stop", at="2026-03-10", reason="goals_met")
     # LRS checks: open, done, cancelled
     for ep in ("ep-lrs", "ep-lrs-done", "ep-lrs-stop"):
@@ -91,7 +91,7 @@ def build_store(db):
         open_ep(db, ep, SECRETS[1])
         screen(db, ep)
         record(db, ep, type="measurement", at="2026-03-02", nprs=8)
-        record(db, ep, type="stratification", at="2026-03-02", sbst=[1, 1, 1, 1, 1, 1, 1, 1, 4])
+        record(db, ep, type="stratification", at="2026-03-02", sbst=[1, 1, 1, 1, 1, 1, 1, 1, 4], factors={})
         record(db, ep, type="reevaluation", at="2026-04-13", nprs=8, judgement="insufficient")
     record(db, "ep-p3-gp", type="gp_consult", at="2026-04-20", outcome="continue")
     # neuro emergency: phone the GP, open and done

@@ -120,13 +120,14 @@ def build(db):
     rec(db, "ep-a", type="stratification", at="2026-01-05", factors={"leg_pain": "present"})
     open_ep(db, "ep-b", complaint="lrs", at="2026-01-07", onset="2026-01-03")  # lrs_check
     screen(db, "ep-b", at="2026-01-07", mrc=5, nprs=5)
-    open_ep(db, "ep-c", at="2026-01-08")  # red_flag_review, then stop: gp_report_close
-    screen(db, "ep-c", at="2026-01-08", red_flags=["major_trauma", "minor_trauma_with_risk"])
-    rec(db, "ep-c", type="stratification", at="2026-01-08", profile=1)
+    open_ep(db, "ep-c", at="2026-01-08")  # red_flag_review, continue (notice), treatment, then stop: gp_report_close
+    screen(db, "ep-c", at="2026-01-08", red_flags=["night_sweats", "fever_chills"])
+    rec(db, "ep-c", type="red_flag_review", at="2026-01-08", decision="continue", note="sweats explained by a cold")
+    rec(db, "ep-c", type="stratification", at="2026-01-08", profile=1, factors={})
     rec(db, "ep-c", type="stop", at="2026-01-09", reason="patient_request")
     open_ep(db, "ep-d")  # profile 1: week3 reevaluation on 2026-01-26
     screen(db, "ep-d")
-    rec(db, "ep-d", type="stratification", at="2026-01-05", sbst=[0] * 9)
+    rec(db, "ep-d", type="stratification", at="2026-01-05", sbst=[0] * 9, factors={})
 
 
 def tasks_json(db, *args):
@@ -269,7 +270,7 @@ def idempotency(db):
     check(dump(db) == before, "a repeated event id changed the database")
 
     # --expect-seq: the log of ep-i ends at 2
-    strat = {"type": "stratification", "at": "2026-02-03", "profile": 1, "id": "strat-1"}
+    strat = {"type": "stratification", "at": "2026-02-03", "profile": 1, "factors": {}, "id": "strat-1"}
     p = run(db, "record", "ep-i", "--expect-seq", "1", "-", stdin=json.dumps(strat))
     check(p.returncode == 2 and "ep-i event 2" in p.stderr, f"stale --expect-seq 1: {p.returncode} {p.stderr!r}")
     out = rec(db, "ep-i", "--expect-seq", "2", **strat)

@@ -133,7 +133,7 @@ def writers(tmp):
 
 TICK_EPISODES = 2000
 STRATS = [
-    {"profile": 1, "sbst": [0, 0, 0, 0, 0, 0, 0, 0, 0]},
+    {"profile": 1, "sbst": [0, 0, 0, 0, 0, 0, 0, 0, 0], "factors": {}},
     {"profile": 2, "factors": {"leg_pain": "present"}},
     {"profile": 3, "factors": {"fear_of_movement": "dominant"}},
 ]

@@ -59,7 +59,8 @@ def episode_events(rng, k):
          "complaint": "lbp", "age": rng.randint(17, 90)},
         {"type": "screening", "at": day(base, 0), "red_flags": [], "exclusions": []},
         {"type": "measurement", "at": day(base, 0), "nprs": rng.randint(1, 10), "qbpds": rng.randint(1, 100)},
-        {"type": "stratification", "at": day(base, 1), "sbst": [rng.randint(0, 1) for _ in range(8)] + [rng.randint(0, 4)]},
+        {"type": "stratification", "at": day(base, 1), "sbst": [rng.randint(0, 1) for _ in range(8)] + [rng.randint(0, 4)],
+         "factors": {}},
     ]
     d = 1
     for _ in range(rng.randint(0, 4)):
