@@ -178,6 +178,8 @@ def check_prefix(db, lines, when):
         stored = json.loads(body)
         if stored.get("type") == "open":
             stored.pop("patient", None)  # the store adds the line's patient reference to the open entry
+            if stored.pop("revision", None) != 2:  # and the pathway revision the episode follows
+                check(False, f"{when}: {ep}: the open entry does not record pathway revision 2")
         got.setdefault(ep, []).append((seq, event_id, stored))
     check(set(got) == set(want), f"{when}: the stored episodes are not those of the first {total} lines "
                                  f"({len(set(got) - set(want))} extra, {len(set(want) - set(got))} missing)")

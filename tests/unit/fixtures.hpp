@@ -37,6 +37,13 @@ inline std::string parse_error(const json& j) {
   return e.ok() ? std::string("(accepted)") : e.message();
 }
 
+// The open_changes that open an episode under pathway revision 1 (how a stored
+// pre-revision-2 log replays).
+inline json revision1(json changes = json::object()) {
+  changes["revision"] = 1;
+  return changes;
+}
+
 // An `open` event of 2026-01-05 for a 40-year-old with LBP since 2026-01-01;
 // `changes` overrides or adds fields (null removes one).
 inline json open_event(const json& changes = json::object()) {
@@ -118,6 +125,20 @@ inline Episode in_reevaluation_due(int profile) {
   return ep;
 }
 
+// Two review features (§4 rule 5) found at screening on `at`: the episode waits
+// in red_flag_review for the therapist's decision. From intake by default.
+inline json review_screening(const char* at = "2026-01-05", const json& extra = json::object()) {
+  json j = screening(at, {{"red_flags", {"night_sweats", "fever_chills"}}});
+  j.update(extra);
+  return j;
+}
+inline Episode in_red_flag_review(const json& open_changes = json::object()) {
+  Episode ep = opened(open_changes);
+  must_apply(ep, review_screening());
+  REQUIRE(ep.state == State::red_flag_review);
+  return ep;
+}
+
 // Profile 3, insufficient at week 6 (2026-02-16): waiting for the GP.
 inline Episode in_gp_consultation() {
   Episode ep = in_reevaluation_due(3);
@@ -151,6 +172,7 @@ inline Episode in_state(State s) {
   switch (s) {
     case State::intake: return opened();
     case State::screened: return screened();
+    case State::red_flag_review: return in_red_flag_review();
     case State::treatment: return in_treatment(1);
     case State::reevaluation_due: return in_reevaluation_due(1);
     case State::gp_consultation: return in_gp_consultation();

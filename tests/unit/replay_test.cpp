@@ -42,7 +42,7 @@ TEST_CASE("a replay error in a later episode names that episode", "[replay][spec
 }
 
 TEST_CASE("a replay runs the clock on to until and fires the timers due", "[replay][spec-1][spec-8]") {
-  json events = {open_event(), screening(), {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}}};
+  json events = {open_event(), screening(), {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}}};
   json scenario = one_episode("ep-1", events);
   scenario["until"] = "2026-02-12";
   auto r = replay_scenario(scenario.dump());

@@ -7,8 +7,8 @@ using namespace zorgpad::test;
 
 namespace {
 
-constexpr State kNonTerminal[] = {State::intake, State::screened, State::treatment, State::reevaluation_due,
-                                  State::gp_consultation};
+constexpr State kNonTerminal[] = {State::intake, State::screened, State::red_flag_review, State::treatment,
+                                  State::reevaluation_due, State::gp_consultation};
 
 // Applies `make(today)` in an episode in each non-terminal state; checks it is
 // accepted exactly in `allowed` and otherwise rejected naming the state.
@@ -94,18 +94,18 @@ TEST_CASE("an event not allowed in the state is rejected naming the state", "[ev
 }
 
 TEST_CASE("screening is allowed in every non-terminal state", "[events][spec-3]") {
-  check_allowed_in({State::intake, State::screened, State::treatment, State::reevaluation_due, State::gp_consultation},
+  check_allowed_in({State::intake, State::screened, State::red_flag_review, State::treatment, State::reevaluation_due, State::gp_consultation},
                    [](const std::string& at) { return screening(at.c_str()); });
 }
 
 TEST_CASE("stratification is allowed only in screened", "[events][spec-3]") {
   check_allowed_in({State::screened}, [](const std::string& at) {
-    return json{{"type", "stratification"}, {"at", at}, {"profile", 2}};
+    return json{{"type", "stratification"}, {"at", at}, {"profile", 2}, {"factors", json::object()}};
   });
 }
 
 TEST_CASE("measurement is allowed in every non-terminal state", "[events][spec-3]") {
-  check_allowed_in({State::intake, State::screened, State::treatment, State::reevaluation_due, State::gp_consultation},
+  check_allowed_in({State::intake, State::screened, State::red_flag_review, State::treatment, State::reevaluation_due, State::gp_consultation},
                    [](const std::string& at) { return json{{"type", "measurement"}, {"at", at}, {"qbpds", 20}}; });
 }
 
@@ -126,9 +126,27 @@ TEST_CASE("gp_consult is allowed only in gp_consultation", "[events][spec-3]") {
   });
 }
 
-TEST_CASE("stop is allowed from screened onwards but not in intake", "[events][spec-3][spec-10]") {
-  check_allowed_in({State::screened, State::treatment, State::reevaluation_due, State::gp_consultation},
+TEST_CASE("stop is allowed in every non-terminal state, intake included", "[events][spec-3][spec-10]") {
+  check_allowed_in({State::intake, State::screened, State::red_flag_review, State::treatment, State::reevaluation_due,
+                    State::gp_consultation},
                    [](const std::string& at) { return stop(at.c_str(), "request_met"); });
+}
+
+TEST_CASE("revision 1: stop is not allowed in intake", "[events][spec-3][spec-10][revision-1]") {
+  Episode ep = opened(revision1());
+  CHECK(rejected(ep, stop("2026-01-05", "request_met")) == "not allowed in state 'intake'");
+}
+
+TEST_CASE("red_flag_review is allowed only in red_flag_review", "[events][spec-3][spec-4]") {
+  check_allowed_in({State::red_flag_review}, [](const std::string& at) {
+    return json{{"type", "red_flag_review"}, {"at", at}, {"decision", "refer"}};
+  });
+}
+
+TEST_CASE("gp_request is allowed in every non-terminal state but intake", "[events][spec-3][spec-11]") {
+  check_allowed_in({State::screened, State::red_flag_review, State::treatment, State::reevaluation_due,
+                    State::gp_consultation},
+                   [](const std::string& at) { return json{{"type", "gp_request"}, {"at", at}}; });
 }
 
 TEST_CASE("an accepted event counts in the episode's event sequence", "[events][spec-3]") {

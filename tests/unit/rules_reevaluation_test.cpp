@@ -49,18 +49,27 @@ TEST_CASE("profile 3 is reevaluated at weeks 6 and 12", "[checkpoints][spec-8]")
   CHECK(reevaluation_tasks(in_treatment(3)) == CP{{Checkpoint::week6, "2026-02-16"}, {Checkpoint::week12, "2026-03-30"}});
 }
 
-TEST_CASE("LRS adds the lrs_duration checkpoint at onset+42 when it lies after the treatment start", "[checkpoints][spec-8]") {
+TEST_CASE("LRS schedules lrs_duration at onset+42 when that is later than two weeks after the start", "[checkpoints][spec-8]") {
   CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}})) ==
         CP{{Checkpoint::week3, "2026-01-26"}, {Checkpoint::lrs_duration, "2026-02-12"}});
 }
 
-TEST_CASE("LRS with onset+42 one day after the treatment start has the lrs_duration checkpoint", "[checkpoints][spec-8]") {
+TEST_CASE("LRS with onset+42 before two weeks of treatment schedules lrs_duration two weeks after the start", "[checkpoints][spec-8]") {
+  // onset+42 = 2026-01-06, start + 14 = 2026-01-19
   CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}, {"onset", "2025-11-25"}})) ==
-        CP{{Checkpoint::lrs_duration, "2026-01-06"}, {Checkpoint::week3, "2026-01-26"}});
+        CP{{Checkpoint::lrs_duration, "2026-01-19"}, {Checkpoint::week3, "2026-01-26"}});
 }
 
-TEST_CASE("LRS with onset+42 on the treatment start has no lrs_duration checkpoint", "[checkpoints][spec-8]") {
+TEST_CASE("a late LRS presenter gets lrs_duration two weeks after the treatment start", "[checkpoints][spec-8]") {
+  // onset+42 = 2026-01-05, the start itself
   CHECK(reevaluation_tasks(in_treatment(1, {{"complaint", "lrs"}, {"onset", "2025-11-24"}})) ==
+        CP{{Checkpoint::lrs_duration, "2026-01-19"}, {Checkpoint::week3, "2026-01-26"}});
+}
+
+TEST_CASE("revision 1: LRS has lrs_duration at onset+42 only when it lies after the treatment start", "[checkpoints][spec-8][revision-1]") {
+  CHECK(reevaluation_tasks(in_treatment(1, revision1({{"complaint", "lrs"}, {"onset", "2025-11-25"}}))) ==
+        CP{{Checkpoint::lrs_duration, "2026-01-06"}, {Checkpoint::week3, "2026-01-26"}});
+  CHECK(reevaluation_tasks(in_treatment(1, revision1({{"complaint", "lrs"}, {"onset", "2025-11-24"}}))) ==
         CP{{Checkpoint::week3, "2026-01-26"}});
 }
 
@@ -155,18 +164,28 @@ TEST_CASE("a reevaluation after the checkpoint's date marks its task done", "[re
   CHECK(task(ep, 2).closed == d("2026-01-29"));
 }
 
-TEST_CASE("a reevaluation marks done only the earliest of several open tasks due", "[reevaluation][spec-8]") {
+TEST_CASE("a reevaluation marks done every open reevaluation task due on or before its date", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(2);
   must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));  // week 3 and week 6 both past
   CHECK(task(ep, 2).status == TaskStatus::done);
-  CHECK(task(ep, 3).status == TaskStatus::open);
+  CHECK(task(ep, 3).status == TaskStatus::done);
+  CHECK(task(ep, 3).closed == d("2026-02-20"));
+  CHECK(ep.reevaluations.back().checkpoint == Checkpoint::week3);  // the earliest it completed
+  for (const auto& t : ep.timers) CHECK(t.kind == Trigger::phase);
 }
 
-TEST_CASE("a second reevaluation marks done the next task due", "[reevaluation][spec-8]") {
+TEST_CASE("a reevaluation leaves open the reevaluation tasks due after its date", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(2);
+  must_apply(ep, reevaluation("2026-02-15", {{"judgement", "sufficient"}}));
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 3).status == TaskStatus::open);  // week 6, due 02-16
+}
+
+TEST_CASE("revision 1: a reevaluation marks done only the earliest of several open tasks due", "[reevaluation][spec-8][revision-1]") {
+  Episode ep = in_treatment(2, revision1());
   must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));
-  must_apply(ep, reevaluation("2026-02-20", {{"judgement", "sufficient"}}));
-  CHECK(task(ep, 3).status == TaskStatus::done);
+  CHECK(task(ep, 2).status == TaskStatus::done);
+  CHECK(task(ep, 3).status == TaskStatus::open);
 }
 
 TEST_CASE("a reevaluation records the checkpoint whose task it completed", "[reevaluation][spec-8]") {
@@ -181,7 +200,8 @@ TEST_CASE("a reevaluation records the checkpoint whose task it completed", "[ree
 TEST_CASE("a given insufficient judgement decides over improved measures", "[reevaluation][spec-8]") {
   Episode ep = in_reevaluation_due(3);
   must_apply(ep, reevaluation("2026-02-16", {{"judgement", "insufficient"}, {"nprs", 1}}));
-  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, false, Checkpoint::week6});
+  CHECK(ep.reevaluations.back() ==
+        ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, false, Checkpoint::week6, true});
   CHECK(ep.state == State::gp_consultation);
 }
 
@@ -189,77 +209,112 @@ TEST_CASE("a given sufficient judgement decides over worse measures", "[reevalua
   Episode ep = in_reevaluation_due(1);
   must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 9}}));
   CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
+  CHECK(ep.reevaluations.back().measured_improvement == false);
   CHECK_FALSE(ep.reevaluations.back().derived);
   CHECK(ep.state == State::treatment);
 }
 
-TEST_CASE("without a judgement an NPRS reduction from 6 to 4 is derived sufficient", "[reevaluation][spec-8]") {
+TEST_CASE("a reevaluation without judgement is rejected, whatever its measures", "[reevaluation][spec-8]") {
   Episode ep = in_reevaluation_due(1);  // baseline NPRS 6, QBPDS 40
+  for (json extra : {json{{"nprs", 4}}, json{{"nprs", 5}, {"qbpds", 29}}, json{{"psk", {2, 3}}}, json::object()}) {
+    INFO(extra.dump());
+    CHECK_THAT(rejected(ep, reevaluation("2026-01-26", extra)), Catch::StartsWith("missing field 'judgement'"));
+  }
+}
+
+TEST_CASE("revision 1: without a judgement an NPRS reduction from 6 to 4 is derived sufficient", "[reevaluation][spec-8][revision-1]") {
+  Episode ep = in_treatment(1, revision1());
+  advance(ep, d("2026-01-26"));
   must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}}));
   CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-01-26"), Judgement::sufficient, true, Checkpoint::week3});
   CHECK(ep.state == State::treatment);
 }
 
-TEST_CASE("without a judgement an NPRS reduction from 6 to 5 is derived insufficient", "[reevaluation][spec-8]") {
-  Episode ep = in_reevaluation_due(3);
-  must_apply(ep, reevaluation("2026-02-16", {{"nprs", 5}}));
-  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, true, Checkpoint::week6});
-}
-
-TEST_CASE("without a judgement a QBPDS reduction from 40 to 28 is sufficient even if NPRS did not improve", "[reevaluation][spec-8]") {
-  Episode ep = in_reevaluation_due(1);
-  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 6}, {"qbpds", 28}}));
-  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
-  CHECK(ep.reevaluations.back().derived);
-}
-
-TEST_CASE("without a judgement NPRS 6 to 5 and QBPDS 40 to 29 are derived insufficient", "[reevaluation][spec-8]") {
-  Episode ep = in_reevaluation_due(3);
+TEST_CASE("revision 1: without a judgement NPRS 6 to 5 and QBPDS 40 to 29 are derived insufficient", "[reevaluation][spec-8][revision-1]") {
+  Episode ep = in_treatment(3, revision1());
+  advance(ep, d("2026-02-16"));
   must_apply(ep, reevaluation("2026-02-16", {{"nprs", 5}, {"qbpds", 29}}));
-  CHECK(ep.reevaluations.back().judgement == Judgement::insufficient);
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, true, Checkpoint::week6});
+  CHECK(ep.state == State::gp_consultation);
 }
 
-TEST_CASE("the derived judgement compares with the baseline, not the latest value", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(1);
-  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-12"}, {"nprs", 5}});
-  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}}));  // 6 -> 4 is 33 %; 5 -> 4 would be 20 %
-  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
-}
-
-TEST_CASE("with an NPRS baseline of 0 the judgement is derived from QBPDS", "[reevaluation][spec-8]") {
-  Episode ep = screened();
-  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}, {"qbpds", 40}});
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
-  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 0}, {"qbpds", 28}}));
-  CHECK(ep.reevaluations.back().judgement == Judgement::sufficient);
-  CHECK(ep.reevaluations.back().derived);
-}
-
-TEST_CASE("the reevaluation's measures become the latest values", "[reevaluation][spec-8]") {
-  Episode ep = in_reevaluation_due(1);
-  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}, {"psk", {3}}}));
-  CHECK(ep.latest == Measures{4, 40, std::vector{3}});
-  CHECK(ep.baseline == Measures{6, 40, std::vector{3}});
-}
-
-TEST_CASE("a reevaluation without judgement against a baseline of 0 is rejected", "[reevaluation][spec-8]") {
-  Episode ep = screened();
+TEST_CASE("revision 1: a reevaluation without judgement against a baseline of 0 is rejected", "[reevaluation][spec-8][revision-1]") {
+  Episode ep = screened(revision1());
   must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}});
   must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
   CHECK(rejected(ep, reevaluation("2026-01-26", {{"nprs", 0}})) ==
         "no 'judgement' and no NPRS or QBPDS comparable with a non-zero baseline");
 }
 
-TEST_CASE("a reevaluation without judgement and without NPRS or QBPDS is rejected", "[reevaluation][spec-8]") {
-  Episode ep = in_reevaluation_due(1);
-  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"psk", {2, 3}}})), Catch::Contains("no 'judgement'"));
-  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", json::object())), Catch::Contains("no 'judgement'"));
+// ---- measured_improvement: the 30 % rule recorded beside the judgement (§6, §8) ----------------
+
+TEST_CASE("an NPRS reduction from 6 to 4 records measured improvement", "[reevaluation][spec-6][spec-8]") {
+  Episode ep = in_reevaluation_due(1);  // baseline NPRS 6, QBPDS 40
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_insights", true}, {"nprs", 4}}));
+  CHECK(ep.reevaluations.back().measured_improvement == true);
+  CHECK(ep.reevaluations.back().judgement == Judgement::insufficient);
 }
 
-TEST_CASE("a reevaluation without judgement cannot be compared with its own value as baseline", "[reevaluation][spec-8]") {
+TEST_CASE("an NPRS reduction from 6 to 5 records no measured improvement", "[reevaluation][spec-6][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 5}}));
+  CHECK(ep.reevaluations.back().measured_improvement == false);
+}
+
+TEST_CASE("a QBPDS reduction from 40 to 28 records measured improvement even if NPRS did not improve", "[reevaluation][spec-6][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 6}, {"qbpds", 28}}));
+  CHECK(ep.reevaluations.back().measured_improvement == true);
+}
+
+TEST_CASE("NPRS 6 to 5 and QBPDS 40 to 29 record no measured improvement", "[reevaluation][spec-6][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  must_apply(ep, reevaluation("2026-02-16", {{"judgement", "sufficient"}, {"nprs", 5}, {"qbpds", 29}}));
+  CHECK(ep.reevaluations.back().measured_improvement == false);
+}
+
+TEST_CASE("measured improvement compares with the baseline, not the latest value", "[reevaluation][spec-6][spec-8]") {
+  Episode ep = in_treatment(1);
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-12"}, {"nprs", 5}});
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 4}}));  // 6 -> 4 is 33 %; 5 -> 4 would be 20 %
+  CHECK(ep.reevaluations.back().measured_improvement == true);
+}
+
+TEST_CASE("with an NPRS baseline of 0 measured improvement comes from QBPDS", "[reevaluation][spec-6][spec-8]") {
   Episode ep = screened();
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});  // no measurement yet
-  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"nprs", 5}})), Catch::Contains("no 'judgement'"));
+  must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}, {"qbpds", 40}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}});
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 0}, {"qbpds", 28}}));
+  CHECK(ep.reevaluations.back().measured_improvement == true);
+}
+
+TEST_CASE("measured improvement is null when nothing is comparable", "[reevaluation][spec-6][spec-8]") {
+  SECTION("no baseline before the reevaluation: its own value is not one") {
+    Episode ep = screened();
+    must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}});
+    must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 5}}));
+    CHECK_FALSE(ep.reevaluations.back().measured_improvement);
+    CHECK(ep.baseline.nprs == 5);
+  }
+  SECTION("a baseline of 0") {
+    Episode ep = screened();
+    must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-05"}, {"nprs", 0}});
+    must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}});
+    must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 0}}));
+    CHECK_FALSE(ep.reevaluations.back().measured_improvement);
+  }
+  SECTION("neither NPRS nor QBPDS on the reevaluation") {
+    Episode ep = in_reevaluation_due(1);
+    must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"psk", {2}}}));
+    CHECK_FALSE(ep.reevaluations.back().measured_improvement);
+  }
+}
+
+TEST_CASE("the reevaluation's measures become the latest values", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(1);
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"nprs", 4}, {"psk", {3}}}));
+  CHECK(ep.latest == Measures{4, 40, std::vector{3}});
+  CHECK(ep.baseline == Measures{6, 40, std::vector{3}});
 }
 
 // ---- outcome rule 1: sufficient ----------------------------------------------------------------
@@ -302,33 +357,41 @@ TEST_CASE("an lrs_no_improvement referral emits a gp_referral due that day", "[r
   CHECK(last_task(ep).due == d("2026-02-02"));
 }
 
-TEST_CASE("the lrs_duration rule wins over a higher new profile", "[reevaluation][spec-8]") {
+TEST_CASE("the LRS six-weeks rule wins over a higher new profile", "[reevaluation][spec-8]") {
   Episode ep = lrs_before_duration(2);
   must_apply(ep, reevaluation("2026-02-02", {{"judgement", "insufficient"}, {"new_profile", 3}}));
   CHECK(ep.reason == "lrs_no_improvement");
   CHECK(ep.profile == 2);
 }
 
-TEST_CASE("the lrs_duration rule wins over the GP consultation of profile 3", "[reevaluation][spec-8]") {
+TEST_CASE("the LRS six-weeks rule wins over the GP consultation of profile 3", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(3, {{"complaint", "lrs"}});  // lrs_duration 2026-02-12, week 6 2026-02-16
   must_apply(ep, reevaluation("2026-02-12", {{"judgement", "insufficient"}}));
   CHECK(ep.reason == "lrs_no_improvement");
 }
 
-TEST_CASE("an insufficient LRS reevaluation before lrs_duration is due follows the profile rules", "[reevaluation][spec-8]") {
+TEST_CASE("an insufficient LRS reevaluation on day 41 of complaints follows the profile rules", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(3, {{"complaint", "lrs"}});
   must_apply(ep, reevaluation("2026-02-11", {{"judgement", "insufficient"}}));
   CHECK(ep.state == State::gp_consultation);
 }
 
-TEST_CASE("when week 3 and lrs_duration fall on the same day the first reevaluation completes week 3", "[reevaluation][spec-8]") {
+TEST_CASE("when week 3 and lrs_duration fall on the same day one reevaluation completes both and records week 3", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(2, {{"complaint", "lrs"}, {"onset", "2025-12-15"}});  // onset+42 = 2026-01-26
+  REQUIRE(task(ep, 4).checkpoint == Checkpoint::lrs_duration);
+  REQUIRE(task(ep, 4).due == d("2026-01-26"));
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}}));
+  CHECK(ep.reevaluations.back().checkpoint == Checkpoint::week3);
+  CHECK(task(ep, 3).status == TaskStatus::done);
+  CHECK(task(ep, 4).status == TaskStatus::done);
+  CHECK(ep.state == State::treatment);
+}
+
+TEST_CASE("an insufficient LRS reevaluation on the day of six weeks of complaints refers, whatever the new profile", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(2, {{"complaint", "lrs"}, {"onset", "2025-12-15"}});  // onset+42 = 2026-01-26
   must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 3}}));
-  CHECK(ep.reevaluations.back().checkpoint == Checkpoint::week3);
-  CHECK(ep.state == State::treatment);
-  CHECK(ep.profile == 3);
-  CHECK(task(ep, 4).checkpoint == Checkpoint::lrs_duration);
-  CHECK(task(ep, 4).status == TaskStatus::open);  // due today, not a future task: the next reevaluation completes it
+  CHECK(ep.reason == "lrs_no_improvement");
+  CHECK(ep.profile == 2);
 }
 
 // ---- outcome rule 3: a higher profile -----------------------------------------------------------
@@ -395,15 +458,15 @@ TEST_CASE("an early profile change cancels the pending checkpoint and schedules 
   CHECK(task(ep, 4).due == d("2026-02-16"));
 }
 
-TEST_CASE("a profile change leaves an open reevaluation task already due in place", "[reevaluation][spec-8]") {
-  Episode ep = in_treatment(2);
-  // week 3 (01-26) and week 6 (02-16) are both due; the reevaluation completes week 3
+TEST_CASE("a late profile change from 1 completes the tasks due and schedules the new profile's later checkpoints", "[reevaluation][spec-8]") {
+  Episode ep = in_treatment(1);
+  // week 3 (01-26) is due; profile 3 from 01-05 has week 6 (02-16), which is not after 02-20, and week 12 (03-30)
   must_apply(ep, reevaluation("2026-02-20", {{"judgement", "insufficient"}, {"new_profile", 3}}));
+  CHECK(ep.state == State::treatment);
   CHECK(task(ep, 2).status == TaskStatus::done);
-  CHECK(task(ep, 3).status == TaskStatus::open);  // week 6: due, not in the future
-  REQUIRE(ep.tasks.size() == 4);                  // profile 3 from 01-05: only week 12 lies after 02-20
-  CHECK(task(ep, 4).checkpoint == Checkpoint::week12);
-  CHECK(task(ep, 4).due == d("2026-03-30"));
+  REQUIRE(ep.tasks.size() == 3);
+  CHECK(task(ep, 3).checkpoint == Checkpoint::week12);
+  CHECK(task(ep, 3).due == d("2026-03-30"));
 }
 
 TEST_CASE("a higher new profile given with new insights changes the profile", "[reevaluation][spec-8]") {
@@ -422,29 +485,34 @@ TEST_CASE("the new profile's checkpoints come due", "[reevaluation][checkpoints]
   CHECK(ep.state == State::reevaluation_due);
 }
 
-TEST_CASE("a profile change re-creates a future lrs_duration checkpoint on its date", "[reevaluation][spec-8]") {
+TEST_CASE("a profile change keeps an open lrs_duration task open: it belongs to the episode", "[reevaluation][spec-8]") {
   Episode ep = in_treatment(1, {{"complaint", "lrs"}});  // 3 week3 01-26, 4 lrs_duration 02-12
   must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
-  CHECK(task(ep, 4).status == TaskStatus::cancelled);
-  REQUIRE(ep.tasks.size() == 6);
-  CHECK(task(ep, 5).checkpoint == Checkpoint::lrs_duration);
-  CHECK(task(ep, 5).due == d("2026-02-12"));
-  CHECK(task(ep, 6).checkpoint == Checkpoint::week6);
-  CHECK(task(ep, 6).due == d("2026-02-16"));
+  CHECK(task(ep, 4).checkpoint == Checkpoint::lrs_duration);
+  CHECK(task(ep, 4).status == TaskStatus::open);
+  REQUIRE(ep.tasks.size() == 5);
+  CHECK(task(ep, 5).checkpoint == Checkpoint::week6);
+  CHECK(task(ep, 5).due == d("2026-02-16"));
 }
 
-TEST_CASE("a new_profile equal to the current profile is no profile change", "[reevaluation][spec-8]") {
+TEST_CASE("a new_profile equal to the current profile is rejected and nothing changes", "[reevaluation][spec-8]") {
   Episode ep = in_reevaluation_due(2);
-  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}}));
-  CHECK(ep.state == State::referred);
-  CHECK(ep.reason == "insufficient_improvement");
+  CHECK(rejected(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 2}})) ==
+        "field 'new_profile': 2 is not higher than the current profile 2 (the pathway only steps up, §8)");
 }
 
-TEST_CASE("a lower new_profile is no profile change", "[reevaluation][spec-8]") {
+TEST_CASE("a lower new_profile is rejected, also with a sufficient judgement", "[reevaluation][spec-8]") {
   Episode ep = in_reevaluation_due(2);
-  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 1}}));
-  CHECK(ep.reason == "insufficient_improvement");
-  CHECK(ep.profile == 2);
+  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"new_profile", 1}})),
+             Catch::Contains("not higher than the current profile 2"));
+  CHECK_THAT(rejected(ep, reevaluation("2026-01-26", {{"judgement", "sufficient"}, {"new_profile", 1}})),
+             Catch::Contains("not higher than the current profile 2"));
+}
+
+TEST_CASE("profile 3 has no higher profile: any new_profile is rejected", "[reevaluation][spec-8]") {
+  Episode ep = in_reevaluation_due(3);
+  CHECK_THAT(rejected(ep, reevaluation("2026-02-16", {{"judgement", "insufficient"}, {"new_profile", 3}})),
+             Catch::Contains("not higher than the current profile 3"));
 }
 
 // ---- outcome rule 4: profile 1 or 2 otherwise --------------------------------------------------
@@ -458,7 +526,7 @@ TEST_CASE("profile 1 without sufficient improvement refers as insufficient_impro
 
 TEST_CASE("profile 2 without sufficient improvement refers as insufficient_improvement", "[reevaluation][spec-8]") {
   Episode ep = in_reevaluation_due(2);
-  must_apply(ep, reevaluation("2026-01-26", {{"nprs", 5}}));  // derived insufficient
+  must_apply(ep, reevaluation("2026-01-26", {{"judgement", "insufficient"}, {"nprs", 5}}));
   CHECK(ep.state == State::referred);
   CHECK(ep.reason == "insufficient_improvement");
 }
@@ -522,7 +590,7 @@ TEST_CASE("a profile3_no_improvement referral emits a gp_referral due that day",
 
 TEST_CASE("week 12 is counted from the treatment start", "[reevaluation][spec-8]") {
   Episode ep = screened();
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-12"}, {"profile", 3}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-12"}, {"profile", 3}, {"factors", json::object()}});
   must_apply(ep, reevaluation("2026-04-05", {{"judgement", "insufficient"}}));  // day 83 since 01-12
   CHECK(ep.state == State::gp_consultation);
 }

@@ -146,7 +146,7 @@ TEST_CASE("a screening's NPRS is not a measurement", "[measures][spec-6]") {
 
 TEST_CASE("a reevaluation's measures can be the baseline", "[measures][spec-6]") {
   Episode ep = screened();
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}});
   must_apply(ep, reevaluation("2026-01-12", {{"judgement", "sufficient"}, {"qbpds", 35}}));
   CHECK(ep.baseline.qbpds == 35);
   must_apply(ep, {{"type", "measurement"}, {"at", "2026-01-13"}, {"qbpds", 20}});

@@ -30,17 +30,26 @@ TEST_CASE("each neuro_emergency feature refers the episode with reason neuro_eme
   }
 }
 
-TEST_CASE("a neuro emergency emits gp_urgent_contact due the same day and no referral letter", "[screening][spec-4][spec-11]") {
+TEST_CASE("a neuro emergency emits gp_urgent_contact then the written gp_referral, both due the same day", "[screening][spec-4][spec-11]") {
   Episode ep = screened_with(flags({"progressive_motor_weakness"}));
-  REQUIRE(ep.tasks.size() == 1);
+  REQUIRE(ep.tasks.size() == 2);
   CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
   CHECK(ep.tasks[0].due == d("2026-01-05"));
+  CHECK(ep.tasks[1].kind == TaskKind::gp_referral);
+  CHECK(ep.tasks[1].due == d("2026-01-05"));
+}
+
+TEST_CASE("revision 1: a neuro emergency emits gp_urgent_contact and no referral letter", "[screening][spec-4][revision-1]") {
+  Episode ep = screened_with(flags({"progressive_motor_weakness"}), revision1());
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
 }
 
 TEST_CASE("a neuro emergency wins over suspicion", "[screening][spec-4]") {
   Episode ep = screened_with(flags({"cauda_equina"}, {{"suspicion", true}}));
   CHECK(ep.reason == "neuro_emergency");
-  CHECK(count_tasks(ep, TaskKind::gp_referral) == 0);
+  CHECK(count_tasks(ep, TaskKind::gp_urgent_contact) == 1);
+  CHECK(count_tasks(ep, TaskKind::gp_referral) == 1);
 }
 
 // ---- rule 2: suspicion ------------------------------------------------------------------
@@ -87,9 +96,17 @@ TEST_CASE("an LRS episode with MRC 4 and NPRS 7 is screened", "[screening][spec-
   CHECK(ep.state == State::screened);
 }
 
-TEST_CASE("an LBP episode with MRC 0 and NPRS 10 is screened: rule 3 is for LRS only", "[screening][spec-4]") {
-  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 0}, {"nprs", 10}}));
+TEST_CASE("an LBP episode with NPRS 10 and full strength is screened: rule 4 is for LRS only", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 5}, {"nprs", 10}}));
   CHECK(ep.state == State::screened);
+  CHECK(ep.complaint == Complaint::lbp);
+}
+
+TEST_CASE("an LBP episode with MRC 0 is reclassified as LRS and referred as lrs_severe", "[screening][spec-4]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"mrc", 0}}));
+  CHECK(ep.complaint == Complaint::lrs);
+  CHECK(ep.state == State::referred);
+  CHECK(ep.reason == "lrs_severe");
 }
 
 TEST_CASE("severe LRS wins over an exclusion", "[screening][spec-4]") {
@@ -113,14 +130,27 @@ TEST_CASE("the first exclusion given is the reason", "[screening][exclusions][sp
   CHECK(ep.reason == "coccygodynia");
 }
 
-TEST_CASE("an excluded episode gets no tasks", "[screening][exclusions][spec-4][spec-5]") {
-  CHECK(screened_with(screening("2026-01-05", {{"exclusions", {"visceral"}}}), kLrs).tasks.empty());
+TEST_CASE("a direct-access patient excluded at intake for a non-visceral cause gets no tasks", "[screening][exclusions][spec-4][spec-5][spec-10]") {
+  for (const char* code : {"pregnancy_related", "coccygodynia", "recent_surgery_12m"}) {
+    INFO(code);
+    CHECK(screened_with(screening("2026-01-05", {{"exclusions", {code}}})).tasks.empty());
+  }
 }
 
-TEST_CASE("an exclusion wins over a red-flag cluster and emits no review", "[screening][exclusions][spec-4]") {
-  Episode ep = screened_with(flags({"night_sweats", "fever_chills"}, {{"exclusions", {"pregnancy_related"}}}));
+TEST_CASE("an exclusion for a visceral cause emits a gp_referral due that day", "[screening][exclusions][spec-4][spec-5]") {
+  Episode ep = screened_with(screening("2026-01-05", {{"exclusions", {"coccygodynia", "visceral"}}}), kLrs);
   CHECK(ep.state == State::excluded);
-  CHECK(ep.tasks.empty());
+  CHECK(ep.reason == "coccygodynia");
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::gp_referral);
+  CHECK(ep.tasks[0].due == d("2026-01-05"));
+}
+
+TEST_CASE("two review features are weighed before an exclusion: the review opens", "[screening][exclusions][spec-4]") {
+  Episode ep = screened_with(flags({"night_sweats", "fever_chills"}, {{"exclusions", {"pregnancy_related"}}}));
+  CHECK(ep.state == State::red_flag_review);
+  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.tasks[0].kind == TaskKind::red_flag_review);
 }
 
 TEST_CASE("age 16 at open implies the age exclusion at screening", "[exclusions][spec-5]") {
@@ -178,7 +208,9 @@ TEST_CASE("a neuro emergency during treatment refers urgently", "[screening][spe
   must_apply(ep, screening("2026-01-12", {{"red_flags", {"widespread_neuro"}}}));
   CHECK(ep.state == State::referred);
   CHECK(ep.reason == "neuro_emergency");
-  CHECK(ep.tasks.back().kind == TaskKind::gp_urgent_contact);
+  REQUIRE(ep.tasks.size() >= 2);
+  CHECK(ep.tasks[ep.tasks.size() - 2].kind == TaskKind::gp_urgent_contact);
+  CHECK(ep.tasks.back().kind == TaskKind::gp_referral);
 }
 
 TEST_CASE("suspicion in reevaluation_due refers with reason red_flag", "[screening][spec-4]") {
@@ -205,32 +237,43 @@ TEST_CASE("suspicion in screened refers with reason red_flag", "[screening][spec
 
 // ---- clusters --------------------------------------------------------------------------------
 
-TEST_CASE("two features of one cluster emit a red_flag_review due the same day", "[screening][spec-4]") {
-  for (json pair : {json{"major_trauma", "minor_trauma_with_risk"}, json{"night_sweats", "fever_chills"},
-                    json{"history_of_cancer", "fatigue"}, json{"family_history", "severe_night_pain"},
-                    json{"increasing_postoperative_pain", "unilateral_pyramidal_signs"}}) {
+TEST_CASE("two features of one review cluster open a red_flag_review due the same day", "[screening][spec-4]") {
+  for (json pair : {json{"night_sweats", "fever_chills"}, json{"history_of_cancer", "fatigue"},
+                    json{"family_history", "severe_night_pain"}}) {
     INFO(pair.dump());
     Episode ep = screened_with(screening("2026-01-05", {{"red_flags", pair}}));
-    CHECK(ep.state == State::screened);
+    CHECK(ep.state == State::red_flag_review);
     REQUIRE(ep.tasks.size() == 1);
     CHECK(ep.tasks[0].kind == TaskKind::red_flag_review);
     CHECK(ep.tasks[0].due == d("2026-01-05"));
   }
 }
 
-TEST_CASE("a single red-flag feature emits no review", "[screening][spec-4]") {
-  Episode ep = screened_with(flags({"history_of_cancer"}));
+TEST_CASE("two features of different review clusters open a red_flag_review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"fever_chills", "fatigue"}));
+  CHECK(ep.state == State::red_flag_review);
+  CHECK(count_tasks(ep, TaskKind::red_flag_review) == 1);
+}
+
+TEST_CASE("revision 1: one feature in each of several clusters emits no review", "[screening][spec-4][revision-1]") {
+  Episode ep = screened_with(flags({"major_trauma", "fever_chills", "fatigue", "family_history", "unilateral_pyramidal_signs"}),
+                             revision1());
   CHECK(ep.state == State::screened);
   CHECK(ep.tasks.empty());
 }
 
-TEST_CASE("one feature in each of several clusters emits no review", "[screening][spec-4]") {
-  CHECK(screened_with(flags({"major_trauma", "fever_chills", "fatigue", "family_history", "unilateral_pyramidal_signs"})).tasks.empty());
+TEST_CASE("a single red-flag feature of a review cluster does nothing more", "[screening][spec-4]") {
+  for (const char* code : {"history_of_cancer", "night_sweats", "morning_stiffness_30min"}) {
+    INFO(code);
+    Episode ep = screened_with(flags({code}));
+    CHECK(ep.state == State::screened);
+    CHECK(ep.tasks.empty());
+  }
 }
 
 TEST_CASE("a feature named twice counts once", "[screening][spec-4]") {
-  CHECK(flagged_clusters({RedFlag::major_trauma, RedFlag::major_trauma}).empty());
-  CHECK(screened_with(flags({"major_trauma", "major_trauma"})).tasks.empty());
+  CHECK(flagged_clusters({RedFlag::fever_chills, RedFlag::fever_chills}).empty());
+  CHECK(screened_with(flags({"fever_chills", "fever_chills"})).tasks.empty());
 }
 
 TEST_CASE("weight_loss_unexplained with an infection feature makes an infection cluster", "[screening][spec-4]") {
@@ -243,35 +286,46 @@ TEST_CASE("weight_loss_unexplained with a tumour feature makes a tumour cluster"
   CHECK(count_tasks(screened_with(flags({"weight_loss_unexplained", "fatigue"})), TaskKind::red_flag_review) == 1);
 }
 
-TEST_CASE("weight_loss_unexplained alone makes no cluster", "[screening][spec-4]") {
+TEST_CASE("weight_loss_unexplained alone makes no cluster and opens no review", "[screening][spec-4]") {
   CHECK(flagged_clusters({RedFlag::weight_loss_unexplained}).empty());
+  CHECK(screened_with(flags({"weight_loss_unexplained"})).state == State::screened);
 }
 
-TEST_CASE("two neuro_emergency features are not a cluster for review", "[screening][spec-4]") {
+TEST_CASE("two neuro_emergency features refer urgently, not to a review", "[screening][spec-4]") {
   CHECK(flagged_clusters({RedFlag::cauda_equina, RedFlag::widespread_neuro}).empty());
   Episode ep = screened_with(flags({"cauda_equina", "widespread_neuro"}));
-  REQUIRE(ep.tasks.size() == 1);
+  CHECK(ep.reason == "neuro_emergency");
+  REQUIRE(ep.tasks.size() == 2);
   CHECK(ep.tasks[0].kind == TaskKind::gp_urgent_contact);
+  CHECK(ep.tasks[1].kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("a cluster with suspicion refers without a review", "[screening][spec-4]") {
-  Episode ep = screened_with(flags({"major_trauma", "minor_trauma_with_risk"}, {{"suspicion", true}}));
+TEST_CASE("review features with suspicion refer without a review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"night_sweats", "fever_chills"}, {{"suspicion", true}}));
   CHECK(ep.reason == "red_flag");
   REQUIRE(ep.tasks.size() == 1);
   CHECK(ep.tasks[0].kind == TaskKind::gp_referral);
 }
 
-TEST_CASE("clusters in two clusters emit one review", "[screening][spec-4]") {
-  Episode ep = screened_with(flags({"major_trauma", "minor_trauma_with_risk", "night_sweats", "fever_chills"}));
+TEST_CASE("pairs in two review clusters open one review", "[screening][spec-4]") {
+  Episode ep = screened_with(flags({"family_history", "severe_night_pain", "night_sweats", "fever_chills"}));
   CHECK(count_tasks(ep, TaskKind::red_flag_review) == 1);
 }
 
-TEST_CASE("a cluster at a later screening emits a review and keeps the state", "[screening][spec-4]") {
+TEST_CASE("two review features during treatment open a review from treatment", "[screening][spec-4]") {
   Episode ep = in_treatment(1);
+  must_apply(ep, screening("2026-01-12", {{"red_flags", {"morning_stiffness_30min", "back_pain_over_5_years"}}}));
+  CHECK(ep.state == State::red_flag_review);
+  CHECK(ep.transitions.back() == Transition{d("2026-01-12"), Trigger::screening, "treatment", "red_flag_review"});
+  CHECK(ep.tasks.back().kind == TaskKind::red_flag_review);
+  CHECK(ep.tasks.back().due == d("2026-01-12"));
+}
+
+TEST_CASE("revision 1: a red-flag cluster at a later screening emits a review task and keeps the state", "[screening][spec-4][revision-1]") {
+  Episode ep = in_treatment(1, revision1());
   must_apply(ep, screening("2026-01-12", {{"red_flags", {"morning_stiffness_30min", "back_pain_over_5_years"}}}));
   CHECK(ep.state == State::treatment);
   CHECK(ep.tasks.back().kind == TaskKind::red_flag_review);
-  CHECK(ep.tasks.back().due == d("2026-01-12"));
 }
 
 // ---- lrs_check ---------------------------------------------------------------------------------

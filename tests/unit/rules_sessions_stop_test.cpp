@@ -63,8 +63,8 @@ TEST_CASE("sessions are counted while waiting for the GP", "[sessions][spec-9]")
 
 // ---- §10 stop -------------------------------------------------------------------------
 
-TEST_CASE("each stop reason closes the episode with that reason", "[stop][spec-10]") {
-  for (const char* reason : {"request_met", "goals_met", "no_improvement", "self_sufficient", "not_motivated", "red_flag",
+TEST_CASE("each stop reason but red_flag closes the episode with that reason", "[stop][spec-10]") {
+  for (const char* reason : {"request_met", "goals_met", "no_improvement", "self_sufficient", "not_motivated",
                              "patient_request"}) {
     INFO(reason);
     Episode ep = in_treatment(1);
@@ -74,8 +74,8 @@ TEST_CASE("each stop reason closes the episode with that reason", "[stop][spec-1
   }
 }
 
-TEST_CASE("each stop reason emits gp_report_close due that day", "[stop][spec-10][spec-11]") {
-  for (const char* reason : {"request_met", "goals_met", "no_improvement", "self_sufficient", "not_motivated", "red_flag",
+TEST_CASE("each stop that closes a treated episode emits gp_report_close due that day", "[stop][spec-10][spec-11]") {
+  for (const char* reason : {"request_met", "goals_met", "no_improvement", "self_sufficient", "not_motivated",
                              "patient_request"}) {
     INFO(reason);
     Episode ep = in_treatment(1);
@@ -86,18 +86,26 @@ TEST_CASE("each stop reason emits gp_report_close due that day", "[stop][spec-10
   }
 }
 
+TEST_CASE("revision 1: a stop for a red flag closes the episode with a closing report", "[stop][spec-10][revision-1]") {
+  Episode ep = in_treatment(1, revision1());
+  must_apply(ep, stop("2026-01-12", "red_flag"));
+  CHECK(ep.state == State::closed);
+  CHECK(ep.reason == "red_flag");
+  CHECK(ep.tasks.back().kind == TaskKind::gp_report_close);
+  CHECK(count_tasks(ep, TaskKind::gp_referral) == 0);
+}
+
 TEST_CASE("stop records the transition to closed", "[stop][spec-10]") {
   Episode ep = in_treatment(1);
   must_apply(ep, stop("2026-01-12"));
   CHECK(ep.transitions.back() == Transition{d("2026-01-12"), Trigger::stop, "treatment", "closed"});
 }
 
-TEST_CASE("stop from screened closes with only the closing report", "[stop][spec-10]") {
+TEST_CASE("a direct-access patient who stops in screened gets no end report", "[stop][spec-10]") {
   Episode ep = screened();
   must_apply(ep, stop("2026-01-06", "request_met"));
   CHECK(ep.state == State::closed);
-  REQUIRE(ep.tasks.size() == 1);
-  CHECK(ep.tasks[0].kind == TaskKind::gp_report_close);
+  CHECK(ep.tasks.empty());
 }
 
 TEST_CASE("stop while waiting for the GP leaves the gp_consultation task open", "[stop][spec-10][spec-11]") {

@@ -11,12 +11,14 @@ namespace {
 std::vector<json> clinical_events(const std::string& at) {
   return {
       {{"type", "screening"}, {"at", at}},
-      {{"type", "stratification"}, {"at", at}, {"profile", 1}},
+      {{"type", "stratification"}, {"at", at}, {"profile", 1}, {"factors", json::object()}},
       {{"type", "measurement"}, {"at", at}, {"nprs", 3}},
       {{"type", "session"}, {"at", at}},
       {{"type", "reevaluation"}, {"at", at}, {"judgement", "sufficient"}},
       {{"type", "gp_consult"}, {"at", at}, {"outcome", "continue"}},
       {{"type", "stop"}, {"at", at}, {"reason", "goals_met"}},
+      {{"type", "red_flag_review"}, {"at", at}, {"decision", "continue"}, {"note", "mechanical pain"}},
+      {{"type", "gp_request"}, {"at", at}, {"question", "how is it going?"}},
   };
 }
 
@@ -112,7 +114,7 @@ TEST_CASE("timers due on the same date fire phase first, then checkpoints", "[ti
   // onset 2025-12-08: subacute on 2026-01-19; stratified 2025-12-29: week 3 on 2026-01-19
   Episode ep = opened({{"onset", "2025-12-08"}, {"at", "2025-12-29"}});
   must_apply(ep, screening("2025-12-29"));
-  must_apply(ep, {{"type", "stratification"}, {"at", "2025-12-29"}, {"profile", 1}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2025-12-29"}, {"profile", 1}, {"factors", json::object()}});
   CHECK(advance(ep, d("2026-01-19")) == 2);
   REQUIRE(ep.transitions.size() == 4);
   CHECK(ep.transitions[2] == Transition{d("2026-01-19"), Trigger::phase, "acute", "subacute"});

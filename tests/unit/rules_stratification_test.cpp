@@ -16,9 +16,15 @@ const json kSbstHigh = {0, 0, 0, 0, 1, 1, 1, 1, 0};    // total 4, psychosocial 
 const json kOrebroRaised = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5};      // 50
 const json kOrebroNotRaised = {5, 5, 5, 5, 5, 5, 5, 4, 5, 5};   // 49
 
+// §7 requires `factors`: unless the test gives some, none is present ({}),
+// which suggests profile 1 and so never raises the suggestion under test.
+json no_factors(json fields) {
+  if (!fields.contains("factors")) fields["factors"] = json::object();
+  return fields;
+}
 Episode stratified(const json& fields) {
   Episode ep = screened();
-  must_apply(ep, strat(fields));
+  must_apply(ep, strat(no_factors(fields)));
   return ep;
 }
 }  // namespace
@@ -70,15 +76,23 @@ TEST_CASE("a non-raised Örebro does not lower the suggestion", "[stratification
   CHECK(stratified({{"sbst", kSbstMedium}, {"orebro", kOrebroNotRaised}}).suggested_profile == 2);
 }
 
-TEST_CASE("a non-raised Örebro alone suggests no profile", "[stratification][spec-7]") {
-  CHECK(suggest_profile(std::nullopt, std::nullopt, OrebroScore{49, false}) == std::nullopt);
-  Episode ep = stratified({{"orebro", kOrebroNotRaised}, {"profile", 1}});
-  CHECK_FALSE(ep.suggested_profile);
+TEST_CASE("a non-raised Örebro with no factor present suggests profile 1", "[stratification][spec-7]") {
+  Episode ep = stratified({{"orebro", kOrebroNotRaised}});
+  CHECK(ep.suggested_profile == 1);
   CHECK(ep.profile == 1);
 }
 
-TEST_CASE("a non-raised Örebro alone without a profile is rejected", "[stratification][spec-7]") {
-  Episode ep = screened();
+TEST_CASE("revision 1: a non-raised Örebro alone suggests no profile", "[stratification][spec-7][revision-1]") {
+  CHECK(suggest_profile(std::nullopt, std::nullopt, OrebroScore{49, false}) == std::nullopt);
+  Episode ep = screened(revision1());
+  must_apply(ep, strat({{"orebro", kOrebroNotRaised}, {"profile", 1}}));
+  CHECK_FALSE(ep.suggested_profile);
+  CHECK_FALSE(ep.factors);
+  CHECK(ep.profile == 1);
+}
+
+TEST_CASE("revision 1: a non-raised Örebro alone without a profile is rejected", "[stratification][spec-7][revision-1]") {
+  Episode ep = screened(revision1());
   CHECK(rejected(ep, strat({{"orebro", kOrebroNotRaised}})) ==
         "the answers given suggest no profile (a non-raised Örebro alone); give 'profile'");
 }
@@ -89,21 +103,51 @@ TEST_CASE("without a profile the suggestion is applied", "[stratification][spec-
   CHECK(stratified({{"sbst", kSbstHigh}}).profile == 3);
 }
 
-TEST_CASE("a profile alone stands without a suggestion", "[stratification][spec-7]") {
+TEST_CASE("a stratification without factors is rejected and nothing changes", "[stratification][spec-7]") {
+  for (json fields : {json{{"profile", 2}}, json{{"sbst", kSbstHigh}}, json{{"orebro", kOrebroRaised}, {"profile", 3}}}) {
+    INFO(fields.dump());
+    Episode ep = screened();
+    CHECK_THAT(rejected(ep, strat(fields)), Catch::StartsWith("missing field 'factors'"));
+  }
+}
+
+TEST_CASE("empty factors say no factor is present and suggest profile 1", "[stratification][spec-7]") {
+  Episode ep = screened();
+  must_apply(ep, strat({{"factors", json::object()}}));
+  CHECK(ep.factors == Factors{});
+  CHECK(ep.suggested_profile == 1);
+  CHECK(ep.profile == 1);
+}
+
+TEST_CASE("a profile with no factor present is recorded with suggestion 1", "[stratification][spec-7]") {
   Episode ep = stratified({{"profile", 2}});
   CHECK(ep.profile == 2);
+  CHECK(ep.suggested_profile == 1);
+}
+
+TEST_CASE("revision 1: a profile alone stands without factors and without a suggestion", "[stratification][spec-7][revision-1]") {
+  Episode ep = screened(revision1());
+  must_apply(ep, strat({{"profile", 2}}));
+  CHECK(ep.profile == 2);
+  CHECK_FALSE(ep.factors);
   CHECK_FALSE(ep.suggested_profile);
 }
 
 TEST_CASE("a profile below the suggestion without an override_reason is rejected and nothing changes", "[stratification][spec-7]") {
   Episode ep = screened();
-  CHECK(rejected(ep, strat({{"sbst", kSbstHigh}, {"profile", 2}})) ==
-        "profile 2 is below the suggested profile 3 and needs an 'override_reason'");
+  CHECK(rejected(ep, strat(no_factors({{"sbst", kSbstHigh}, {"profile", 2}}))) ==
+        "profile 2 is below the suggested profile 3 and needs an 'override_reason' (§7)");
+}
+
+TEST_CASE("a profile below the factors' suggestion without an override_reason is rejected", "[stratification][spec-7]") {
+  Episode ep = screened();
+  CHECK_THAT(rejected(ep, strat({{"factors", {{"leg_pain", "present"}}}, {"profile", 1}})),
+             Catch::Contains("below the suggested profile 2"));
 }
 
 TEST_CASE("an empty override_reason does not count as a reason", "[stratification][spec-7]") {
   Episode ep = screened();
-  CHECK_THAT(rejected(ep, strat({{"sbst", kSbstHigh}, {"profile", 1}, {"override_reason", ""}})),
+  CHECK_THAT(rejected(ep, strat(no_factors({{"sbst", kSbstHigh}, {"profile", 1}, {"override_reason", ""}}))),
              Catch::Contains("needs an 'override_reason'"));
 }
 
@@ -116,7 +160,7 @@ TEST_CASE("a profile below the suggestion with an override_reason is applied and
 
 TEST_CASE("a profile below the factors' suggestion of a recurrent episode needs an override_reason", "[stratification][spec-7][spec-1]") {
   Episode ep = screened({{"previous_episode_end", "2025-12-20"}});  // previous_episodes present: 2
-  CHECK_THAT(rejected(ep, strat({{"profile", 1}})), Catch::Contains("below the suggested profile 2"));
+  CHECK_THAT(rejected(ep, strat(no_factors({{"profile", 1}}))), Catch::Contains("below the suggested profile 2"));
 }
 
 TEST_CASE("a profile above the suggestion needs no reason", "[stratification][spec-7]") {
@@ -153,13 +197,13 @@ TEST_CASE("stratification moves screened to treatment", "[stratification][spec-7
 
 TEST_CASE("the treatment start is the stratification's date", "[stratification][spec-7]") {
   Episode ep = screened();
-  must_apply(ep, strat({{"profile", 1}}, "2026-01-08"));
+  must_apply(ep, strat(no_factors({{"profile", 1}}), "2026-01-08"));
   CHECK(ep.treatment_start == d("2026-01-08"));
 }
 
 TEST_CASE("stratification emits gp_report_start due that day", "[stratification][spec-7][spec-11]") {
   Episode ep = screened();
-  must_apply(ep, strat({{"profile", 1}}, "2026-01-08"));
+  must_apply(ep, strat(no_factors({{"profile", 1}}), "2026-01-08"));
   REQUIRE_FALSE(ep.tasks.empty());
   CHECK(ep.tasks[0].kind == TaskKind::gp_report_start);
   CHECK(ep.tasks[0].due == d("2026-01-08"));

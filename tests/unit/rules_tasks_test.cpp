@@ -34,7 +34,7 @@ TEST_CASE("tasks are numbered from 1 in creation order", "[tasks][spec-11]") {
 
 TEST_CASE("a new task is open and records the day it was created", "[tasks][spec-11]") {
   Episode ep = screened();
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-08"}, {"profile", 1}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-08"}, {"profile", 1}, {"factors", json::object()}});
   CHECK(task(ep, 2).status == TaskStatus::open);
   CHECK(task(ep, 2).created == d("2026-01-08"));
   CHECK_FALSE(task(ep, 2).closed);
@@ -67,14 +67,23 @@ TEST_CASE("becoming terminal leaves the GP report tasks open", "[tasks][spec-11]
   CHECK(count_tasks(ep, TaskKind::gp_report_close, TaskStatus::open) == 1);
 }
 
-TEST_CASE("becoming terminal leaves red_flag_review and session_limit open", "[tasks][spec-11]") {
-  Episode ep = opened();
-  must_apply(ep, screening("2026-01-05", {{"red_flags", {"major_trauma", "minor_trauma_with_risk"}}}));
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}});
+TEST_CASE("becoming terminal leaves session_limit and the red-flag notice open", "[tasks][spec-11]") {
+  Episode ep = in_red_flag_review();
+  must_apply(ep, {{"type", "red_flag_review"}, {"at", "2026-01-05"}, {"decision", "continue"}, {"note", "a cold"}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"profile", 1}, {"factors", json::object()}});
   for (const char* at : {"2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"}) must_apply(ep, session(at));
   must_apply(ep, stop("2026-01-10"));
-  CHECK(count_tasks(ep, TaskKind::red_flag_review, TaskStatus::open) == 1);
+  CHECK(count_tasks(ep, TaskKind::gp_red_flag_notice, TaskStatus::open) == 1);
   CHECK(count_tasks(ep, TaskKind::session_limit, TaskStatus::open) == 1);
+}
+
+TEST_CASE("becoming terminal from the review marks the red_flag_review task done", "[tasks][spec-11][spec-4]") {
+  Episode ep = in_red_flag_review();
+  must_apply(ep, screening("2026-01-06", {{"red_flags", {"cauda_equina"}}}));
+  CHECK(ep.state == State::referred);
+  CHECK(task(ep, 1).kind == TaskKind::red_flag_review);
+  CHECK(task(ep, 1).status == TaskStatus::done);
+  CHECK(task(ep, 1).closed == d("2026-01-06"));
 }
 
 TEST_CASE("becoming terminal leaves done tasks done", "[tasks][spec-11]") {
@@ -89,8 +98,8 @@ TEST_CASE("a neuro emergency during treatment cancels the reevaluation tasks and
   Episode ep = in_treatment(1);
   must_apply(ep, screening("2026-01-12", {{"red_flags", {"cauda_equina"}}}));
   CHECK(task(ep, 2).status == TaskStatus::cancelled);
-  CHECK(ep.tasks.back().kind == TaskKind::gp_urgent_contact);
-  CHECK(ep.tasks.back().status == TaskStatus::open);
+  CHECK(count_tasks(ep, TaskKind::gp_urgent_contact, TaskStatus::open) == 1);
+  CHECK(count_tasks(ep, TaskKind::gp_referral, TaskStatus::open) == 1);
 }
 
 TEST_CASE("an exclusion during treatment cancels the reevaluation tasks", "[tasks][spec-11][spec-5]") {

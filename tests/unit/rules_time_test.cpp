@@ -126,7 +126,8 @@ TEST_CASE("an episode without a previous episode is not recurrent", "[time][spec
 
 TEST_CASE("a recurrent episode counts previous_episodes as a present factor", "[time][stratification][spec-1][spec-7]") {
   Episode ep = screened({{"previous_episode_end", "2025-12-20"}});
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}}});
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}},
+                  {"factors", json::object()}});
   REQUIRE(ep.factors);
   CHECK(*ep.factors == Factors{{Factor::previous_episodes, FactorLevel::present}});
   CHECK(ep.suggested_profile == 2);  // present factor 2 beats a low STarT Back 1
@@ -147,9 +148,11 @@ TEST_CASE("a recurrent episode keeps previous_episodes dominant when the therapi
   CHECK(ep.suggested_profile == 3);
 }
 
-TEST_CASE("a non-recurrent episode with a low STarT Back alone is suggested profile 1", "[time][stratification][spec-1][spec-7]") {
+TEST_CASE("a non-recurrent episode with no factor present and a low STarT Back is suggested profile 1", "[time][stratification][spec-1][spec-7]") {
   Episode ep = screened({{"previous_episode_end", "2025-12-02"}});  // 30 days: not recurrent
-  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}}});
-  CHECK_FALSE(ep.factors);
+  must_apply(ep, {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}},
+                  {"factors", json::object()}});
+  REQUIRE(ep.factors);
+  CHECK(ep.factors->empty());  // previous_episodes not added
   CHECK(ep.suggested_profile == 1);
 }

@@ -66,8 +66,8 @@ TEST_CASE("an event is not allowed in a state exactly when no row has that state
   for (size_t i = 0; i < kStates.size(); ++i) {
     State s = State(i);
     Episode ep = in_state(s);
-    for (Trigger t : {Trigger::screening, Trigger::stratification, Trigger::measurement, Trigger::session,
-                      Trigger::reevaluation, Trigger::gp_consult, Trigger::stop}) {
+    for (Trigger t : {Trigger::screening, Trigger::red_flag_review, Trigger::stratification, Trigger::measurement,
+                      Trigger::session, Trigger::reevaluation, Trigger::gp_consult, Trigger::gp_request, Trigger::stop}) {
       Event e;
       e.type = t;
       e.at = std::max(ep.last_event, ep.last_fired);
