@@ -9,8 +9,8 @@ namespace {
 
 // One arrow per (row, from-state); a `stay` row draws a self-loop.
 template <typename Fn>
-void for_each_arrow(Fn fn) {
-  for (const Row& row : transition_table()) {
+void for_each_arrow(int revision, Fn fn) {
+  for (const Row& row : transition_table(revision)) {
     std::string label(kTriggers.name(row.trigger));
     if (row.guard_name) label += " [" + std::string(row.guard_name) + "]";
     label += " / " + std::string(row.action_name);
@@ -29,11 +29,11 @@ void for_each_arrow(Fn fn) {
 
 }  // namespace
 
-std::string draw_diagram(DiagramFormat f) {
+std::string draw_diagram(DiagramFormat f, int revision) {
   std::ostringstream out;
   if (f == DiagramFormat::mermaid) {
     out << "stateDiagram-v2\n";
-    for_each_arrow([&](const std::string& from, const std::string& to, const std::string& label) {
+    for_each_arrow(revision, [&](const std::string& from, const std::string& to, const std::string& label) {
       out << "  " << (from.empty() ? "[*]" : from) << " --> " << to << " : " << label << "\n";
     });
     for (size_t i = 0; i < kStates.size(); ++i)
@@ -42,7 +42,7 @@ std::string draw_diagram(DiagramFormat f) {
     out << "digraph zorgpad {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n  start [shape=point];\n";
     for (size_t i = 0; i < kStates.size(); ++i)
       if (is_terminal(State(i))) out << "  " << kStates.name(State(i)) << " [peripheries=2];\n";
-    for_each_arrow([&](const std::string& from, const std::string& to, const std::string& label) {
+    for_each_arrow(revision, [&](const std::string& from, const std::string& to, const std::string& label) {
       out << "  " << (from.empty() ? "start" : from) << " -> " << to << " [label=\"" << label << "\"];\n";
     });
     out << "}\n";
