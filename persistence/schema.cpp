@@ -94,16 +94,34 @@ DROP INDEX tasks_open_due;
 CREATE INDEX tasks_open_due ON tasks(due, id, kind, episode, seq, checkpoint, status) WHERE status = 'open';
 )sql";
 
-// Version 5: pathway revision 2. Episodes record the revision they follow
+// Version 5: inactive episodes (spec §11: non-terminal, no clinical event for
+// 42 days) found through an index instead of every body. `last_event` is the
+// date of the episode's latest clinical event (Episode::last_event), filled
+// here from the stored body. `terminal` is 1 in referred, closed and
+// excluded: the index's condition lies on it, not on `state`, because every
+// episode UPDATE sets `state` and SQLite rewrites the entry of a partial
+// index whose condition names a column being set, so a tick (which sets
+// `state` but never changes last_event or terminality) would dirty one more
+// random page per episode. Queries must repeat `terminal = 0` literally for
+// the planner to use the index.
+constexpr const char* kV5 = R"sql(
+ALTER TABLE episodes ADD COLUMN last_event TEXT;
+ALTER TABLE episodes ADD COLUMN terminal INTEGER NOT NULL DEFAULT 0;
+UPDATE episodes SET last_event = json_extract(body, '$.last_event'),
+                    terminal = (state IN ('referred', 'closed', 'excluded'));
+CREATE INDEX episodes_inactive ON episodes(last_event, id) WHERE terminal = 0;
+)sql";
+
+// Version 6: pathway revision 2. Episodes record the revision they follow
 // (the logged `open` carries it from now on; a log without it is revision
 // 1's) and their bodies gain revision 2's fields. The SQL part changes
 // nothing; the store then rewrites every body in the same transaction
 // (kRewriteBodiesAt), so `rebuild` of an old episode finds what it derives.
-constexpr const char* kV5 = R"sql(
+constexpr const char* kV6 = R"sql(
 SELECT 1;
 )sql";
 
-constexpr std::array kMigrations{kV1, kV2, kV3, kV4, kV5};
+constexpr std::array kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -10,6 +10,6 @@ const char* migration_sql(int to_version);
 // After migrating to this version the store rewrites every episode body in
 // the same transaction (new fields of pathway revision 2, at their defaults
 // for a revision-1 episode).
-inline constexpr int kRewriteBodiesAt = 5;
+inline constexpr int kRewriteBodiesAt = 6;
 
 }  // namespace zorgpad

@@ -271,7 +271,17 @@ struct Loaded {
   bool is_new = false;
   bool repair = false;  // rebuild rewrites every column, the patient reference too
   std::optional<CountKey> counted;  // the stored row's count key; none for a new episode
+  // The stored row's last_event and terminal columns: when neither changes,
+  // the row is written without them and the index of non-terminal episodes
+  // by last event (schema 5) is not touched (a tick never changes them).
+  std::string stored_last_event;
+  bool stored_terminal = false;
 };
+
+// The columns of the index of non-terminal episodes by last event.
+bool activity_changed(const Loaded& l) {
+  return l.stored_last_event != iso(l.ep.last_event) || l.stored_terminal != is_terminal(l.ep.state);
+}
 
 // The stored projection body of an episode: written by write_body, checked
 // against episode_state (nlohmann) on the first bodies each codec writes, and
@@ -364,7 +374,7 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
   // costs a shared_ptr copy, which shows at ten million events.
   Cursor q(db, "SELECT episode, seq, type, body, rowid FROM events" + range("episode") + " ORDER BY episode, seq", lo, hi);
   Cursor rows(db,
-              "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body "
+              "SELECT id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body, last_event, terminal "
               "FROM episodes" + range("id") + " ORDER BY id", lo, hi);
   Cursor task_rows(db, "SELECT episode, seq, kind, checkpoint, due, status FROM tasks" + range("episode") + " ORDER BY episode, seq",
                    lo, hi);
@@ -409,6 +419,8 @@ RangeScan scan_range(SQLite::Database& db, const std::string& lo, const std::str
       expect(7, std::to_string(last_seq), "last_seq");
       expect(8, ep->next_due() ? ep->next_due()->iso() : "", "next_due");
       if (col(rows, 9) != body) diffs.push_back("body");
+      expect(10, iso(ep->last_event), "last_event");
+      expect(11, is_terminal(ep->state) ? "1" : "0", "terminal");
       row_ok = rows.step();
     } else {
       diffs.push_back("projection missing");
@@ -624,23 +636,33 @@ class SqliteStore final : public Store {
       SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
       for (;;) {
         auto& q = stmt(due_q_,
-                       "SELECT id, body, last_seq, state, phase, profile FROM episodes WHERE next_due <= ? "
-                       "ORDER BY next_due LIMIT 2000");
+                       "SELECT id, body, last_seq, state, phase, profile, last_event, terminal FROM episodes "
+                       "WHERE next_due <= ? ORDER BY next_due LIMIT 2000");
         q.bind(1, now_iso);
-        std::vector<std::tuple<std::string, std::string, int64_t, CountKey>> rows;
+        struct Due {
+          std::string id, body;
+          int64_t seq;
+          CountKey counted;
+          std::string last_event;
+          bool terminal;
+        };
+        std::vector<Due> rows;
         while (q.executeStep())
-          rows.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
-                            CountKey{q.getColumn(3).getString(), q.getColumn(4).getString(),
-                                     q.getColumn(5).isNull() ? 0 : q.getColumn(5).getInt()});
+          rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
+                          CountKey{q.getColumn(3).getString(), q.getColumn(4).getString(),
+                                   q.getColumn(5).isNull() ? 0 : q.getColumn(5).getInt()},
+                          q.getColumn(6).getString(), q.getColumn(7).getInt() != 0});
         q.reset();
         if (rows.empty()) break;
-        for (auto& [id, body, seq, counted] : rows) {
+        for (auto& [id, body, seq, counted, last_event, terminal] : rows) {
           auto ep = episode_from_state_text(body);
           if (!ep) return broken("episode " + id + ": " + ep.message());
           Loaded& l = cache_[id];
           l.tasks_before = ep->tasks;
           l.last_seq = seq;
           l.counted = std::move(counted);
+          l.stored_last_event = std::move(last_event);
+          l.stored_terminal = terminal;
           l.ep = std::move(*ep);
           int fired = advance(l.ep, now);
           rep.timers += fired;
@@ -858,23 +880,49 @@ class SqliteStore final : public Store {
       // Nothing on this page: spare the row query, which reads every episode
       // row when only the state, phase or profile is filtered (no index).
       if (page.total <= f.offset) return page;
-      SQLite::Statement q(db_, "SELECT id, patient, state, phase, profile, gp, therapist, next_due FROM episodes" + where +
+      SQLite::Statement q(db_, std::string("SELECT ") + kSummaryColumns + " FROM episodes" + where +
                                    (f.after ? " AND id > :after" : "") + " ORDER BY id LIMIT :limit OFFSET :offset");
       bind_episode_filter(q, f);
       if (f.after) q.bind(":after", *f.after);
       q.bind(":limit", f.limit);
       q.bind(":offset", f.offset);
+      while (q.executeStep()) page.episodes.push_back(summary(q));
+      return page;
+    });
+  }
+
+  StoreResult<InactivePage> list_inactive(const InactiveQuery& iq) override {
+    return guarded<InactivePage>([&]() -> StoreResult<InactivePage> {
+      const EpisodeFilter& f = iq.filter;
+      if (f.limit < 1 || f.limit > 1000 || f.offset < 0) return bad("page: limit must be 1-1000 and offset >= 0");
+      InactivePage page;
+      if (f.state && is_terminal(*f.state)) return page;  // a terminal episode is never inactive
+      SQLite::Transaction tx(db_);  // count and page from one snapshot
+      // `terminal = 0` literally: the condition of the partial index
+      // episodes_inactive (last_event, id), which then gives the rows in order.
+      const std::string where = episode_where(f) + " AND terminal = 0 AND last_event <= :by";
+      const std::string by = iso(iq.last_event_by);
+      SQLite::Statement c(db_, "SELECT count(*) FROM episodes" + where);
+      bind_episode_filter(c, f);
+      c.bind(":by", by);
+      c.executeStep();
+      page.total = c.getColumn(0).getInt64();
+      if (page.total <= f.offset) return page;
+      SQLite::Statement q(db_, std::string("SELECT ") + kSummaryColumns + ", last_event FROM episodes" + where +
+                                   (iq.after ? " AND (last_event > :after_at OR last_event = :after_at AND id > :after_id)" : "") +
+                                   " ORDER BY last_event, id LIMIT :limit OFFSET :offset");
+      bind_episode_filter(q, f);
+      q.bind(":by", by);
+      if (iq.after) {
+        q.bind(":after_at", iso(iq.after->first));
+        q.bind(":after_id", iq.after->second);
+      }
+      q.bind(":limit", f.limit);
+      q.bind(":offset", f.offset);
       while (q.executeStep()) {
-        EpisodeSummary e;
-        e.id = q.getColumn(0).getString();
-        e.patient = q.getColumn(1).getString();
-        e.state = *kStates.parse(q.getColumn(2).getString());
-        e.phase = *kPhases.parse(q.getColumn(3).getString());
-        if (!q.getColumn(4).isNull()) e.profile = q.getColumn(4).getInt();
-        e.gp = q.getColumn(5).getString();
-        e.therapist = q.getColumn(6).getString();
-        if (!q.getColumn(7).isNull()) e.next_due = Date::parse(q.getColumn(7).getString());
-        page.episodes.push_back(std::move(e));
+        auto last = Date::parse(q.getColumn(8).getString());
+        if (!last) return broken("episode " + q.getColumn(0).getString() + ": unreadable last_event column");
+        page.episodes.push_back({summary(q), *last});
       }
       return page;
     });
@@ -965,6 +1013,21 @@ class SqliteStore final : public Store {
     }
   }
 
+  // The columns of an EpisodeSummary, in summary()'s order.
+  static constexpr const char* kSummaryColumns = "id, patient, state, phase, profile, gp, therapist, next_due";
+  static EpisodeSummary summary(SQLite::Statement& q) {
+    EpisodeSummary e;
+    e.id = q.getColumn(0).getString();
+    e.patient = q.getColumn(1).getString();
+    e.state = *kStates.parse(q.getColumn(2).getString());
+    e.phase = *kPhases.parse(q.getColumn(3).getString());
+    if (!q.getColumn(4).isNull()) e.profile = q.getColumn(4).getInt();
+    e.gp = q.getColumn(5).getString();
+    e.therapist = q.getColumn(6).getString();
+    if (!q.getColumn(7).isNull()) e.next_due = Date::parse(q.getColumn(7).getString());
+    return e;
+  }
+
   static TaskRow task_row(SQLite::Statement& q) {
     TaskRow r;
     r.id = q.getColumn(0).getInt64();
@@ -1003,12 +1066,14 @@ class SqliteStore final : public Store {
   }
 
   std::optional<Loaded> fetch(const std::string& id) {
-    auto& q = stmt(load_q_, "SELECT body, last_seq, state, phase, profile FROM episodes WHERE id = ?");
+    auto& q = stmt(load_q_, "SELECT body, last_seq, state, phase, profile, last_event, terminal FROM episodes WHERE id = ?");
     q.bind(1, id);
     if (!q.executeStep()) { q.reset(); return std::nullopt; }
     std::string body = q.getColumn(0).getString();
     int64_t seq = q.getColumn(1).getInt64();
     CountKey counted{q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).isNull() ? 0 : q.getColumn(4).getInt()};
+    std::string last_event = q.getColumn(5).getString();
+    bool terminal = q.getColumn(6).getInt() != 0;
     q.reset();
     auto ep = episode_from_state_text(body);
     if (!ep) throw std::runtime_error("episode " + id + ": " + ep.message());
@@ -1017,6 +1082,8 @@ class SqliteStore final : public Store {
     l.ep = std::move(*ep);
     l.last_seq = seq;
     l.counted = std::move(counted);
+    l.stored_last_event = std::move(last_event);
+    l.stored_terminal = terminal;
     return l;
   }
 
@@ -1123,16 +1190,22 @@ class SqliteStore final : public Store {
   // Writes every cached episode's projection and its changed task rows.
   void flush() {
     auto& ins = stmt(insert_episode_q_,
-                     "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body, last_event, terminal) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                      "ON CONFLICT(id) DO UPDATE SET patient=excluded.patient, gp=excluded.gp, therapist=excluded.therapist, state=excluded.state, phase=excluded.phase, profile=excluded.profile, "
-                     "last_seq=excluded.last_seq, next_due=excluded.next_due, body=excluded.body");
+                     "last_seq=excluded.last_seq, next_due=excluded.next_due, body=excluded.body, last_event=excluded.last_event, terminal=excluded.terminal");
     // The patient reference never changes after `open`: leaving it out of the
     // SET spares the patient index a delete and insert per episode written.
     // gp and therapist are set by `open` only: out of the SET, their indexes
     // are not touched either.
+    // last_event and terminal, the index of non-terminal episodes by last
+    // event, are set only when one of them changes (an event on a new day,
+    // the end of the episode), never by a tick.
     auto& upd = stmt(update_episode_q_,
                      "UPDATE episodes SET state=?, phase=?, profile=?, last_seq=?, next_due=?, body=? WHERE id=?");
+    auto& upd_activity = stmt(update_activity_q_,
+                              "UPDATE episodes SET state=?, phase=?, profile=?, last_seq=?, next_due=?, body=?, "
+                              "last_event=?, terminal=? WHERE id=?");
     Counts delta;
     auto& task = stmt(upsert_task_q_,
                       "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
@@ -1151,18 +1224,26 @@ class SqliteStore final : public Store {
         ins.bind(8, l.last_seq);
         if (auto d = ep.next_due()) ins.bind(9, iso(*d)); else ins.bind(9);
         ins.bind(10, codec_.text(ep));
+        ins.bind(11, iso(ep.last_event));
+        ins.bind(12, int(is_terminal(ep.state)));
         ins.exec();
         ins.reset();
       } else {
-        upd.bind(1, std::string(kStates.name(ep.state)));
-        upd.bind(2, std::string(kPhases.name(ep.phase)));
-        if (ep.profile) upd.bind(3, *ep.profile); else upd.bind(3);
-        upd.bind(4, l.last_seq);
-        if (auto d = ep.next_due()) upd.bind(5, iso(*d)); else upd.bind(5);
-        upd.bind(6, codec_.text(ep));
-        upd.bind(7, id);
-        upd.exec();
-        upd.reset();
+        const bool activity = activity_changed(l);
+        auto& u = activity ? upd_activity : upd;
+        u.bind(1, std::string(kStates.name(ep.state)));
+        u.bind(2, std::string(kPhases.name(ep.phase)));
+        if (ep.profile) u.bind(3, *ep.profile); else u.bind(3);
+        u.bind(4, l.last_seq);
+        if (auto d = ep.next_due()) u.bind(5, iso(*d)); else u.bind(5);
+        u.bind(6, codec_.text(ep));
+        if (activity) {
+          u.bind(7, iso(ep.last_event));
+          u.bind(8, int(is_terminal(ep.state)));
+        }
+        u.bind(activity ? 9 : 7, id);
+        u.exec();
+        u.reset();
       }
       if (!l.repair) {  // rebuild rewrites the counts itself
         CountKey now = count_key(ep);
@@ -1212,7 +1293,7 @@ class SqliteStore final : public Store {
   BodyCodec codec_{log_};
   static constexpr int64_t kParallelRebuildFrom = 5000;  // episodes; fewer are rebuilt on one core
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
-      update_episode_q_, upsert_task_q_, count_q_;
+      update_episode_q_, update_activity_q_, upsert_task_q_, count_q_;
 };
 
 }  // namespace

@@ -86,6 +86,23 @@ struct EpisodePage {
   std::vector<EpisodeSummary> episodes;
 };
 
+// A non-terminal episode and the date of its latest clinical event.
+struct InactiveEpisode {
+  EpisodeSummary episode;
+  Date last_event;
+};
+
+struct InactivePage {
+  int64_t total = 0;  // matching episodes, ignoring offset/limit/after
+  std::vector<InactiveEpisode> episodes;
+};
+
+struct InactiveQuery {
+  Date last_event_by;    // only episodes whose latest clinical event lies on or before this date
+  EpisodeFilter filter;  // as for list_episodes; offset and limit (1-1000) apply, filter.after does not
+  std::optional<std::pair<Date, std::string>> after;  // paging by key: only (last_event, id) after this one
+};
+
 // What to count episodes by, for overviews.
 enum class CountBy { state, phase, profile };
 
@@ -125,6 +142,12 @@ class Store {
   virtual StoreResult<int64_t> episode_count() = 0;
   // Episodes matching the filter, in id order, one page; reads the columns only.
   virtual StoreResult<EpisodePage> list_episodes(const EpisodeFilter& filter) = 0;
+  // Non-terminal episodes whose latest clinical event lies on or before
+  // query.last_event_by, filtered like list_episodes, oldest last event first
+  // (ties in id order); one page. Read through the index of non-terminal
+  // episodes by last event (schema 5): the cost follows the episodes found,
+  // not the episodes on file.
+  virtual StoreResult<InactivePage> list_inactive(const InactiveQuery& query) = 0;
   // Episode counts per state, phase or profile ("none" for no profile), filtered
   // like list_episodes (offset/limit ignored).
   virtual StoreResult<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& filter) = 0;

@@ -1,5 +1,6 @@
-// `zorgpad overview`: the coordinator's overview in the terminal. What counts
-// as overdue, due this week or waiting on the GP is decided in
+// `zorgpad overview`: the coordinator's overview in the terminal, the urgent
+// tasks first. What counts as urgent, overdue, due this week, waiting on the
+// GP or inactive is decided in
 // adapters/overview (the same code serves the dashboard); this file parses
 // and prints.
 #include <cstdio>
@@ -45,7 +46,9 @@ void print_tasks(const char* title, const OverviewList<OverviewTask>& list) {
 
 void setup_overview(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
-      "overview", "The coordinator's overview: counts, overdue reevaluations, due this week, waiting on the GP");
+      "overview",
+      "The coordinator's overview: urgent tasks first, counts, overdue reevaluations, due this week, waiting on the GP, "
+      "referred this month, inactive episodes");
   struct Opts {
     FilterInput filter;
     int64_t limit = 50;
@@ -77,6 +80,9 @@ void setup_overview(CLI::App& app, Context& ctx) {
       return;
     }
     std::printf("overview of %s — %lld episode(s)\n", ov.today.iso().c_str(), (long long)ov.episodes);
+    // Urgent first, before the counts, whatever their age (spec §11).
+    print_tasks("!! URGENT — red-flag reviews and urgent GP calls, open, oldest first", ov.urgent);
+    std::printf("\n");
     print_counts("state", ov.by_state);
     print_counts("phase", ov.by_phase);
     print_counts("profile", ov.by_profile);
@@ -103,6 +109,17 @@ void setup_overview(CLI::App& app, Context& ctx) {
                   r.task.task.due.iso().c_str(), std::string(kTaskKinds.name(r.task.task.kind)).c_str(),
                   r.episode.gp.c_str());
     print_more(ov.referred_this_month.total, ov.referred_this_month.items.size());
+
+    std::printf("\nINACTIVE — no event for %d days or more; close and report to the GP — %lld\n", kInactiveAfterDays,
+                (long long)ov.inactive.total);
+    if (!ov.inactive.items.empty())
+      std::printf("  %-14s %-12s %-16s %-10s %5s  %-16s %s\n", "EPISODE", "PATIENT", "STATE", "LAST EVENT", "DAYS", "THERAPIST",
+                  "GP");
+    for (const auto& i : ov.inactive.items)
+      std::printf("  %-14s %-12s %-16s %-10s %5d  %-16s %s\n", i.episode.id.c_str(), i.episode.patient.c_str(),
+                  std::string(kStates.name(i.episode.state)).c_str(), i.last_event.iso().c_str(), i.days_inactive,
+                  i.episode.therapist.c_str(), i.episode.gp.c_str());
+    print_more(ov.inactive.total, ov.inactive.items.size());
   });
 }
 

@@ -175,18 +175,14 @@ bool is_due_this_week(const Task& t, Date today) {
   return t.status == TaskStatus::open && t.due + (kDaysPerWeek - 1) >= today && t.due < today + kDaysPerWeek;
 }
 
-bool is_gp_task(TaskKind k) {
-  switch (k) {
-    case TaskKind::gp_report_start:
-    case TaskKind::gp_report_close:
-    case TaskKind::gp_referral:
-    case TaskKind::gp_urgent_contact:
-    case TaskKind::gp_consultation:
-      return true;
-    default:
-      return false;
-  }
+bool is_urgent_task(const Task& t) { return t.status == TaskStatus::open && is_urgent(t.kind); }
+
+bool is_inactive(State state, Date last_event, Date today) {
+  return !is_terminal(state) && last_event + kInactiveAfterDays <= today;
 }
+
+// The GP letters (codes.hpp decides which kinds are letters) and the phone call.
+bool is_gp_task(TaskKind k) { return is_letter(k) || k == TaskKind::gp_urgent_contact; }
 
 Date month_start(Date d) {
   using namespace std::chrono;
@@ -242,8 +238,9 @@ StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOpt
       if (row.task.due >= month) done_referrals.push_back(row);
   }
 
-  std::vector<const TaskRow*> overdue, due_week, gp, referrals;
-  for (const auto& row : open) {
+  std::vector<const TaskRow*> urgent, overdue, due_week, gp, referrals;
+  for (const auto& row : open) {  // due order: oldest first
+    if (is_urgent_task(row.task)) urgent.push_back(&row);
     if (is_overdue(row.task, today)) overdue.push_back(&row);
     if (is_due_this_week(row.task, today)) due_week.push_back(&row);
     if (is_gp_task(row.task.kind)) gp.push_back(&row);
@@ -280,12 +277,13 @@ StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOpt
   Resolver resolver(store, f);
   if (resolver.filtered()) {
     std::unordered_set<std::string_view> candidates;
-    for (const auto* list : {&overdue, &due_week, &gp, &referrals})
+    for (const auto* list : {&urgent, &overdue, &due_week, &gp, &referrals})
       for (const TaskRow* r : *list) candidates.insert(r->episode);
     if (auto e = resolver.prepare(candidates.size())) return *e;
   }
 
   auto make_task = [today](const TaskRow& r, EpisodeSummary s) { return OverviewTask{r, std::move(s), today - r.task.due}; };
+  if (auto e = pick(resolver, urgent, o.limit, ov.urgent, make_task)) return *e;
   if (auto e = pick(resolver, overdue, o.limit, ov.overdue, make_task)) return *e;
   if (auto e = pick(resolver, due_week, o.limit, ov.due_this_week, make_task)) return *e;
   if (auto e = pick(resolver, referrals, o.limit, ov.referred_this_month,
@@ -322,6 +320,18 @@ StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOpt
   }
   for (const TaskRow* r : gp)
     if (auto it = kept.find(r->episode); it != kept.end()) ov.waiting_on_gp.items[it->second].gp_tasks.push_back(*r);
+
+  // Inactive: one filtered store query over the index of non-terminal
+  // episodes by last event. is_inactive is the same rule, for one episode.
+  InactiveQuery iq;
+  iq.last_event_by = Date{today.days - kInactiveAfterDays};
+  iq.filter = f;
+  iq.filter.limit = o.limit;
+  auto inactive = store.list_inactive(iq);
+  if (auto e = error_of(inactive)) return *e;
+  ov.inactive.total = value_of(inactive)->total;
+  for (auto& i : std::get<InactivePage>(inactive).episodes)
+    ov.inactive.items.push_back({std::move(i.episode), i.last_event, today - i.last_event});
   return ov;
 }
 
@@ -357,6 +367,7 @@ json overview_json(const Overview& ov) {
     }
     return json{{"total", l.total}, {"tasks", a}};
   };
+  j["urgent"] = tasks(ov.urgent);
   j["overdue"] = tasks(ov.overdue);
   j["due_this_week"] = tasks(ov.due_this_week);
   json waiting = json::array();
@@ -376,6 +387,14 @@ json overview_json(const Overview& ov) {
     referred.push_back(std::move(e));
   }
   j["referred_this_month"] = {{"total", ov.referred_this_month.total}, {"episodes", referred}};
+  json inactive = json::array();
+  for (const auto& i : ov.inactive.items) {
+    json e = summary_json(i.episode);
+    e["last_event"] = i.last_event.iso();
+    e["days_inactive"] = i.days_inactive;
+    inactive.push_back(std::move(e));
+  }
+  j["inactive"] = {{"total", ov.inactive.total}, {"episodes", inactive}};
   return j;
 }
 

@@ -1,32 +1,50 @@
-// The coordinator's overview (spec §11): how many episodes stand where, which
-// reevaluations are overdue, what is due this week, who is waiting on the GP
-// and who was referred this month. `zorgpad overview` prints it and
+// The coordinator's overview (spec §11): the urgent tasks first, then how
+// many episodes stand where, which reevaluations are overdue, what is due this
+// week, who is waiting on the GP, who was referred this month and which
+// episodes have gone quiet. `zorgpad overview` prints it and
 // `zorgpad serve` shows it (GET /api/overview, the dashboard); both call
 // build_overview, so every rule of what counts as overdue or due lives here
 // and nowhere else. The filter parsing and the JSON of an episode summary and
 // a task row are shared the same way.
 //
 // Definitions (dates are the injected clock's `today`):
+//   urgent         an open `red_flag_review` or `gp_urgent_contact` task
+//                  (is_urgent in codes.hpp), whatever its age or due date and
+//                  whatever the state of its episode, oldest first (due date,
+//                  then task id); shown before every other list. Such a task
+//                  also stays in the other lists it qualifies for;
 //   overdue        an open `reevaluation` task whose due date lies 7 or more
 //                  days back (due + 7 <= today), oldest first;
 //   due this week  an open task of any kind due from today - 6 through
 //                  today + 6: the next seven days, and the last six so that a
 //                  reevaluation stays in sight until it counts as overdue;
 //   waiting on GP  episodes in `gp_consultation` and episodes with an open
-//                  gp_* task (gp_report_start, gp_report_close, gp_referral,
-//                  gp_urgent_contact, gp_consultation), longest waiting first;
+//                  gp_* task (every letter: gp_report_start,
+//                  gp_report_interim, gp_report_close, gp_red_flag_notice,
+//                  gp_referral, gp_consultation; and gp_urgent_contact),
+//                  longest waiting first;
 //   referred this month
 //                  episodes whose `gp_referral` or `gp_urgent_contact` task
 //                  (created on the day of the referral, due that day) falls
-//                  in today's calendar month, up to today.
+//                  in today's calendar month, up to today;
+//   inactive       non-terminal episodes without a clinical event for 42 days
+//                  or more (last_event + 42 <= today: 41 days is not yet
+//                  inactive), longest quiet first (last event, then id), with
+//                  the date of that event and the days since. Timers (phase
+//                  changes, checkpoints) and tasks marked done are not events
+//                  of the patient: they do not count. The patient may have
+//                  stopped coming: close the episode and report to the GP.
 // Every list honours the episode filter (state, phase, profile, gp,
 // therapist, search), holds at most `limit` rows and reports its full total.
 //
 // Cost: the counts and the episode pages come from the store's indexed
-// list/count queries; the task lists read the open tasks once (columns only,
-// no episode bodies) and look up an episode summary per listed row, or, when
-// filtering, the smaller of the filtered episodes and the episodes of the
-// candidate tasks.
+// list/count queries; the task lists (urgent among them) read the open tasks
+// once (columns only, no episode bodies) and look up an episode summary per
+// listed row, or, when filtering, the smaller of the filtered episodes and
+// the episodes of the candidate tasks. The inactive episodes come from one
+// store query (Store::list_inactive) over the index of non-terminal episodes
+// by last event (schema 5): its cost follows the inactive episodes, not the
+// episodes on file, and the filters are applied in the same query.
 // Thread-safety: no shared state; pass the calling thread's own Store.
 #pragma once
 #include <cstdint>
@@ -43,14 +61,21 @@
 
 namespace zorgpad {
 
-inline constexpr int kOverdueAfterDays = 7;  // spec §11
+inline constexpr int kOverdueAfterDays = 7;    // spec §11
+inline constexpr int kInactiveAfterDays = 42;  // spec §11
 inline constexpr int64_t kOverviewMaxLimit = 1000;
 
 // A reevaluation task still open `kOverdueAfterDays` days after its due date.
 bool is_overdue(const Task& task, Date today);
 // Open and due from today - 6 through today + 6.
 bool is_due_this_week(const Task& task, Date today);
-// gp_report_start, gp_report_close, gp_referral, gp_urgent_contact, gp_consultation.
+// An open red_flag_review or gp_urgent_contact task, whatever its due date.
+bool is_urgent_task(const Task& task);
+// Not terminal, and no clinical event for kInactiveAfterDays days or more.
+bool is_inactive(State state, Date last_event, Date today);
+// Every letter to the GP (is_letter: gp_report_start, gp_report_close,
+// gp_report_interim, gp_red_flag_notice, gp_referral, gp_consultation) and
+// gp_urgent_contact.
 bool is_gp_task(TaskKind kind);
 
 struct OverviewOptions {
@@ -71,6 +96,12 @@ struct WaitingOnGp {
   std::optional<Date> since;      // the earliest due date among them
 };
 
+struct InactiveOverview {
+  EpisodeSummary episode;
+  Date last_event;       // the latest clinical event
+  int days_inactive = 0;  // today - last_event, at least kInactiveAfterDays
+};
+
 struct Referral {
   EpisodeSummary episode;
   TaskRow task;  // the gp_referral or gp_urgent_contact task; its due date is the referral date
@@ -88,9 +119,10 @@ struct Overview {
   Date today;
   int64_t episodes = 0;  // matching the filter
   Counts by_state, by_phase, by_profile;  // every state, phase, profile 1-3 and "none", zeros included
-  OverviewList<OverviewTask> overdue, due_this_week;
+  OverviewList<OverviewTask> urgent, overdue, due_this_week;
   OverviewList<WaitingOnGp> waiting_on_gp;
   OverviewList<Referral> referred_this_month;
+  OverviewList<InactiveOverview> inactive;
 };
 
 [[nodiscard]] StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOptions& options);

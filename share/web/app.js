@@ -4,7 +4,7 @@
 // as markup, so a patient reference or a name cannot inject HTML or script.
 'use strict';
 (() => {
-  const STATES = ['intake', 'screened', 'treatment', 'reevaluation_due', 'gp_consultation', 'referred', 'closed', 'excluded'];
+  const STATES = ['intake', 'screened', 'red_flag_review', 'treatment', 'reevaluation_due', 'gp_consultation', 'referred', 'closed', 'excluded'];
   const PHASES = ['acute', 'subacute', 'chronic'];
   const PROFILES = ['1', '2', '3', 'none'];
   const TOKEN_KEY = 'zorgpad_token';
@@ -136,6 +136,14 @@
 
   function renderOverview(o) {
     $('#today').textContent = o.today;
+    total('#urgent-total', o.urgent);
+    $('#urgent-panel').classList.toggle('pending', o.urgent.total > 0);
+    fill($('#urgent tbody'), o.urgent.tasks.map((t) => el('tr', { dataset: { task: t.id, episode: t.episode } },
+      el('td', null, '#' + t.id), el('td', null, episodeLink(t.episode)), el('td', null, t.patient),
+      el('td', { class: 'kind' }, label(t.kind)), el('td', null, t.due),
+      el('td', { class: t.days_late > 0 ? 'late' : '' }, t.days_late > 0 ? t.days_late + ' ago' : 'today'),
+      el('td', null, label(t.state)), el('td', null, t.therapist), el('td', null, doneButton(t)))),
+    'No urgent tasks.', 9);
     renderCounts(o);
     total('#overdue-total', o.overdue);
     fill($('#overdue tbody'), o.overdue.tasks.map((t) => el('tr', { dataset: { task: t.id, episode: t.episode } },
@@ -167,6 +175,13 @@
         e.task.kind === 'gp_referral' ? letterLink(e.task.id, 'html') : null),
       el('td', null, e.gp), el('td', null, e.therapist))),
     'No referrals this month.', 6);
+
+    total('#inactive-total', o.inactive);
+    fill($('#inactive tbody'), o.inactive.episodes.map((e) => el('tr', { dataset: { episode: e.id } },
+      el('td', null, episodeLink(e.id)), el('td', null, e.patient), el('td', null, label(e.state)),
+      el('td', null, e.last_event), el('td', { class: 'late' }, e.days_inactive), el('td', null, e.therapist),
+      el('td', null, e.gp))),
+    'No inactive episodes.', 7);
   }
 
   async function loadOverview() {

@@ -4,10 +4,14 @@
 // and passes:
 //   ZORGPAD_URL              the page, with ?token=… (the token printed at start)
 //   ZORGPAD_OVERDUE          the overdue episodes, oldest first, comma-separated
+//   ZORGPAD_URGENT           the episodes of the urgent tasks, oldest first
+//   ZORGPAD_INACTIVE         the inactive episodes, longest quiet first
 //   ZORGPAD_HOSTILE          a patient reference full of markup, stored as is
 //   ZORGPAD_SCREENSHOT       optional: write a PNG of the page there
-// Checks: the page loads without script errors; the overdue list comes first
-// on the page and holds the overdue episodes oldest first; markup in a value
+// Checks: the page loads without script errors; the urgent list comes first
+// on the page, marked red, with the urgent tasks oldest first, and marking one
+// done takes it off; the overdue list comes next and holds the overdue
+// episodes oldest first; the inactive list holds the inactive episodes; markup in a value
 // shows as text; an episode's timeline is drawn as SVG with its letters;
 // marking the first overdue task done removes it from the overdue list.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,10 +21,12 @@ import { chromium } from 'playwright-core';
 
 const url = process.env.ZORGPAD_URL;
 const overdue = (process.env.ZORGPAD_OVERDUE || '').split(',').filter(Boolean);
+const urgent = (process.env.ZORGPAD_URGENT || '').split(',').filter(Boolean);
+const inactive = (process.env.ZORGPAD_INACTIVE || '').split(',').filter(Boolean);
 const hostile = process.env.ZORGPAD_HOSTILE || '';
 const screenshot = process.env.ZORGPAD_SCREENSHOT || '';
-if (!url || overdue.length < 2) {
-  console.error('dashboard.test: set ZORGPAD_URL and ZORGPAD_OVERDUE (run tests/cli/browser.py)');
+if (!url || overdue.length < 2 || urgent.length < 2 || !inactive.length) {
+  console.error('dashboard.test: set ZORGPAD_URL, ZORGPAD_OVERDUE, ZORGPAD_URGENT and ZORGPAD_INACTIVE (run tests/cli/browser.py)');
   process.exit(2);
 }
 
@@ -55,9 +61,25 @@ try {
   check(!new URL(page.url()).searchParams.has('token'), 'the token is taken out of the address bar');
   check(await page.title() === 'zorgpad — coordinator', 'the dashboard loads');
 
-  // The overdue list is the first list on the page, oldest first.
-  const firstPanel = await page.$eval('main section.panel h2', (h) => h.textContent);
-  check(firstPanel.startsWith('Overdue reevaluations'), `the first list is the overdue one (${firstPanel})`);
+  // The urgent tasks come first on the page (spec §11), marked, oldest first.
+  const panels = await page.$$eval('main section.panel h2', (hs) => hs.map((h) => h.textContent.replace(/\s+/g, ' ').trim()));
+  check(/^! Urgent\b/.test(panels[0]), `the first list is the urgent one (${panels[0]})`);
+  check(await page.$eval('main > *', (s) => s.id) === 'urgent-panel', 'nothing comes before the urgent list, not even the counts');
+  const marked = await page.$eval('#urgent-panel', (p) => ({
+    pending: p.classList.contains('pending'), border: getComputedStyle(p).borderTopColor,
+    mark: getComputedStyle(p.querySelector('.alarm-mark')).backgroundColor }));
+  check(marked.pending && marked.border === 'rgb(192, 54, 44)' && marked.mark === 'rgb(192, 54, 44)',
+    `the urgent list is marked red while a task is open (${JSON.stringify(marked)})`);
+  const urgentRows = () => page.$$eval('#urgent tbody tr[data-task]', (trs) => trs.map((tr) => ({
+    task: tr.dataset.task, episode: tr.dataset.episode, kind: tr.children[3].textContent, due: tr.children[4].textContent })));
+  const urgentBefore = await urgentRows();
+  check(JSON.stringify(urgentBefore.map((r) => r.episode)) === JSON.stringify(urgent),
+    `urgent tasks oldest first: ${urgentBefore.map((r) => r.episode)} (want ${urgent})`);
+  check(urgentBefore.length === 2 && urgentBefore[0].kind === 'red flag review' && urgentBefore[1].kind === 'gp urgent contact',
+    `the urgent kinds (${urgentBefore.map((r) => r.kind)})`);
+  check(await page.textContent('#urgent-total') === String(urgent.length), 'the urgent count');
+  // The overdue list follows, oldest first.
+  check(panels[1].startsWith('Overdue reevaluations'), `the second list is the overdue one (${panels[1]})`);
   const rows = () => page.$$eval('#overdue tbody tr[data-task]', (trs) => trs.map((tr) => ({
     task: tr.dataset.task, episode: tr.dataset.episode, due: tr.children[4].textContent })));
   const before = await rows();
@@ -65,6 +87,11 @@ try {
     `overdue episodes oldest first: ${before.map((r) => r.episode)} (want ${overdue})`);
   check(before.every((r, i) => i === 0 || before[i - 1].due <= r.due), 'overdue rows by due date');
   check(await page.textContent('#overdue-total') === String(overdue.length), 'the overdue count');
+
+  // Inactive episodes: longest quiet first.
+  const inactiveRows = await page.$$eval('#inactive tbody tr[data-episode]', (trs) => trs.map((tr) => tr.dataset.episode));
+  check(JSON.stringify(inactiveRows) === JSON.stringify(inactive), `inactive episodes: ${inactiveRows} (want ${inactive})`);
+  check(await page.textContent('#inactive-total') === String(inactive.length), 'the inactive count');
 
   // Markup in a value is shown as text, never run.
   if (hostile) {
@@ -99,6 +126,14 @@ try {
     `after done the overdue list is ${after.map((r) => r.episode)}`);
   check((await page.textContent('#message')).includes('marked done'), 'the page says the task was marked done');
   check(await page.textContent('#overdue-total') === String(overdue.length - 1), 'the overdue count went down');
+
+  // Marking an urgent task done takes it off the urgent list.
+  await page.click(`#urgent tbody tr[data-task="${urgentBefore[0].task}"] button.done`);
+  await page.waitForSelector(`#urgent tbody tr[data-task="${urgentBefore[0].task}"]`, { state: 'detached' });
+  const urgentAfter = await urgentRows();
+  check(JSON.stringify(urgentAfter.map((r) => r.episode)) === JSON.stringify(urgent.slice(1)),
+    `after done the urgent list is ${urgentAfter.map((r) => r.episode)}`);
+  check(await page.textContent('#urgent-total') === String(urgent.length - 1), 'the urgent count went down');
 
   // A filter narrows every list.
   await page.selectOption('#filters select[name=state]', 'reevaluation_due');

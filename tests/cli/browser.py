@@ -2,9 +2,11 @@
 """The dashboard in real headless Chromium: tests/browser/dashboard.test.mjs.
 
 Run as `python3 browser.py ZORGPAD_BINARY` (ctest does). Seeds a database
-through the CLI with two overdue reevaluations (35 and 21 days late), one due
-today, one in GP consultation, one referred this month and one whose patient
-reference is full of markup; starts `zorgpad serve` on a free loopback port;
+through the CLI with two overdue reevaluations (35 and 21 days late, both
+inactive: no event for 56 and 42 days), one due today, one in GP
+consultation, one referred this month, one whose patient reference is full of
+markup, and two urgent tasks: a red-flag review 35 days old and an urgent GP
+call (cauda equina) two days old; starts `zorgpad serve` on a free loopback port;
 runs the node test (playwright-core driving Debian's /usr/bin/chromium) on the
 URL with the token printed at start.
 
@@ -61,6 +63,13 @@ def seed(db):
     lines += [{"episode": "ep-ref", "patient": "P-105", "event": e} for e in (
         {"type": "open", "at": "2027-03-01", "onset": "2027-02-20", "complaint": "lbp", "age": 60, "gp": "Huisarts Jansen"},
         {"type": "screening", "at": "2027-03-01", "suspicion": True, "red_flags": [], "exclusions": []})]
+    # urgent (spec §11): a red-flag review left open for 35 days, an urgent GP call of two days ago
+    lines += [{"episode": "ep-rf-old", "patient": "P-106", "event": e} for e in (
+        {"type": "open", "at": "2027-01-25", "onset": "2027-01-20", "complaint": "lbp", "age": 58, "therapist": "Fysio Anna"},
+        {"type": "screening", "at": "2027-01-25", "red_flags": ["night_sweats", "fever_chills"], "exclusions": []})]
+    lines += [{"episode": "ep-cauda", "patient": "P-107", "event": e} for e in (
+        {"type": "open", "at": "2027-02-27", "onset": "2027-02-26", "complaint": "lrs", "age": 44, "therapist": "Fysio Bram"},
+        {"type": "screening", "at": "2027-02-27", "red_flags": ["cauda_equina"], "exclusions": []})]
     ok(db, "import", "-", stdin="".join(json.dumps(l) + "\n" for l in lines))
     ok(db, "tick", "--now", TODAY)
 
@@ -110,6 +119,7 @@ def main():
         proc, base, token = start_server(db)
         try:
             env = dict(os.environ, ZORGPAD_URL=f"{base}?token={token}", ZORGPAD_OVERDUE="ep-overdue-a,ep-overdue-b",
+                       ZORGPAD_URGENT="ep-rf-old,ep-cauda", ZORGPAD_INACTIVE="ep-overdue-a,ep-overdue-b",
                        ZORGPAD_HOSTILE=HOSTILE, ZORGPAD_SCREENSHOT=os.path.abspath(SCREENSHOT) if SCREENSHOT else "")
             r = subprocess.run([node, os.path.join(BROWSER_DIR, "dashboard.test.mjs")], env=env, timeout=240)
         finally:

@@ -99,7 +99,7 @@ def main():
         con = sqlite3.connect(db)
         version = con.execute("PRAGMA user_version").fetchone()[0]
         con.close()
-        check(version >= 5, f"schema version {version} after migration")
+        check(version >= 6, f"schema version {version} after migration")
 
         p = run(db, "rebuild")
         check(p.returncode == 0 and " 0 difference(s)" in p.stdout, f"rebuild: {p.stdout.strip()} {p.stderr.strip()}")

@@ -6,7 +6,8 @@ through the CLI (`import` of every valid scenario of tests/scenarios, with
 therapists and GPs added to their `open` events, plus a few episodes of its
 own, then `tick`), starts `zorgpad --db DB --today … serve --port FREE` and
 checks every route against the CLI over the same database: filters,
-pagination, the overview (overdue first, oldest first), a task marked done,
+pagination, the overview (urgent tasks first, overdue oldest first, inactive
+episodes), a task marked done,
 401 without the token, 404 for unknown ids, 400 for bad input, the Host check,
 a server on a non-loopback address, and many requests at once while the CLI
 writes. When `zorgpad demo` works, its database is served and checked too.
@@ -358,6 +359,75 @@ def check_overview(db, base):
           "filtered overview is the CLI's")
     is_json_error(http(base, "GET", "/api/overview" + q(profile="x")), 400, "overview profile x")
     is_json_error(http(base, "GET", "/api/overview" + q(limit="0")), 400, "overview limit 0")
+    check_urgent(db, base, j)
+    check_inactive(db, base, j)
+
+
+TERMINAL = ("referred", "closed", "excluded")
+
+
+def days_between(a, b):
+    import datetime
+    return (datetime.date.fromisoformat(b) - datetime.date.fromisoformat(a)).days
+
+
+def check_urgent(db, base, j):
+    """Spec §11: every open red_flag_review and gp_urgent_contact task, oldest first, whatever its age."""
+    urgent = http(base, "GET", "/api/overview" + q(limit=1000)).json()["urgent"]
+    open_tasks = json.loads(ok(db, "tasks", "--json", "--status", "open"))["tasks"]
+    want = [t["id"] for t in open_tasks if t["kind"] in ("red_flag_review", "gp_urgent_contact")]
+    got = [t["id"] for t in urgent["tasks"]]
+    check(len(want) >= 2 and urgent["total"] == len(want) and got == want,
+          f"urgent: exactly the open red_flag_review and gp_urgent_contact tasks, due order ({got} vs {want})")
+    check({t["kind"] for t in urgent["tasks"]} == {"red_flag_review", "gp_urgent_contact"}, "urgent: both kinds listed")
+    check(any(t["days_late"] > 42 for t in urgent["tasks"]), "urgent: old tasks too (whatever their age)")
+    check(all(t["status"] == "open" and set(t) >= {"patient", "state", "therapist", "gp", "days_late", "due"}
+              for t in urgent["tasks"]), "urgent: open tasks with their episode's summary")
+    check(any(t["state"] == "referred" for t in urgent["tasks"]), "urgent: an urgent call of a referred episode is listed")
+    check(j["urgent"]["tasks"] == urgent["tasks"][:50] and j["urgent"]["total"] == urgent["total"], "urgent: the limit")
+    text = ok(db, "overview")
+    check(0 <= text.find("URGENT") < text.find("\nstate ") < text.find("OVERDUE"),
+          "`zorgpad overview` prints the urgent tasks before the counts and every other list")
+    done_kind = urgent["tasks"][0]
+    one = http(base, "GET", "/api/overview" + q(search=done_kind["episode"])).json()["urgent"]
+    check(one["total"] >= 1 and all(t["episode"].startswith(done_kind["episode"]) for t in one["tasks"]),
+          "urgent: the search filter applies")
+    anna = http(base, "GET", "/api/overview" + q(therapist="Fysio Anna", limit=1000)).json()["urgent"]
+    check(0 < anna["total"] < len(want) and all(t["therapist"] == "Fysio Anna" for t in anna["tasks"]),
+          "urgent: the therapist filter applies")
+
+
+def check_inactive(db, base, j):
+    """Spec §11: non-terminal episodes without a clinical event for 42 days or more, longest quiet first."""
+    eps, _ = all_episodes(base)
+    want = []
+    for e in eps:
+        if e["state"] in TERMINAL:
+            continue
+        log = http(base, "GET", "/api/episodes/" + urllib.parse.quote(e["id"])).json()["log"]
+        last = max(x["at"] for x in log if x["type"] not in ("task_done", "tick"))
+        if days_between(last, TODAY) >= 42:
+            want.append((last, e["id"], e["therapist"], e["state"]))
+    want.sort()
+    inactive = http(base, "GET", "/api/overview" + q(limit=1000)).json()["inactive"]
+    got = [(e["last_event"], e["id"]) for e in inactive["episodes"]]
+    check(len(want) >= 2 and inactive["total"] == len(want) and got == [(w[0], w[1]) for w in want],
+          f"inactive: exactly the non-terminal episodes quiet for 42 days or more, longest first ({len(got)} vs {len(want)})")
+    check(all(e["days_inactive"] == days_between(e["last_event"], TODAY) >= 42 and e["state"] not in TERMINAL
+              and set(e) >= {"patient", "phase", "profile", "gp", "therapist", "next_due"} for e in inactive["episodes"]),
+          "inactive: each with its last event, the days since and its summary")
+    check(j["inactive"]["episodes"] == inactive["episodes"][:50] and j["inactive"]["total"] == len(want), "inactive: the limit")
+    anna = http(base, "GET", "/api/overview" + q(therapist="Fysio Anna", limit=1000)).json()["inactive"]
+    want_anna = [w[1] for w in want if w[2] == "Fysio Anna"]
+    check(0 < len(want_anna) < len(want) and [e["id"] for e in anna["episodes"]] == want_anna,
+          "inactive: the therapist filter applies")
+    screened = http(base, "GET", "/api/overview" + q(state="screened", limit=1000)).json()["inactive"]
+    check([e["id"] for e in screened["episodes"]] == [w[1] for w in want if w[3] == "screened"],
+          "inactive: the state filter applies")
+    check(http(base, "GET", "/api/overview" + q(state="closed")).json()["inactive"]["total"] == 0,
+          "inactive: never a closed episode")
+    text = ok(db, "overview")
+    check("INACTIVE" in text and want[0][1] in text.split("INACTIVE", 1)[1], "`zorgpad overview` prints the inactive episodes")
 
 
 def check_done(db, srv):

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -112,10 +113,14 @@ TEST_CASE("due this week runs from six days back to six days ahead, so a reevalu
   CHECK_FALSE(is_due_this_week(task(TaskKind::reevaluation, "2026-04-21", TaskStatus::done), today));
 }
 
-TEST_CASE("the GP tasks are the five gp_* kinds", "[overview][spec-11]") {
+TEST_CASE("the GP tasks are the seven gp_* kinds, the interim report and the red-flag notice included",
+          "[overview][spec-11]") {
   for (TaskKind k : {TaskKind::gp_report_start, TaskKind::gp_report_close, TaskKind::gp_referral,
-                     TaskKind::gp_urgent_contact, TaskKind::gp_consultation})
+                     TaskKind::gp_urgent_contact, TaskKind::gp_consultation, TaskKind::gp_report_interim,
+                     TaskKind::gp_red_flag_notice})
     CHECK(is_gp_task(k));
+  for (size_t i = 0; i < kTaskKinds.size(); ++i)  // every gp_* kind, whatever is added later
+    CHECK(is_gp_task(kTaskKinds.at(i)) == kTaskKinds.name(kTaskKinds.at(i)).starts_with("gp_"));
   for (TaskKind k : {TaskKind::reevaluation, TaskKind::lrs_check, TaskKind::red_flag_review, TaskKind::session_limit})
     CHECK_FALSE(is_gp_task(k));
 }
@@ -317,4 +322,201 @@ TEST_CASE("waiting on the GP counts every episode in gp_consultation over severa
   REQUIRE(ov.waiting_on_gp.items.size() == 50);
   CHECK(ov.waiting_on_gp.items.front().episode.id == "ep-10000");
   CHECK(!ov.waiting_on_gp.items.front().since);
+}
+
+// ---- spec §11, revision 2: urgent tasks first, inactive episodes ----------------------------
+
+namespace {
+
+std::vector<std::string> episodes_of(const OverviewList<InactiveOverview>& l) {
+  std::vector<std::string> out;
+  for (const auto& i : l.items) out.push_back(i.episode.id);
+  return out;
+}
+
+std::vector<TaskKind> kinds_of(const OverviewList<OverviewTask>& l) {
+  std::vector<TaskKind> out;
+  for (const auto& t : l.items) out.push_back(t.row.task.kind);
+  return out;
+}
+
+// Two features of the infection cluster: an open red_flag_review task due `at`.
+void red_flags(Fixture& fx, const std::string& id, const char* at, const std::string& therapist = "T1") {
+  fx.open(id, at, therapist);
+  fx.record(id, {{"type", "screening"}, {"at", at}, {"red_flags", {"night_sweats", "fever_chills"}}, {"exclusions", json::array()}});
+}
+
+// cauda_equina: referred, with an open gp_urgent_contact task due `at`.
+void cauda_equina(Fixture& fx, const std::string& id, const char* at, const std::string& therapist = "T1") {
+  fx.open(id, at, therapist);
+  fx.record(id, {{"type", "screening"}, {"at", at}, {"red_flags", {"cauda_equina"}}, {"exclusions", json::array()}});
+}
+
+}  // namespace
+
+TEST_CASE("an open red_flag_review or gp_urgent_contact task is urgent whatever its due date", "[overview][spec-11]") {
+  CHECK(is_urgent_task(task(TaskKind::red_flag_review, "2026-01-01")));
+  CHECK(is_urgent_task(task(TaskKind::gp_urgent_contact, "2030-01-01")));
+  CHECK_FALSE(is_urgent_task(task(TaskKind::red_flag_review, "2026-01-01", TaskStatus::done)));
+  CHECK_FALSE(is_urgent_task(task(TaskKind::gp_urgent_contact, "2026-01-01", TaskStatus::cancelled)));
+  for (TaskKind k : {TaskKind::gp_referral, TaskKind::reevaluation, TaskKind::lrs_check, TaskKind::gp_red_flag_notice})
+    CHECK_FALSE(is_urgent_task(task(k, "2026-01-01")));
+}
+
+TEST_CASE("urgent tasks come first in the overview whatever their age, oldest first", "[overview][spec-11]") {
+  Fixture fx;
+  red_flags(fx, "ep-rf-old", "2026-01-05");     // 97 days before the overview: long out of "due this week"
+  cauda_equina(fx, "ep-cauda", "2026-04-12");   // referred (terminal): its call stays urgent
+  red_flags(fx, "ep-rf-new", "2026-04-12");
+  fx.treat("ep-overdue", "2026-03-02");         // an overdue reevaluation is not urgent
+  auto ov = fx.overview("2026-04-12");
+  CHECK(episodes_of(ov.urgent) == std::vector<std::string>{"ep-rf-old", "ep-cauda", "ep-rf-new"});
+  CHECK(kinds_of(ov.urgent) ==
+        std::vector<TaskKind>{TaskKind::red_flag_review, TaskKind::gp_urgent_contact, TaskKind::red_flag_review});
+  CHECK(ov.urgent.total == 3);
+  CHECK(ov.urgent.items[0].days_late == 97);
+  CHECK(ov.urgent.items[1].episode.state == State::referred);
+  CHECK(episodes_of(ov.overdue) == std::vector<std::string>{"ep-overdue"});
+  // the same tasks stay in the other lists they belong to
+  const auto due = episodes_of(ov.due_this_week);
+  CHECK(std::find(due.begin(), due.end(), "ep-rf-old") == due.end());
+  CHECK(std::find(due.begin(), due.end(), "ep-rf-new") != due.end());
+  json j = overview_json(ov);
+  REQUIRE(j["urgent"]["tasks"].size() == 3);
+  CHECK(j["urgent"]["total"] == 3);
+  CHECK(j["urgent"]["tasks"][0]["kind"] == "red_flag_review");
+  CHECK(j["urgent"]["tasks"][0]["episode"] == "ep-rf-old");
+  CHECK(j["urgent"]["tasks"][0]["days_late"] == 97);
+  CHECK(j["urgent"]["tasks"][1]["state"] == "referred");
+
+  OverviewOptions one;
+  one.limit = 1;
+  auto limited = fx.overview("2026-04-12", one);
+  CHECK(episodes_of(limited.urgent) == std::vector<std::string>{"ep-rf-old"});
+  CHECK(limited.urgent.total == 3);
+}
+
+TEST_CASE("an urgent task marked done is no longer listed as urgent", "[overview][spec-11]") {
+  Fixture fx;
+  red_flags(fx, "ep-rf", "2026-03-02");
+  cauda_equina(fx, "ep-cauda", "2026-03-02");
+  REQUIRE(fx.overview("2026-03-02").urgent.total == 2);
+  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-rf", TaskKind::red_flag_review))));
+  auto ov = fx.overview("2026-03-02");
+  CHECK(episodes_of(ov.urgent) == std::vector<std::string>{"ep-cauda"});
+  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-cauda", TaskKind::gp_urgent_contact))));
+  CHECK(fx.overview("2026-03-02").urgent.total == 0);
+}
+
+TEST_CASE("the filters apply to the urgent tasks", "[overview][spec-11]") {
+  Fixture fx;
+  red_flags(fx, "ep-anna", "2026-03-02", "Anna");
+  cauda_equina(fx, "ep-bram", "2026-03-03", "Bram");
+  OverviewOptions anna;
+  anna.filter.therapist = "Anna";
+  CHECK(episodes_of(fx.overview("2026-03-10", anna).urgent) == std::vector<std::string>{"ep-anna"});
+  OverviewOptions referred;
+  referred.filter.state = State::referred;
+  CHECK(episodes_of(fx.overview("2026-03-10", referred).urgent) == std::vector<std::string>{"ep-bram"});
+  OverviewOptions search;
+  search.filter.search = "P-ep-b";  // the patient reference
+  CHECK(episodes_of(fx.overview("2026-03-10", search).urgent) == std::vector<std::string>{"ep-bram"});
+  OverviewOptions none;
+  none.filter.gp = "GP2";
+  CHECK(fx.overview("2026-03-10", none).urgent.total == 0);
+}
+
+TEST_CASE("an episode whose last event lies 41 days back is not inactive, 42 days is", "[overview][spec-11]") {
+  CHECK_FALSE(is_inactive(State::treatment, day("2026-03-02"), day("2026-04-12")));
+  CHECK(is_inactive(State::treatment, day("2026-03-02"), day("2026-04-13")));
+  Fixture fx;
+  fx.treat("ep-a", "2026-03-02");  // its week-3 and week-6 checkpoints fire meanwhile: timers are not events
+  auto at41 = fx.overview("2026-04-12");
+  CHECK(at41.inactive.total == 0);
+  CHECK(at41.inactive.items.empty());
+  auto at42 = fx.overview("2026-04-13");
+  REQUIRE(at42.inactive.total == 1);
+  CHECK(at42.inactive.items[0].episode.id == "ep-a");
+  CHECK(at42.inactive.items[0].episode.state == State::reevaluation_due);
+  CHECK(at42.inactive.items[0].last_event == day("2026-03-02"));
+  CHECK(at42.inactive.items[0].days_inactive == 42);
+  json j = overview_json(at42);
+  CHECK(j["inactive"]["total"] == 1);
+  CHECK(j["inactive"]["episodes"][0]["id"] == "ep-a");
+  CHECK(j["inactive"]["episodes"][0]["last_event"] == "2026-03-02");
+  CHECK(j["inactive"]["episodes"][0]["days_inactive"] == 42);
+  CHECK(j["inactive"]["episodes"][0]["therapist"] == "T1");
+}
+
+TEST_CASE("a new event makes an inactive episode active again; marking a task done does not", "[overview][spec-11]") {
+  Fixture fx;
+  fx.treat("ep-a", "2026-03-02");
+  REQUIRE(fx.overview("2026-04-13").inactive.total == 1);
+  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-a", TaskKind::gp_report_start))));
+  CHECK(fx.overview("2026-04-13").inactive.total == 1);  // the practice's work, not the patient's
+  fx.record("ep-a", {{"type", "session"}, {"at", "2026-04-13"}});
+  CHECK(fx.overview("2026-04-13").inactive.total == 0);
+  CHECK(fx.overview("2026-05-24").inactive.total == 0);  // 41 days after the session
+  CHECK(fx.overview("2026-05-25").inactive.total == 1);
+}
+
+TEST_CASE("a terminal episode is never inactive", "[overview][spec-11]") {
+  Fixture fx;
+  cauda_equina(fx, "ep-referred", "2026-01-05");
+  fx.treat("ep-closed", "2026-01-05");
+  fx.record("ep-closed", {{"type", "stop"}, {"at", "2026-01-06"}, {"reason", "goals_met"}});
+  fx.treat("ep-quiet", "2026-01-05");
+  auto ov = fx.overview("2026-06-01");
+  CHECK(episodes_of(ov.inactive) == std::vector<std::string>{"ep-quiet"});
+  CHECK_FALSE(is_inactive(State::closed, day("2026-01-06"), day("2026-06-01")));
+  CHECK_FALSE(is_inactive(State::referred, day("2026-01-05"), day("2026-06-01")));
+  CHECK_FALSE(is_inactive(State::excluded, day("2026-01-05"), day("2026-06-01")));
+  // closing the quiet episode (spec §11: close it and report) takes it off the list
+  fx.record("ep-quiet", {{"type", "stop"}, {"at", "2026-06-01"}, {"reason", "not_motivated"}});
+  CHECK(fx.overview("2026-06-01").inactive.total == 0);
+  OverviewOptions closed;
+  closed.filter.state = State::closed;
+  CHECK(fx.overview("2026-06-01", closed).inactive.total == 0);
+}
+
+TEST_CASE("inactive episodes come longest quiet first and honour the filters and the limit", "[overview][spec-11]") {
+  Fixture fx;
+  fx.treat("ep-b", "2026-01-12", "Anna");
+  fx.treat("ep-a", "2026-01-12", "Bram");  // same day: by id
+  fx.treat("ep-c", "2026-01-05", "Anna");
+  fx.open("ep-intake", "2026-02-01", "Anna");  // never screened: inactive too
+  fx.treat("ep-recent", "2026-03-01", "Anna");
+  auto ov = fx.overview("2026-03-14");
+  CHECK(episodes_of(ov.inactive) == std::vector<std::string>{"ep-c", "ep-a", "ep-b"});
+  auto later = fx.overview("2026-03-15");  // ep-intake's 42nd day without an event
+  CHECK(episodes_of(later.inactive) == std::vector<std::string>{"ep-c", "ep-a", "ep-b", "ep-intake"});
+
+  OverviewOptions anna;
+  anna.filter.therapist = "Anna";
+  CHECK(episodes_of(fx.overview("2026-03-15", anna).inactive) == std::vector<std::string>{"ep-c", "ep-b", "ep-intake"});
+  OverviewOptions intake;
+  intake.filter.state = State::intake;
+  CHECK(episodes_of(fx.overview("2026-03-15", intake).inactive) == std::vector<std::string>{"ep-intake"});
+  OverviewOptions search;
+  search.filter.search = "ep-b";
+  CHECK(episodes_of(fx.overview("2026-03-15", search).inactive) == std::vector<std::string>{"ep-b"});
+  OverviewOptions profile2;
+  profile2.filter.profile = 2;
+  CHECK(fx.overview("2026-03-15", profile2).inactive.total == 0);
+  OverviewOptions two;
+  two.limit = 2;
+  auto limited = fx.overview("2026-03-15", two);
+  CHECK(episodes_of(limited.inactive) == std::vector<std::string>{"ep-c", "ep-a"});
+  CHECK(limited.inactive.total == 4);
+}
+
+TEST_CASE("the counts per state name red_flag_review", "[overview][spec-2]") {
+  Fixture fx;
+  fx.open("ep-1", "2026-03-02");
+  auto ov = fx.overview("2026-03-02");
+  CHECK(count_of(ov.by_state, "red_flag_review") == 0);
+  CHECK(overview_json(ov)["counts"]["state"].contains("red_flag_review"));
+  auto f = parse_episode_filter({"red_flag_review", "", "", "", "", ""});
+  REQUIRE(f.ok());
+  CHECK(f->state == State::red_flag_review);
 }

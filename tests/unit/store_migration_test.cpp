@@ -200,3 +200,106 @@ TEST_CASE("a log with the per-episode tick entries of schema 2 rebuilds without 
   CHECK(take(s->tick(day("2026-03-01"))).timers > 0);
   CHECK(take(s->rebuild()).differences.empty());
 }
+
+// Schema 5: episodes.last_event (the latest clinical event, from the body)
+// and terminal, indexed for the overview's inactive episodes (spec §11).
+TEST_CASE("migrating to schema 5 fills last_event and terminal from the stored rows and indexes them",
+          "[store][migration][spec-11]") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  write_v1_store(path);
+  {  // a closed episode too, as schema 1 stored it: its log, row and task rows
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    SQLite::Transaction tx(db);
+    std::vector<json> events = kEvents;
+    events.push_back(json::parse(R"({"type": "stop", "at": "2026-01-08", "reason": "goals_met"})"));
+    auto closed = open_episode("ep-0", "", *parse_event(events[0]));
+    REQUIRE(closed.ok());
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (i > 0) REQUIRE(apply(*closed, *parse_event(events[i])).ok());
+      SQLite::Statement q(db, "INSERT INTO events(episode, seq, type, at, body, recorded_at) VALUES ('ep-0', ?, ?, ?, ?, 1767571200)");
+      q.bind(1, int64_t(i + 1));
+      q.bind(2, events[i]["type"].get<std::string>());
+      q.bind(3, events[i]["at"].get<std::string>());
+      q.bind(4, events[i].dump());
+      q.exec();
+    }
+    REQUIRE(closed->state == State::closed);
+    closed->patient = "P-0";
+    SQLite::Statement e(db,
+                        "INSERT INTO episodes(id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body) "
+                        "VALUES ('ep-0', 'P-0', 'closed', ?, ?, 'G', '', ?, NULL, ?)");
+    e.bind(1, std::string(kPhases.name(closed->phase)));
+    if (closed->profile) e.bind(2, *closed->profile); else e.bind(2);
+    e.bind(3, int64_t(events.size()));
+    e.bind(4, episode_state(*closed).dump());
+    e.exec();
+    for (const Task& t : closed->tasks) {
+      SQLite::Statement q(db, "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES ('ep-0', ?, ?, ?, ?, ?)");
+      q.bind(1, t.seq);
+      q.bind(2, std::string(kTaskKinds.name(t.kind)));
+      if (t.checkpoint) q.bind(3, std::string(kCheckpoints.name(*t.checkpoint))); else q.bind(3);
+      q.bind(4, t.due.iso());
+      q.bind(5, std::string(kTaskStatuses.name(t.status)));
+      q.exec();
+    }
+    tx.commit();
+  }
+  ManualClock clock(day("2026-03-01"));
+  auto s = take(open_sqlite_store(path, clock));
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT last_event FROM episodes WHERE id = 'ep-1'").getString() == "2026-01-06");
+    CHECK(db.execAndGet("SELECT terminal FROM episodes WHERE id = 'ep-1'").getInt() == 0);
+    CHECK(db.execAndGet("SELECT last_event FROM episodes WHERE id = 'ep-0'").getString() == "2026-01-08");
+    CHECK(db.execAndGet("SELECT terminal FROM episodes WHERE id = 'ep-0'").getInt() == 1);
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master WHERE name = 'episodes_inactive'").getInt() == 1);
+    // the overview's query is answered by the index, not by reading every row
+    SQLite::Statement plan(db, "EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE 1=1 AND terminal = 0 AND last_event <= '2026-02-01' "
+                               "ORDER BY last_event, id LIMIT 50");
+    std::string detail;
+    while (plan.executeStep()) detail += plan.getColumn(3).getString() + "\n";
+    CHECK_THAT(detail, Catch::Contains("episodes_inactive"));
+    CHECK_THAT(detail, !Catch::Contains("TEMP B-TREE"));
+  }
+  InactiveQuery q;
+  q.last_event_by = day("2026-01-18");  // 42 days before the clock
+  InactivePage page = take(s->list_inactive(q));
+  REQUIRE(page.total == 1);  // ep-1; ep-0 is closed
+  CHECK(page.episodes[0].episode.id == "ep-1");
+  CHECK(page.episodes[0].last_event == day("2026-01-06"));
+  CHECK(take(s->rebuild()).differences.empty());
+
+  // a new event moves the column; the episode is no longer inactive
+  take(s->record("ep-1", json::parse(R"({"type": "session", "at": "2026-02-20"})"), std::nullopt));
+  CHECK(take(s->list_inactive(q)).total == 0);
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT last_event FROM episodes WHERE id = 'ep-1'").getString() == "2026-02-20");
+  }
+  CHECK(take(s->rebuild()).differences.empty());
+}
+
+TEST_CASE("rebuild reports and repairs a wrong last_event or terminal column", "[store][migration][recovery][spec-11]") {
+  TempDir dir;
+  const std::string path = dir.file("v1.db");
+  write_v1_store(path);
+  ManualClock clock(day("2026-03-01"));
+  auto s = take(open_sqlite_store(path, clock));
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE episodes SET last_event = '2025-12-01', terminal = 1 WHERE id = 'ep-1'");
+  }
+  InactiveQuery q;
+  q.last_event_by = day("2026-01-18");
+  CHECK(take(s->list_inactive(q)).total == 0);  // hidden by the wrong terminal column
+  RebuildReport rep = take(s->rebuild());
+  CHECK(rep.differences == std::vector<std::string>{"ep-1: last_event, terminal"});
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT last_event FROM episodes WHERE id = 'ep-1'").getString() == "2026-01-06");
+    CHECK(db.execAndGet("SELECT terminal FROM episodes WHERE id = 'ep-1'").getInt() == 0);
+  }
+  CHECK(take(s->list_inactive(q)).total == 1);
+  CHECK(take(s->rebuild()).differences.empty());
+}

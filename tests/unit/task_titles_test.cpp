@@ -36,3 +36,17 @@ TEST_CASE("a reevaluation task is titled with its checkpoint", "[texts]") {
   CHECK(task_title(t, true) == "Huisarts bellen (spoed)");
   for (size_t i = 0; i < kCheckpoints.size(); ++i) CHECK_FALSE(checkpoint_title(kCheckpoints.at(i), false).empty());
 }
+
+TEST_CASE("the revision-2 task kinds and the follow-up checkpoint have their titles", "[texts][spec-11]") {
+  CHECK(task_kind_title(TaskKind::gp_report_interim, true) == "Tussentijds verslag aan de huisarts");
+  CHECK(task_kind_title(TaskKind::gp_report_interim, false) == "Interim report to the GP");
+  CHECK(task_kind_title(TaskKind::gp_red_flag_notice, true) == "Melding alarmsignalen aan de huisarts");
+  CHECK(task_kind_title(TaskKind::gp_red_flag_notice, false) == "Red-flag notice to the GP");
+  CHECK(checkpoint_title(Checkpoint::followup, true) == "Herevaluatie (vervolg)");
+  CHECK(checkpoint_title(Checkpoint::followup, false) == "Follow-up reevaluation");
+  Task t;
+  t.kind = TaskKind::reevaluation;
+  t.checkpoint = Checkpoint::followup;
+  CHECK(task_title(t, true) == "Herevaluatie (vervolg)");
+  CHECK(task_title(t, false) == "Follow-up reevaluation");
+}
