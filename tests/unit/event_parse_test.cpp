@@ -368,3 +368,66 @@ TEST_CASE("an event nested 16 levels deep is judged by its fields", "[events][ba
   CHECK(parse_error(nested_nprs(15)) == want);
   CHECK(text_error(nested_nprs(15).dump()) == want);
 }
+
+// ---- revision 2 fields ----------------------------------------------------------------------
+
+TEST_CASE("open records who referred the patient, direct access by default", "[events][spec-3]") {
+  CHECK(ev(open_event()).referred_by == ReferredBy::self);
+  CHECK(ev(open_event({{"referred_by", "gp"}})).referred_by == ReferredBy::gp);
+  CHECK(ev(open_event({{"referred_by", "specialist"}})).referred_by == ReferredBy::specialist);
+}
+
+TEST_CASE("open with an unknown referred_by is rejected", "[events][bad-input][spec-3]") {
+  CHECK(parse_error(open_event({{"referred_by", "nurse"}})) == "field 'referred_by': unknown code \"nurse\"");
+}
+
+TEST_CASE("open with an unknown pathway revision is rejected", "[events][bad-input][spec-3]") {
+  CHECK(parse_error(open_event({{"revision", 3}})) == "field 'revision': 3 is out of range 1-2");
+  CHECK(parse_error(open_event({{"revision", 0}})) == "field 'revision': 0 is out of range 1-2");
+  CHECK(ev(open_event({{"revision", 1}})).revision == 1);
+  CHECK_FALSE(ev(open_event()).revision);
+}
+
+TEST_CASE("a screening may reclassify as lrs but never back to lbp", "[events][bad-input][spec-3][spec-4]") {
+  CHECK(ev(with(kScreening, "complaint", "lrs")).screening_complaint == Complaint::lrs);
+  CHECK(parse_error(with(kScreening, "complaint", "lbp")) ==
+        "field 'complaint': a screening may only reclassify as \"lrs\"; LRS never turns back into LBP (§4)");
+  CHECK(parse_error(with(kScreening, "complaint", "neck")) == "field 'complaint': unknown code \"neck\"");
+}
+
+TEST_CASE("a red_flag_review needs a decision of refer or continue", "[events][bad-input][spec-3][spec-4]") {
+  const json review = {{"type", "red_flag_review"}, {"at", "2026-01-05"}};
+  CHECK(parse_error(review) == "missing field 'decision'");
+  CHECK(parse_error(with(review, "decision", "wait")) == "field 'decision': unknown code \"wait\"");
+  CHECK(parse_error(with(review, "decision", "refer")) == "(accepted)");
+}
+
+TEST_CASE("a red_flag_review that continues needs a non-blank note", "[events][bad-input][spec-3][spec-4]") {
+  const json cont = {{"type", "red_flag_review"}, {"at", "2026-01-05"}, {"decision", "continue"}};
+  CHECK(parse_error(cont) == "a review that continues the pathway needs a 'note' saying why (§4)");
+  CHECK(parse_error(with(cont, "note", " \t ")) == "field 'note': is blank");
+  CHECK(parse_error(with(cont, "note", 3)) == "field 'note': expected a string");
+  CHECK(ev(with(cont, "note", "mechanical pain")).note == "mechanical pain");
+}
+
+TEST_CASE("a gp_request question must be text", "[events][bad-input][spec-3][spec-11]") {
+  const json req = {{"type", "gp_request"}, {"at", "2026-01-05"}};
+  CHECK(parse_error(req) == "(accepted)");
+  CHECK(parse_error(with(req, "question", 7)) == "field 'question': expected a string");
+  CHECK(parse_error(with(req, "judgement", "sufficient")) == "unknown field 'judgement'");
+}
+
+TEST_CASE("a stop may carry the end measurement, checked like a measurement", "[events][bad-input][spec-3][spec-10]") {
+  Event e = ev(with(with(with(kStop, "nprs", 3), "qbpds", 20), "psk", {4}));
+  CHECK(e.measures == Measures{3, 20, std::vector{4}});
+  CHECK(parse_error(with(kStop, "nprs", 11)) == "field 'nprs': 11 is out of range 0-10");
+  CHECK(parse_error(with(kStop, "psk", {1, 2, 3, 4})) == "field 'psk': expected a list of one to three scores");
+}
+
+TEST_CASE("only a stop for a red flag carries red flags, and only known codes", "[events][bad-input][spec-3][spec-10]") {
+  CHECK(parse_error(with(kStop, "red_flags", {"fatigue"})) ==
+        "field 'red_flags': only a stop for reason 'red_flag' carries red flags (§10)");
+  const json red = with(kStop, "reason", "red_flag");
+  CHECK(ev(with(red, "red_flags", {"cauda_equina"})).red_flags == std::vector{RedFlag::cauda_equina});
+  CHECK(parse_error(with(red, "red_flags", {"headache"})) == "field 'red_flags': unknown code \"headache\"");
+}
