@@ -241,7 +241,9 @@ void a_screen_in_review(Episode& ep, const Event& ev) {
   for (Exclusion x : f.exclusions)
     if (std::find(ep.review->exclusions.begin(), ep.review->exclusions.end(), x) == ep.review->exclusions.end())
       ep.review->exclusions.push_back(x);
-  lrs_follow_up(ep, ev, f);
+  // Without an exclusion the screening itself ends in rule 5 or 7: an LRS
+  // reclassification here still needs its control visit and lrs_duration.
+  if (f.exclusions.empty()) lrs_follow_up(ep, ev, f);
 }
 // §4 rule 6
 void a_exclude(Episode& ep, const Event& ev) {
@@ -463,8 +465,10 @@ Status check_context(const Episode& ep, const Event& ev) {
     if (!ev.factors)
       return Status::Fail("missing field 'factors': the profile rests on the therapist's evaluation of the "
                           "prognostic factors; give {} when none is present (§7)");
+    if (ev.override_reason && ev.override_reason->find_first_not_of(" \t\r\n") == std::string::npos)
+      return Status::Fail("field 'override_reason': is blank (§3)");
     auto suggestion = suggestion_for(ep, ev).profile;
-    if (ev.profile && suggestion && *ev.profile < *suggestion && (!ev.override_reason || ev.override_reason->empty()))
+    if (ev.profile && suggestion && *ev.profile < *suggestion && !ev.override_reason)
       return Status::Fail("profile " + std::to_string(*ev.profile) + " is below the suggested profile " +
                           std::to_string(*suggestion) + " and needs an 'override_reason' (§7)");
   }

@@ -37,6 +37,7 @@ Expected<json> replay_scenario(const std::string& text) {
 
   json out = {{"episodes", json::array()}};
   std::set<std::string> ids;
+  std::set<std::string> event_ids;  // an event id recorded before changes nothing, as in the store
   size_t index = 0;
   for (const json& ej : doc["episodes"]) {
     std::string where = "episode " + std::to_string(index++);
@@ -67,6 +68,10 @@ Expected<json> replay_scenario(const std::string& text) {
       };
       auto ev = parse_event(events[i]);
       if (!ev) return fail(ev.message(), events[i]);
+      if (!ev->id.empty() && !event_ids.insert(ev->id).second) {
+        if (i == 0) return fail("event id '" + label(ev->id) + "' was recorded before; the episode is not opened", events[i]);
+        continue;
+      }
       clock.set(ev->at);
       if (i == 0) {
         if (ev->type != Trigger::open) return fail("an episode must start with an 'open' event", events[i]);

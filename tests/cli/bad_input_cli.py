@@ -271,6 +271,8 @@ def record_cases(db):
         ("ep-scr", "profile 4", with_(T, profile=4), ["'profile'"]),
         ("ep-scr", "profile a string", with_(T, profile="2"), ["'profile'"]),
         ("ep-scr", "override_reason not a string", with_(T, profile=3, override_reason=5), ["'override_reason'"]),
+        ("ep-scr", "override_reason blank", with_(T, sbst=[1, 1, 1, 1, 1, 1, 1, 1, 4], profile=1, override_reason="   "),
+         ["'override_reason'"]),
         ("ep-scr", "nothing to stratify on", with_(T, factors=DROP), ["stratification needs"]),
         # revision 2 (§7): the therapist's evaluation of the factors is required
         ("ep-scr", "stratification without factors", with_(T, factors=DROP, sbst=sbst_high), ["'factors'", "§7"]),

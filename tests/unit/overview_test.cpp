@@ -272,7 +272,7 @@ TEST_CASE("a filtered overview over more episodes than one store page counts the
           << "\n";
     lines << json{{"episode", ep}, {"event", {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", json::array()}, {"exclusions", json::array()}}}}.dump()
           << "\n";
-    lines << json{{"episode", ep}, {"event", {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 1}}}}.dump() << "\n";
+    lines << json{{"episode", ep}, {"event", {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 1}, {"factors", json::object()}}}}.dump() << "\n";
   }
   std::istringstream in(lines.str());
   auto r = fx.store->import(in, 5000);
@@ -304,7 +304,7 @@ TEST_CASE("waiting on the GP counts every episode in gp_consultation over severa
     std::string ep = "ep-" + std::to_string(10000 + i);
     line(ep, {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-03-02"}, {"complaint", "lbp"}, {"age", 40}});
     line(ep, {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", json::array()}, {"exclusions", json::array()}});
-    line(ep, {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 3}});
+    line(ep, {{"type", "stratification"}, {"at", "2026-03-02"}, {"profile", 3}, {"factors", {{"fear_of_movement", "dominant"}}}});
     line(ep, {{"type", "reevaluation"}, {"at", "2026-03-23"}, {"judgement", "insufficient"}});
   }
   std::istringstream in(lines.str());

@@ -213,7 +213,7 @@ TEST_CASE("migrating to schema 5 fills last_event and terminal from the stored r
     SQLite::Transaction tx(db);
     std::vector<json> events = kEvents;
     events.push_back(json::parse(R"({"type": "stop", "at": "2026-01-08", "reason": "goals_met"})"));
-    auto closed = open_episode("ep-0", "", *parse_event(events[0]));
+    auto closed = open_episode("ep-0", "", *parse_event(events[0]), kFirstRevision);  // a log of schema 1
     REQUIRE(closed.ok());
     for (size_t i = 0; i < events.size(); ++i) {
       if (i > 0) REQUIRE(apply(*closed, *parse_event(events[i])).ok());

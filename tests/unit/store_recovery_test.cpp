@@ -346,7 +346,7 @@ TEST_CASE("rebuild in parallel parts reports and repairs the same differences as
                    ev(R"({"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 50})")));
       take(s->record(id, ev(R"({"type": "screening", "at": "2026-01-05", "red_flags": [], "exclusions": []})"), std::nullopt));
       take(s->record(id, ev(R"({"type": "measurement", "at": "2026-01-05", "nprs": 6, "qbpds": 40})"), std::nullopt));
-      if (i % 2) take(s->record(id, ev(R"({"type": "stratification", "at": "2026-01-05", "profile": 2})"), std::nullopt));
+      if (i % 2) take(s->record(id, ev(R"({"type": "stratification", "at": "2026-01-05", "profile": 2, "factors": {"leg_pain": "present"}})"), std::nullopt));
     }
     take(s->tick(day("2026-01-27")));
   }
@@ -395,7 +395,7 @@ TEST_CASE("a tick that fails on one episode fires no timer in any episode", "[st
     lines << "{" << ep << R"("event": {"type": "screening", "at": "2026-01-05", "red_flags": [], "exclusions": []}})" << "\n";
     // week-3 checkpoints on 2026-01-26, the last episode's on 2026-01-27: a tick reaches it last
     lines << "{" << ep << R"("event": {"type": "stratification", "at": ")" << (i == n - 1 ? "2026-01-06" : "2026-01-05")
-          << R"(", "profile": 1}})" << "\n";
+          << R"(", "profile": 1, "factors": {}}})" << "\n";
   }
   std::istringstream in(lines.str());
   REQUIRE(take(s->import(in, 10000)).episodes_opened == n);

@@ -87,6 +87,7 @@ TEST_CASE("an opened episode is stored in intake with its open event as log entr
   CHECK(log[0].at == day("2026-01-05"));
   nlohmann::json logged = open_event();
   logged["patient"] = "P1";  // the log keeps the patient reference for rebuild
+  logged["revision"] = kCurrentRevision;  // and the pathway revision the episode follows
   CHECK(log[0].body == logged);
   CHECK(take(s->episode_count()) == 1);
 }
