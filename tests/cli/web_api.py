@@ -329,7 +329,7 @@ def check_overview(db, base):
     tasks = json.loads(ok(db, "tasks", "--json", "--kind", "reevaluation", "--status", "open"))["tasks"]
     want = [t["id"] for t in tasks if t["due"] <= "2027-02-22"]  # due + 7 <= 2027-03-01
     check([t["id"] for t in rows] == want[:50], "overdue: exactly the open reevaluations due on or before today - 7")
-    ids = [t["episode"] for t in rows]
+    ids = [t["episode"] for t in http(base, "GET", "/api/overview" + q(limit=1000)).json()["overdue"]["tasks"]]
     check("z-overdue" in ids and "z-late" not in ids, "14 days late is overdue, 5 days late is not")
     for eid, want in (("z-overdue", True), ("z-late", False)):
         reev = [t for t in http(base, "GET", "/api/episodes/" + eid).json()["tasks"] if t["kind"] == "reevaluation"]
