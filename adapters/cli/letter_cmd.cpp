@@ -69,6 +69,26 @@ std::optional<LetterTemplates> load_templates(Context& ctx, const LetterOptions&
   return std::move(t).value();
 }
 
+// The episode and its clinical events (the letter tells a measure recorded
+// once from one that stayed the same).
+struct LoadedEpisode {
+  Episode episode;
+  std::vector<Event> log;
+};
+std::optional<LoadedEpisode> load_episode(Context& ctx, Store& store, const std::string& id) {
+  auto er = store.load(id);
+  if (auto* e = std::get_if<StoreError>(&er)) {
+    ctx.fail(*e);
+    return std::nullopt;
+  }
+  auto lr = store.events(id);
+  if (auto* e = std::get_if<StoreError>(&lr)) {
+    ctx.fail(*e);
+    return std::nullopt;
+  }
+  return LoadedEpisode{std::move(std::get<Episode>(er)), clinical_events(std::get<std::vector<StoredEvent>>(lr))};
+}
+
 std::string describe(const TaskRow& row) {
   return "task " + std::to_string(row.id) + ", " + std::string(kTaskKinds.name(row.task.kind)) + ", " + row.episode;
 }
@@ -100,9 +120,9 @@ void setup_letter(CLI::App& app, Context& ctx) {
                                 " task, not a letter; letters exist for " + letter_kinds_list());
     auto templates = load_templates(ctx, *o);
     if (!templates) return;
-    auto er = store->load(row.episode);
-    if (auto* e = std::get_if<StoreError>(&er)) return ctx.fail(*e);
-    auto letter = render_letter(*templates, std::get<Episode>(er), row, ctx.clock().today());
+    auto loaded = load_episode(ctx, *store, row.episode);
+    if (!loaded) return;
+    auto letter = render_letter(*templates, loaded->episode, row, ctx.clock().today(), &loaded->log);
     if (!letter) {
       print_error(letter.message());
       ctx.status = kExitFailure;
@@ -160,19 +180,16 @@ void setup_letters(CLI::App& app, Context& ctx) {
 
     const LetterFormat format = *kLetterFormats.parse(o->format);
     const Date today = ctx.clock().today();
-    std::map<std::string, Episode> episodes;  // several letters may share an episode
+    std::map<std::string, LoadedEpisode> episodes;  // several letters may share an episode
     std::vector<TaskRow> written;
     for (const auto& row : pending) {
       auto it = episodes.find(row.episode);
       if (it == episodes.end()) {
-        auto er = store->load(row.episode);
-        if (auto* e = std::get_if<StoreError>(&er)) {
-          ctx.fail(*e);
-          continue;
-        }
-        it = episodes.emplace(row.episode, std::move(std::get<Episode>(er))).first;
+        auto loaded = load_episode(ctx, *store, row.episode);
+        if (!loaded) continue;
+        it = episodes.emplace(row.episode, std::move(*loaded)).first;
       }
-      auto letter = render_letter(*templates, it->second, row, today);
+      auto letter = render_letter(*templates, it->second.episode, row, today, &it->second.log);
       if (!letter) {
         print_error(letter.message());
         ctx.status = kExitFailure;

@@ -233,19 +233,30 @@ class BundleBuilder {
     return s;
   }
 
+  // The titles of adapters/texts; a kind or checkpoint without one yet is
+  // shown by its code (FHIR allows no empty string).
+  std::string kind_title(TaskKind k) const {
+    std::string s = task_kind_title(k, tx_.nl);
+    return s.empty() ? std::string(kTaskKinds.name(k)) : s;
+  }
+  std::string checkpoint_text(Checkpoint c) const {
+    std::string s = checkpoint_title(c, tx_.nl);
+    return s.empty() ? std::string(kCheckpoints.name(c)) : s;
+  }
+
   json task(const Episode& ep, const Task& t, const std::string& patient, const std::string& plan) {
     const std::string key = ep.id + "/" + std::to_string(t.seq);
     const std::string u = url("Task/" + key);
-    const std::string text = task_title(t, tx_.nl);
+    const std::string text = kind_title(t.kind) + (t.checkpoint ? " " + checkpoint_text(*t.checkpoint) : "");
     json r = {{"resourceType", "Task"}, {"id", id_of(u)}};
     r["identifier"] = json::array({identifier(kSysTask, key)});
     r["basedOn"] = json::array({reference(plan)});
     r["status"] = std::string(fhir_task_status(t.status));
     r["intent"] = "order";
-    if (t.kind == TaskKind::gp_urgent_contact) r["priority"] = "urgent";
+    if (is_urgent(t.kind)) r["priority"] = "urgent";  // §11: the phone call and the red-flag review
     // The kind, refined by the checkpoint for reevaluation tasks.
-    json codings = json::array({coding(kSysTaskKind, kTaskKinds.name(t.kind), task_kind_title(t.kind, tx_.nl))});
-    if (t.checkpoint) codings.push_back(coding(kSysCheckpoint, kCheckpoints.name(*t.checkpoint), checkpoint_title(*t.checkpoint, tx_.nl)));
+    json codings = json::array({coding(kSysTaskKind, kTaskKinds.name(t.kind), kind_title(t.kind))});
+    if (t.checkpoint) codings.push_back(coding(kSysCheckpoint, kCheckpoints.name(*t.checkpoint), checkpoint_text(*t.checkpoint)));
     r["code"] = {{"coding", codings}, {"text", text}};
     r["description"] = text + " — " + ep.id;
     r["for"] = reference(patient);
@@ -405,6 +416,7 @@ std::string_view fhir_careplan_status(State s) {
   switch (s) {
     case State::intake:
     case State::screened: return "draft";
+    case State::red_flag_review: return "on-hold";
     case State::referred:
     case State::closed: return "completed";
     case State::excluded: return "revoked";

@@ -10,9 +10,14 @@
 //     episode ended, by referral or by stopping); excluded -> cancelled (the
 //     pathway never applied).
 //   CarePlan: intake, screened -> draft (no treatment profile yet); treatment,
-//     reevaluation_due, gp_consultation -> active; referred, closed ->
-//     completed; excluded -> revoked.
-//   Task: open -> requested, done -> completed, cancelled -> cancelled.
+//     reevaluation_due, gp_consultation -> active; red_flag_review -> on-hold
+//     (the pathway waits for the therapist's decision, spec §4); referred,
+//     closed -> completed; excluded -> revoked.
+//   Task: open -> requested, done -> completed, cancelled -> cancelled; the
+//     urgent kinds (gp_urgent_contact, red_flag_review; spec §11) have
+//     priority "urgent". Task.code carries the kind and, for a reevaluation,
+//     the checkpoint (followup included); a kind or checkpoint without a title
+//     in adapters/texts yet is displayed by its code.
 //
 // Stable across exports: every fullUrl is "urn:uuid:" + a name-based UUID
 // (RFC 4122 version 5) of the resource's identity in the store ("Task/ep-3/2"),

@@ -107,6 +107,8 @@ void check_strings(const json& s, const std::string& file) {
   check_words(words, "next_steps", kReferralReasons, file);
   check_words(words, "stop_reasons", kStopReasons, file);
   check_words(words, "exclusions", kExclusions, file);
+  check_words(words, "referred_by", kReferredBy, file);
+  check_words(words, "red_flags", kRedFlags, file);
 
   const json& date = member(s, "date", file);
   const json& months = member(date, "months", file + " date");
@@ -181,13 +183,43 @@ mu::data list_of(const std::vector<mu::data>& items) {
   return l;
 }
 
+// How often a measure was recorded (spec §6: by a measurement, a
+// reevaluation or a stop's end measurement), when the log is known.
+struct Recorded {
+  std::optional<int> nprs, qbpds;
+  std::vector<int> psk;  // per item
+};
+Recorded count_recorded(const std::vector<Event>* log) {
+  Recorded r;
+  if (!log) return r;
+  r.nprs = r.qbpds = 0;
+  for (const Event& ev : *log) {
+    if (ev.type != Trigger::measurement && ev.type != Trigger::reevaluation && ev.type != Trigger::stop) continue;
+    if (ev.measures.nprs) ++*r.nprs;
+    if (ev.measures.qbpds) ++*r.qbpds;
+    if (ev.measures.psk) {
+      if (r.psk.size() < ev.measures.psk->size()) r.psk.resize(ev.measures.psk->size(), 0);
+      for (size_t i = 0; i < ev.measures.psk->size(); ++i) ++r.psk[i];
+    }
+  }
+  return r;
+}
+
 // One row of the measures table; `relevance` for NPRS and QBPDS (KNGF B.3).
+// `times`: how often the measure was recorded, when the log is known. A value
+// recorded once has no follow-up yet: its baseline is also its latest value,
+// and nothing "stayed the same".
 mu::data measure_row(const std::string& name_text, std::optional<int> base, std::optional<int> latest,
-                     bool relevance, const Words& w) {
+                     std::optional<int> times, bool relevance, const Words& w) {
   mu::data row;
   row.set("t.name", name_text);  // the row's own wording, rendered as a partial in the row's context
   row.set("baseline", base ? std::to_string(*base) : w.single("not_measured"));
-  row.set("latest", latest ? std::to_string(*latest) : w.single("not_measured"));
+  const bool single = base && times && *times < 2;
+  row.set("latest", latest && !single ? std::to_string(*latest) : w.single("not_measured"));
+  if (single) {
+    row.set("single", true);
+    return row;
+  }
   if (!base || !latest) {
     row.set("unknown", true);
     return row;
@@ -200,29 +232,107 @@ mu::data measure_row(const std::string& name_text, std::optional<int> base, std:
   } else if (*pct > 0) {
     row.set("up", mu::data{"pct", mu::data{std::to_string(*pct)}});
   } else {
-    row.set("same", true);
+    row.set(times ? "same" : "same_unknown", true);
   }
   row.set("relevant", relevance && clinically_relevant_improvement(*base, *latest));
   return row;
 }
 
-std::vector<mu::data> measure_rows(const Episode& ep, const json& text, const Words& w) {
+std::vector<mu::data> measure_rows(const Episode& ep, const std::vector<Event>* log, const json& text,
+                                   const Words& w) {
   std::vector<mu::data> rows;
   const Measures& b = ep.baseline;
   const Measures& l = ep.latest;
-  if (b.nprs || l.nprs) rows.push_back(measure_row(text.at("nprs").get<std::string>(), b.nprs, l.nprs, true, w));
-  if (b.qbpds || l.qbpds) rows.push_back(measure_row(text.at("qbpds").get<std::string>(), b.qbpds, l.qbpds, true, w));
+  const Recorded n = count_recorded(log);
+  if (b.nprs || l.nprs)
+    rows.push_back(measure_row(text.at("nprs").get<std::string>(), b.nprs, l.nprs, n.nprs, true, w));
+  if (b.qbpds || l.qbpds)
+    rows.push_back(measure_row(text.at("qbpds").get<std::string>(), b.qbpds, l.qbpds, n.qbpds, true, w));
   size_t items = std::max(b.psk ? b.psk->size() : 0, l.psk ? l.psk->size() : 0);
   for (size_t i = 0; i < items; ++i) {
     auto at = [i](const std::optional<std::vector<int>>& v) -> std::optional<int> {
       if (v && i < v->size()) return (*v)[i];
       return std::nullopt;
     };
-    mu::data row = measure_row(text.at("psk").get<std::string>(), at(b.psk), at(l.psk), false, w);
+    std::optional<int> times;
+    if (log) times = i < n.psk.size() ? n.psk[i] : 0;
+    mu::data row = measure_row(text.at("psk").get<std::string>(), at(b.psk), at(l.psk), times, false, w);
     row.set("item", std::to_string(i + 1));
     rows.push_back(row);
   }
   return rows;
+}
+
+// The date the episode entered its current (terminal) state.
+std::optional<Date> entered(const Episode& ep, State s) {
+  const std::string_view to = kStates.name(s);
+  for (auto it = ep.transitions.rbegin(); it != ep.transitions.rend(); ++it)
+    if (it->event != Trigger::phase && it->to == to) return it->at;
+  return std::nullopt;
+}
+
+// The n-th of the dated notes of `date` where `task` is the n-th task of its
+// kind created that day (several gp_request events on one day each ask their
+// own question).
+const NoteRecord* note_of(const Episode& ep, const Task& task, const std::vector<NoteRecord>& notes) {
+  size_t nth = 0;
+  for (const Task& t : ep.tasks)
+    if (t.kind == task.kind && t.created == task.created && t.seq < task.seq) ++nth;
+  const NoteRecord* last = nullptr;
+  for (const NoteRecord& n : notes) {
+    if (n.at != task.created) continue;
+    last = &n;
+    if (nth-- == 0) return &n;
+  }
+  return last;
+}
+
+// §12: the red-flag features found up to `until`, in plain words with their dates.
+std::vector<mu::data> features_found(const Episode& ep, Date until, const Words& w) {
+  std::vector<mu::data> out;
+  for (const FlagRecord& f : ep.red_flags) {
+    if (until < f.at) continue;
+    mu::data item;
+    item.set("feature_date", w.date(f.at));
+    item.set("feature", w("red_flags", kRedFlags.name(f.flag)));
+    out.push_back(item);
+  }
+  return out;
+}
+
+// §12: which LRS criterion referred the episode, for reasons lrs_severe
+// (MRC <= 3 or NPRS >= 8 on the day of the referral) and lrs_no_improvement
+// (six weeks of complaints without sufficient reduction).
+std::optional<mu::data> lrs_criterion(const Episode& ep, const std::vector<Event>* log, const Words& w) {
+  if (!ep.reason) return std::nullopt;
+  const std::optional<Date> on = entered(ep, State::referred);
+  if (!on) return std::nullopt;
+  mu::data c;
+  c.set("criterion_date", w.date(*on));
+  if (*ep.reason == kReferralReasons.name(ReferralReason::lrs_no_improvement)) {
+    c.set("by_duration", true);
+    c.set("criterion_weeks", std::to_string(std::max(0, (*on - ep.onset) / kDaysPerWeek)));
+    return c;
+  }
+  if (*ep.reason != kReferralReasons.name(ReferralReason::lrs_severe)) return std::nullopt;
+  for (auto it = ep.mrc.rbegin(); it != ep.mrc.rend(); ++it)
+    if (it->at == *on && it->value <= 3) {
+      c.set("by_mrc", true);
+      c.set("criterion_mrc", std::to_string(it->value));
+      return c;
+    }
+  c.set("by_nprs", true);
+  // The NPRS of that day: a screening's (kept in the log only) or a measure's.
+  std::optional<int> nprs;
+  if (log)
+    for (const Event& ev : *log)
+      if (ev.at == *on) {
+        if (ev.type == Trigger::screening && ev.screening_nprs && *ev.screening_nprs >= 8) nprs = ev.screening_nprs;
+        if (ev.measures.nprs && *ev.measures.nprs >= 8) nprs = ev.measures.nprs;
+      }
+  if (!nprs && ep.latest.nprs && *ep.latest.nprs >= 8) nprs = ep.latest.nprs;
+  if (nprs) c.set("criterion_nprs", std::to_string(*nprs));
+  return c;
 }
 
 // The words for the reason an episode ended in its terminal state.
@@ -245,7 +355,8 @@ std::string course_word(const Transition& t, const std::string& name, const Word
   return w("states", name);
 }
 
-mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRow& row, Date today) {
+mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRow& row, Date today,
+                     const std::vector<Event>* log) {
   const json& strings = tpl.strings();
   const json& text = strings.at("text");
   const Words w(strings);
@@ -255,7 +366,11 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   mu::data d;
   for (auto it = text.begin(); it != text.end(); ++it) d.set("t." + it.key(), it->get<std::string>());
   d.set("t.title", text.at("title_" + kind_name).get<std::string>());
-  d.set("t.intro", text.at("intro_" + kind_name).get<std::string>());
+  // An end report of an episode that ended before treatment began says so.
+  const bool before_treatment = kind == TaskKind::gp_report_close && !ep.treatment_start &&
+                                text.contains("intro_gp_report_close_before_treatment");
+  d.set("t.intro", text.at(before_treatment ? "intro_gp_report_close_before_treatment" : "intro_" + kind_name)
+                       .get<std::string>());
 
   d.set("lang", name_of(tpl.lang()));
   d.set("letter_date", w.date(today));
@@ -264,6 +379,10 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   d.set("task_created", w.date(row.task.created));
   d.set("patient", or_not_recorded(ep.patient, w));
   d.set("gp", or_not_recorded(ep.gp, w));
+  // KNGF C.5: the reports at the start and at the end go to the GP or the referrer.
+  d.set("to_specialist", ep.referred_by == ReferredBy::specialist &&
+                             (kind == TaskKind::gp_report_start || kind == TaskKind::gp_report_close));
+  d.set("referred_by", w("referred_by", kReferredBy.name(ep.referred_by)));
   d.set("therapist", or_not_recorded(ep.therapist, w));
 
   // patient and complaint
@@ -278,6 +397,7 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   d.set("phase_range", w("phase_ranges", kPhases.name(ep.phase)));
   d.set("opened", w.date(ep.opened));
   d.set("treatment_start", ep.treatment_start ? w.date(*ep.treatment_start) : w.single("not_recorded"));
+  if (ep.treatment_start) d.set("treatment_start_date", w.date(*ep.treatment_start));
   d.set("sessions", std::to_string(ep.sessions));
   d.set("state", w("states", kStates.name(ep.state)));
   if (auto r = status_reason(ep, w)) d.set("status_reason", *r);
@@ -323,22 +443,45 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   }
   d.set("profile_history", list_of(history));
   d.set("has_profile_history", !history.empty());
+  d.set("profile3", ep.profile == 3);
+
+  // §4, §12: every MRC value with its date (always shown for LRS)
+  std::vector<mu::data> mrc;
+  for (const MrcRecord& m : ep.mrc) {
+    mu::data item;
+    item.set("mrc_date", w.date(m.at));
+    item.set("mrc_value", std::to_string(m.value));
+    mrc.push_back(item);
+  }
+  d.set("mrc", list_of(mrc));
+  d.set("has_mrc", !mrc.empty());
+  d.set("mrc_section", !mrc.empty() || ep.complaint == Complaint::lrs);
 
   // measures
-  auto rows = measure_rows(ep, text, w);
+  auto rows = measure_rows(ep, log, text, w);
   d.set("measures", list_of(rows));
   d.set("has_measures", !rows.empty());
 
   // reevaluations, plan, course
   std::vector<mu::data> reevaluations;
+  std::optional<mu::data> last_before_task;  // the interim report's answer: up to its task's date
   for (const auto& r : ep.reevaluations) {
     mu::data e;
     e.set("date", w.date(r.at));
     if (r.checkpoint) e.set("checkpoint", w("checkpoints", kCheckpoints.name(*r.checkpoint)));
     e.set("judgement", w("judgements", kJudgements.name(r.judgement)));
     e.set("derived", r.derived);
+    // §8: the 30 % rule supports the judgement; a judgement that differs says so.
+    if (r.measured_improvement && *r.measured_improvement != (r.judgement == Judgement::sufficient))
+    {
+      mu::data differs;
+      differs.set("better", *r.measured_improvement);
+      e.set("differs", differs);
+    }
     reevaluations.push_back(e);
+    if (!(row.task.created < r.at)) last_before_task = e;
   }
+  if (last_before_task) d.set("last_reevaluation", *last_before_task);
   d.set("reevaluations", list_of(reevaluations));
   d.set("has_reevaluations", !reevaluations.empty());
 
@@ -374,28 +517,92 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   const int weeks_in_treatment =
       ep.treatment_start ? std::max(0, (row.task.created - *ep.treatment_start) / kDaysPerWeek) : 0;
   d.set("weeks_in_treatment", std::to_string(weeks_in_treatment));
+  d.set("weeks_in_treatment_one", weeks_in_treatment == 1);
   d.set("start", kind == TaskKind::gp_report_start);
   d.set("consultation", kind == TaskKind::gp_consultation);
+  const std::string task_ref = "task " + std::to_string(row.id) + ": episode " + ep.id;
   if (kind == TaskKind::gp_referral) {
-    if (ep.state != State::referred || !ep.reason)
-      fail("task " + std::to_string(row.id) + ": episode " + ep.id + " is not referred, so there is no referral to write");
     mu::data r;
-    r.set("reason", w("referral_reasons", *ep.reason));
-    r.set("next_step", w("next_steps", *ep.reason));
+    if (ep.state == State::excluded) {
+      // §4 rule 6, §5: a visceral cause belongs with the GP.
+      r.set("reason", w("exclusions", kExclusions.name(Exclusion::visceral)));
+      r.set("next_step", text.at("next_step_visceral").get<std::string>());
+    } else {
+      if (ep.state != State::referred || !ep.reason)
+        fail(task_ref + " is not referred, so there is no referral to write");
+      r.set("reason", w("referral_reasons", *ep.reason));
+      r.set("next_step", w("next_steps", *ep.reason));
+      if (auto c = lrs_criterion(ep, log, w)) r.set("criterion", *c);
+      const bool neuro = *ep.reason == kReferralReasons.name(ReferralReason::neuro_emergency);
+      if (neuro)
+        for (const Task& t : ep.tasks)
+          if (t.kind == TaskKind::gp_urgent_contact) r.set("phone_date", w.date(t.created));
+      // §12: a referral for a red flag lists the features found.
+      if (neuro || *ep.reason == kReferralReasons.name(ReferralReason::red_flag)) {
+        auto features = features_found(ep, row.task.created, w);
+        d.set("features_section", true);
+        d.set("has_features", !features.empty());
+        d.set("features", list_of(features));
+      }
+    }
     d.set("referral", r);
   }
   if (kind == TaskKind::gp_report_close) {
-    if (ep.state != State::closed || !ep.reason)
-      fail("task " + std::to_string(row.id) + ": episode " + ep.id + " is not closed, so there is no end-of-treatment report");
-    d.set("close", mu::data{"reason", mu::data{w("stop_reasons", *ep.reason)}});
+    if ((ep.state != State::closed && ep.state != State::excluded) || !ep.reason)
+      fail(task_ref + " is not closed, so there is no end-of-treatment report");
+    d.set("close", mu::data{"reason", mu::data{status_reason(ep, w).value_or(std::string())}});
+  }
+  if (kind == TaskKind::gp_report_interim) {
+    // §11, §12: the interim report answers the question of its task's date.
+    mu::data in;
+    in.set("question_date", w.date(row.task.created));
+    if (const NoteRecord* q = note_of(ep, row.task, ep.gp_questions); q && !q->text.empty())
+      in.set("question_text", one_line(q->text));
+    // The state the task found the episode in: the last transition up to its date.
+    std::string then(kStates.name(ep.state));
+    for (const auto& t : ep.transitions)
+      if (t.event != Trigger::phase && !(row.task.created < t.at)) then = t.to;
+    in.set("state_then", kStates.parse(then) ? w("states", then) : w("states", kStates.name(ep.state)));
+    d.set("interim", in);
+  }
+  if (kind == TaskKind::gp_red_flag_notice) {
+    // §4 the review's `continue`: the features found, the therapist's note, and
+    // whether the pathway goes on or ends (the screening carried an exclusion).
+    mu::data n;
+    const NoteRecord* note = note_of(ep, row.task, ep.review_notes);
+    n.set("note", note ? one_line(note->text) : w.single("not_recorded"));
+    for (const auto& t : ep.transitions)
+      if (t.event == Trigger::red_flag_review && t.at == row.task.created && t.to == kStates.name(State::excluded))
+        n.set("notice_end_reason", ep.state == State::excluded && ep.reason ? w("exclusions", *ep.reason)
+                                                                            : w("states", t.to));
+    auto features = features_found(ep, row.task.created, w);
+    d.set("features_section", true);
+    d.set("has_features", !features.empty());
+    d.set("features", list_of(features));
+    d.set("notice", n);
   }
   return d;
 }
 
 }  // namespace
 
-bool is_letter_task(TaskKind kind) {
-  return std::find(kLetterKinds.begin(), kLetterKinds.end(), kind) != kLetterKinds.end();
+// kLetterKinds lists exactly the kinds codes.hpp calls letters.
+static_assert([] {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < kTaskKinds.size(); ++i)
+    if (is_letter(kTaskKinds.at(i))) ++n;
+  for (TaskKind k : kLetterKinds)
+    if (!is_letter(k)) return false;
+  return n == kLetterKinds.size();
+}());
+
+bool is_letter_task(TaskKind kind) { return is_letter(kind); }
+
+std::vector<Event> clinical_events(const std::vector<StoredEvent>& stored) {
+  std::vector<Event> events;
+  for (const auto& e : stored)
+    if (auto ev = parse_event(e.body)) events.push_back(std::move(*ev));  // task_done entries are not events
+  return events;
 }
 
 std::string letter_kinds_list() {
@@ -430,7 +637,7 @@ Expected<LetterTemplates> LetterTemplates::load(const std::string& dir, Lang lan
 }
 
 Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
-                                    Date today) {
+                                    Date today, const std::vector<Event>* log) {
   if (!is_letter_task(task.task.kind))
     return Error{"task " + std::to_string(task.id) + " is a " + std::string(kTaskKinds.name(task.task.kind)) +
                  " task, not a letter (letters: " + letter_kinds_list() + ")"};
@@ -445,7 +652,7 @@ Expected<std::string> render_letter(const LetterTemplates& templates, const Epis
   TaskRow full = task;
   full.task = ep.tasks[size_t(task.task.seq - 1)];
   try {
-    mu::data data = letter_data(templates, ep, full, today);
+    mu::data data = letter_data(templates, ep, full, today, log);
     mu::mustache tmpl{templates.layout()};
     if (templates.format() == LetterFormat::text) tmpl.set_custom_escape([](const std::string& v) { return v; });
     std::string out = tmpl.render(data);
@@ -459,10 +666,10 @@ Expected<std::string> render_letter(const LetterTemplates& templates, const Epis
 }
 
 Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
-                                    Date today) {
+                                    Date today, const std::vector<Event>* log) {
   auto templates = LetterTemplates::load(letters_dir(), lang, format);
   if (!templates) return Error{templates.message()};
-  return render_letter(*templates, ep, task, today);
+  return render_letter(*templates, ep, task, today, log);
 }
 
 std::string letter_file_name(const TaskRow& task, LetterFormat format) {

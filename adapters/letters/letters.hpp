@@ -1,8 +1,11 @@
 // The letters to the GP (spec §11, §12; KNGF C.5, HASP): the start-of-treatment
-// report, the end-of-treatment report, the referral and the request for
-// consultation, one per letter task, in Dutch (default) or English, as a
-// printable A4 HTML page or as plain text for a mail or the GP information
-// system.
+// report, the end-of-treatment report, the referral, the request for
+// consultation, the interim report that answers the GP's question and the
+// notice of red flags found, one per letter task, in Dutch (default) or
+// English, as a printable A4 HTML page or as plain text for a mail or the GP
+// information system. The start and end reports of a patient referred by a
+// medical specialist are addressed to the specialist, with a copy to the GP;
+// every other letter goes to the GP.
 //
 // Nothing of the letter is written here. The layout is a mustache template
 // (share/letters/letter.html.mustache, letter.txt.mustache) and all wording,
@@ -21,11 +24,13 @@
 #pragma once
 #include <array>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "pathway/codes.hpp"
 #include "pathway/date.hpp"
+#include "pathway/event.hpp"
 #include "pathway/expected.hpp"
 #include "persistence/store.hpp"
 #include "states/episode.hpp"
@@ -38,11 +43,13 @@ inline constexpr CodeTable<Lang, 2> kLangs{{"nl", "en"}};
 enum class LetterFormat { html, text };
 inline constexpr CodeTable<LetterFormat, 2> kLetterFormats{{"html", "text"}};
 
-// The task kinds that are letters to the GP (spec §11), in that table's order.
-inline constexpr std::array<TaskKind, 4> kLetterKinds{TaskKind::gp_report_start, TaskKind::gp_report_close,
-                                                      TaskKind::gp_referral, TaskKind::gp_consultation};
+// The task kinds that are letters to the GP (spec §11): the kinds is_letter()
+// of pathway/codes.hpp names, in the order of kTaskKinds.
+inline constexpr std::array<TaskKind, 6> kLetterKinds{TaskKind::gp_report_start,   TaskKind::gp_report_close,
+                                                      TaskKind::gp_referral,       TaskKind::gp_consultation,
+                                                      TaskKind::gp_report_interim, TaskKind::gp_red_flag_notice};
 bool is_letter_task(TaskKind kind);
-// "gp_report_start, gp_report_close, gp_referral, gp_consultation" (for messages).
+// "gp_report_start, gp_report_close, gp_referral, ..." (for messages).
 std::string letter_kinds_list();
 
 // The directory holding the templates and strings files.
@@ -69,13 +76,25 @@ class LetterTemplates {
 };
 
 // Renders the letter of `task` (a letter task of `ep`), dated `today` (the
-// injected clock's date). A referral needs the episode referred, an
-// end-of-treatment report needs it closed: both carry their reason.
+// injected clock's date). A referral needs the episode referred (or excluded:
+// the referral of a visceral cause), an end-of-treatment report needs it
+// closed or excluded: each carries its reason.
+//
+// `log` is the episode's clinical events, oldest first, when the caller has
+// them (Store::events). The Episode keeps only the baseline and the latest
+// value of each measure; with the log a measure recorded once reads "no
+// follow-up measurement yet" and one measured again to the same value
+// "unchanged". Without it an equal value is shown as equal to the baseline,
+// possibly not measured again: never as "unchanged".
 Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
-                                    Date today);
+                                    Date today, const std::vector<Event>* log = nullptr);
 // The same, loading the templates from letters_dir() first.
 Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
-                                    Date today);
+                                    Date today, const std::vector<Event>* log = nullptr);
+
+// The clinical events of a stored log (its task_done entries left out), for
+// render_letter's `log`.
+std::vector<Event> clinical_events(const std::vector<StoredEvent>& stored);
 
 // "ep-12-task-34-gp_referral.html" (".txt" for text): episode id and task id
 // only, with characters outside [A-Za-z0-9._-] replaced by '_'.

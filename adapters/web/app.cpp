@@ -319,7 +319,10 @@ HttpResponse get_letter(Store& store, Date today, const std::string& id_text, co
                           " task, not a letter; letters exist for " + letter_kinds_list());
   auto er = store.load(row->episode);
   if (auto* e = std::get_if<StoreError>(&er)) return store_error(*e);
-  auto letter = render_letter(std::get<Episode>(er), *row, *lang, *format, today);
+  auto log = store.events(row->episode);  // the letter tells "not measured again" from "unchanged"
+  if (auto* e = std::get_if<StoreError>(&log)) return store_error(*e);
+  std::vector<Event> clinical = clinical_events(std::get<std::vector<StoredEvent>>(log));
+  auto letter = render_letter(std::get<Episode>(er), *row, *lang, *format, today, &clinical);
   if (!letter) return error(500, "letter: " + letter.message());
   HttpResponse r;
   r.content_type = *format == LetterFormat::html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";

@@ -95,6 +95,9 @@ EXPECTED = {
     "ep-p3-gp": ("active", "active"),
     "ep-urgent": ("finished", "completed"),
     "ep-excl": ("cancelled", "revoked"),
+    "ep-review": ("active", "on-hold"),
+    "ep-notice": ("active", "draft"),
+    "ep-followup": ("active", "active"),
 }
 
 
@@ -105,11 +108,11 @@ def build_store(db):
     screen(db, "ep-p2")
     record(db, "ep-p2", type="measurement", at="2026-03-02", nprs=7, qbpds=52, psk=[6, 5])
     record(db, "ep-p2", type="stratification", at="2026-03-02", sbst=[1, 0, 1, 1, 1, 0, 0, 0, 2],
-           orebro=[3, 6, 5, 4, 5, 4, 6, 5, 6, 5])
-    record(db, "ep-p2", type="reevaluation", at="2026-03-23", nprs=4, qbpds=30, psk=[3, 2])
+           orebro=[3, 6, 5, 4, 5, 4, 6, 5, 6, 5], factors={})
+    record(db, "ep-p2", type="reevaluation", at="2026-03-23", nprs=4, qbpds=30, psk=[3, 2], judgement="sufficient")
     open_ep(db, "ep-stop", "PSEUDO-2")
     screen(db, "ep-stop")
-    record(db, "ep-stop", type="stratification", at="2026-03-02", sbst=[0] * 9)
+    record(db, "ep-stop", type="stratification", at="2026-03-02", sbst=[0] * 9, factors={})
     record(db, "ep-stop", type="stop", at="2026-03-10", reason="goals_met")
     for ep in ("ep-lrs", "ep-lrs-done", "ep-lrs-stop"):
         open_ep(db, ep, "PSEUDO-1", complaint="lrs")  # one patient, three episodes
@@ -120,13 +123,26 @@ def build_store(db):
         open_ep(db, ep, "PSEUDO-2")
         screen(db, ep)
         record(db, ep, type="measurement", at="2026-03-02", nprs=8)
-        record(db, ep, type="stratification", at="2026-03-02", sbst=[1, 1, 1, 1, 1, 1, 1, 1, 4])
+        record(db, ep, type="stratification", at="2026-03-02", sbst=[1, 1, 1, 1, 1, 1, 1, 1, 4], factors={})
         record(db, ep, type="reevaluation", at="2026-04-13", nprs=8, judgement="insufficient")
     record(db, "ep-p3-gp", type="gp_consult", at="2026-04-20", outcome="continue")
     open_ep(db, "ep-urgent", "PSEUDO-4")
     screen(db, "ep-urgent", red_flags=["cauda_equina"])
     open_ep(db, "ep-excl", "PSEUDO-5")
     screen(db, "ep-excl", exclusions=["pregnancy_related"])
+    # revision 2: a red-flag review waiting for its decision; one decided `continue`
+    # (a notice) with an interim report asked; a follow-up reevaluation
+    open_ep(db, "ep-review", "PSEUDO-4")
+    screen(db, "ep-review", red_flags=["night_sweats", "fever_chills"])
+    open_ep(db, "ep-notice", "PSEUDO-5")
+    screen(db, "ep-notice", red_flags=["night_sweats", "fever_chills"])
+    record(db, "ep-notice", type="red_flag_review", at="2026-03-03", decision="continue", note="Griep, hersteld.")
+    record(db, "ep-notice", type="gp_request", at="2026-03-04", question="Hoe gaat het?")
+    open_ep(db, "ep-followup", "PSEUDO-3")
+    screen(db, "ep-followup")
+    record(db, "ep-followup", type="measurement", at="2026-03-02", nprs=6)
+    record(db, "ep-followup", type="stratification", at="2026-03-02", factors={})
+    record(db, "ep-followup", type="reevaluation", at="2026-03-23", nprs=6, judgement="insufficient", new_insights=True)
     ok(db, "tick", "--now", "2026-04-21")
 
 
@@ -216,6 +232,16 @@ def main():
             check(plan["resourceType"] == "CarePlan" and ident(plan) == ep, f"{ident(r)}: basedOn its CarePlan")
         check(got == want, f"Tasks match `zorgpad tasks` with mapped statuses: missing {want - got}, extra {got - want}")
         check({s for (_, _, _, _, s) in got} == {"requested", "completed", "cancelled"}, "all three Task statuses occur")
+        kinds = {(k, c) for (_, k, c, _, _) in got}
+        for kind, cp in (("gp_report_interim", None), ("gp_red_flag_notice", None), ("red_flag_review", None),
+                         ("reevaluation", "followup")):
+            check((kind, cp) in kinds, f"a Task of kind {kind} {cp or ''} is exported")
+        for r in resources(bundle, "Task"):
+            kind = next(c["code"] for c in r["code"]["coding"] if c["system"] == "urn:zorgpad:task-kind")
+            check(all(c.get("display") for c in r["code"]["coding"]) and r["code"]["text"] and r["description"],
+                  f"{ident(r)}: {kind} has non-empty display texts")
+            check((r.get("priority") == "urgent") == (kind in ("gp_urgent_contact", "red_flag_review")),
+                  f"{ident(r)}: {kind} priority {r.get('priority')}")
         for ep, plan in plans.items():
             acts = {a["reference"]["reference"] for a in plan.get("activity", [])}
             mine = {e["fullUrl"] for e in bundle["entry"]

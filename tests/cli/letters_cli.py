@@ -21,7 +21,8 @@ PATIENT = "<script>alert(1)</script> P-77"
 OTHER_PATIENT = "PSEUDO-SECRET-2"
 GP = "Dokter Jansen & Co"
 THERAPIST = "Fysio de Vries"
-LETTER_KINDS = {"gp_report_start", "gp_report_close", "gp_referral", "gp_consultation"}
+LETTER_KINDS = {"gp_report_start", "gp_report_close", "gp_referral", "gp_consultation", "gp_report_interim",
+                "gp_red_flag_notice"}
 failures = []
 
 
@@ -76,18 +77,25 @@ def build_store(db):
     record(db, "ep-ref", type="session", at="2026-06-08")
     record(db, "ep-ref", type="reevaluation", at="2026-07-13", nprs=7, qbpds=58, judgement="insufficient")
     record(db, "ep-ref", type="gp_consult", at="2026-07-20", outcome="continue")
-    record(db, "ep-ref", type="reevaluation", at="2026-08-31", nprs=6, qbpds=55, psk=[7, 6])
+    record(db, "ep-ref", type="reevaluation", at="2026-08-31", nprs=6, qbpds=55, psk=[7, 6], judgement="insufficient")
     # profile 1, goals met: start report and end report
     ev = dict(ev, at="2026-08-03", onset="2026-07-30")
     ok(db, "open", "--id", "ep-stop", "--patient", OTHER_PATIENT, "-", stdin=json.dumps(ev))
     record(db, "ep-stop", type="screening", at="2026-08-03", red_flags=[], exclusions=[])
     record(db, "ep-stop", type="measurement", at="2026-08-03", nprs=5, qbpds=30)
-    record(db, "ep-stop", type="stratification", at="2026-08-03", sbst=[0, 0, 0, 0, 0, 0, 0, 0, 0])
+    record(db, "ep-stop", type="stratification", at="2026-08-03", sbst=[0, 0, 0, 0, 0, 0, 0, 0, 0], factors={})
     record(db, "ep-stop", type="stop", at="2026-08-20", reason="goals_met")
-    # a neurological emergency: a phone call, not a letter
+    # a neurological emergency: a phone call (not a letter) and the written referral that confirms it
     ev = dict(ev, at="2026-08-10", onset="2026-08-01")
     ok(db, "open", "--id", "ep-neuro", "--patient", OTHER_PATIENT, "-", stdin=json.dumps(ev))
     record(db, "ep-neuro", type="screening", at="2026-08-10", red_flags=["cauda_equina"], exclusions=[])
+    # referred by the GP: two red-flag features reviewed and continued (a notice), then the GP asks a question
+    ev = dict(ev, at="2026-08-17", onset="2026-08-10", referred_by="gp")
+    ok(db, "open", "--id", "ep-rf", "--patient", OTHER_PATIENT, "-", stdin=json.dumps(ev))
+    record(db, "ep-rf", type="screening", at="2026-08-17", red_flags=["night_sweats", "fever_chills"], exclusions=[])
+    record(db, "ep-rf", type="red_flag_review", at="2026-08-18", decision="continue",
+           note="Koorts en nachtzweten bij een griep die nu over is.")
+    record(db, "ep-rf", type="gp_request", at="2026-08-25", question="Kan hij weer sporten?")
 
 
 def main():
@@ -153,6 +161,23 @@ def main():
         r = run(db, "letter", str(reev["id"]))
         check("not a letter" in r.stderr and "gp_referral" in r.stderr, "letter of a non-letter task: clear message")
 
+        # --- the letters of revision 2: the notice, the interim report, the neuro referral
+        r = run(db, "letter", str(task_of(db, "ep-rf", "gp_red_flag_notice")["id"]), "--format", "text")
+        check(r.returncode == 0 and r.stdout.startswith("Bericht over gevonden rode vlaggen\n"),
+              f"red-flag notice: exit {r.returncode} ({r.stderr})")
+        check("17 augustus 2026: nachtzweten" in r.stdout and "koorts of koude rillingen" in r.stdout,
+              "red-flag notice: the features found, dated")
+        check("Koorts en nachtzweten bij een griep die nu over is." in r.stdout, "red-flag notice: the therapist's note")
+        check("De fysiotherapeutische behandeling gaat door." in r.stdout, "red-flag notice: treatment continues")
+        r = run(db, "letter", str(task_of(db, "ep-rf", "gp_report_interim")["id"]), "--lang", "en")
+        check(r.returncode == 0 and "On 25 August 2026 you asked: \u201cKan hij weer sporten?\u201d" in r.stdout,
+              f"interim report: quotes the GP's question ({r.returncode} {r.stderr})")
+        check("referred by the GP" in r.stdout, "interim report: who referred the patient")
+        r = run(db, "letter", str(task_of(db, "ep-neuro", "gp_referral")["id"]), "--format", "text")
+        check(r.returncode == 0 and "tekenen van een cauda-equinasyndroom" in r.stdout and
+              "op 10 augustus 2026 telefonisch met u heb besproken" in r.stdout,
+              f"neuro referral: features and the phone call confirmed ({r.returncode} {r.stderr})")
+
         # --- a broken installation is a failure (exit 1), not bad input
         r = run(db, "letter", str(ref["id"]), env={"ZORGPAD_SHARE_DIR": os.path.join(tmp, "nowhere")})
         check(r.returncode == 1 and "strings.nl.json" in r.stderr, f"missing templates: exit {r.returncode} ({r.stderr})")
@@ -164,7 +189,8 @@ def main():
         # --- letters --pending: every open letter task, nothing marked
         pending = [t for t in tasks(db) if t["kind"] in LETTER_KINDS and t["status"] == "open"]
         check({(t["episode"], t["kind"]) for t in pending} ==
-              {("ep-ref", "gp_report_start"), ("ep-ref", "gp_referral"), ("ep-stop", "gp_report_close")},
+              {("ep-ref", "gp_report_start"), ("ep-ref", "gp_referral"), ("ep-stop", "gp_report_close"),
+               ("ep-neuro", "gp_referral"), ("ep-rf", "gp_red_flag_notice"), ("ep-rf", "gp_report_interim")},
               f"setup: pending letters {[(t['episode'], t['kind']) for t in pending]}")
         d1 = os.path.join(tmp, "out", "html")
         r = run(db, "letters", "--pending", "--out", d1, env={"ZORGPAD_LOG": "debug"})
@@ -172,7 +198,7 @@ def main():
         no_patient_data(r, "letters --pending")
         expected = {f"{t['episode']}-task-{t['id']}-{t['kind']}.html" for t in pending}
         check(set(os.listdir(d1)) == expected, f"letters --pending: files {sorted(os.listdir(d1))}")
-        check("3 letter(s) written" in r.stdout, "letters --pending: count")
+        check("6 letter(s) written" in r.stdout, "letters --pending: count")
         for name in os.listdir(d1):
             path = os.path.join(d1, name)
             body = open(path, encoding="utf-8").read()
@@ -182,6 +208,8 @@ def main():
         close_letter = open(os.path.join(d1, close_name), encoding="utf-8").read()
         check("de behandeldoelen zijn bereikt" in close_letter, "end report: the stop reason in plain words")
         check("is op 20 augustus 2026 afgesloten" in close_letter, "end report: the day treatment ended")
+        check("gelijk gebleven" not in close_letter and "nog geen vervolgmeting" in close_letter,
+              "end report: a measure recorded once is not 'unchanged'")
         check(all(t["status"] == "open" for t in tasks(db) if t["id"] in {p["id"] for p in pending}),
               "letters --pending: nothing marked without --mark-sent")
 
@@ -192,7 +220,7 @@ def main():
         no_patient_data(r, "letters --mark-sent")
         check(set(os.listdir(d2)) == {n[:-len(".html")] + ".txt" for n in expected},
               f"letters --format text: files {sorted(os.listdir(d2))}")
-        check("3 letter task(s) marked sent" in r.stdout, "letters --mark-sent: count")
+        check("6 letter task(s) marked sent" in r.stdout, "letters --mark-sent: count")
         after = {t["id"]: t["status"] for t in tasks(db)}
         check(all(after[p["id"]] == "done" for p in pending), "letters --mark-sent: every written letter done")
         check(after[reev["id"]] == "done" and after[task_of(db, "ep-neuro", "gp_urgent_contact")["id"]] == "open",

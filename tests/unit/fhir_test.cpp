@@ -3,6 +3,7 @@
 // independent validator in tests/cli/fhir_cli.py.
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,10 +85,12 @@ TEST_CASE("EpisodeOfCare status: active until terminal, referred and closed fini
   }
 }
 
-TEST_CASE("CarePlan status: draft before a profile, active in treatment, completed or revoked at the end",
+TEST_CASE("CarePlan status: draft before a profile, on hold in a red-flag review, active in treatment, completed or "
+          "revoked at the end",
           "[fhir][spec-2]") {
   CHECK(fhir_careplan_status(State::intake) == "draft");
   CHECK(fhir_careplan_status(State::screened) == "draft");
+  CHECK(fhir_careplan_status(State::red_flag_review) == "on-hold");  // waiting for the therapist's decision (§4)
   CHECK(fhir_careplan_status(State::treatment) == "active");
   CHECK(fhir_careplan_status(State::reevaluation_due) == "active");
   CHECK(fhir_careplan_status(State::gp_consultation) == "active");
@@ -267,4 +270,43 @@ TEST_CASE("export_fhir reads one episode or all from the store, and an unknown e
   auto missing = export_fhir(store, clock, std::string("ep-9"), {});
   REQUIRE(std::holds_alternative<StoreError>(missing));
   CHECK(std::get<StoreError>(missing).kind == Failure::bad_input);
+}
+
+TEST_CASE("revision 2's tasks are Tasks: the notice, the interim report, the urgent review and the follow-up",
+          "[fhir][spec-11]") {
+  const nlohmann::json open = {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-02-23"}, {"complaint", "lbp"},
+                               {"age", 38}, {"gp", "Dokter Jansen"}, {"therapist", "Fysio de Vries"}};
+  const nlohmann::json review = {{"type", "screening"}, {"at", "2026-03-02"}, {"red_flags", {"night_sweats", "fever_chills"}},
+                                 {"exclusions", nlohmann::json::array()}};
+  Episode waiting = run("ep-w", "P-1", {open, review});
+  REQUIRE(waiting.state == State::red_flag_review);
+  Episode notice = run("ep-n", "P-1",
+                       {open, review,
+                        {{"type", "red_flag_review"}, {"at", "2026-03-03"}, {"decision", "continue"}, {"note", "Griep."}},
+                        {{"type", "stratification"}, {"at", "2026-03-03"}, {"factors", nlohmann::json::object()}},
+                        {{"type", "measurement"}, {"at", "2026-03-03"}, {"nprs", 6}},
+                        {{"type", "reevaluation"}, {"at", "2026-03-24"}, {"nprs", 6}, {"judgement", "insufficient"},
+                         {"new_insights", true}},
+                        {{"type", "gp_request"}, {"at", "2026-03-25"}, {"question", "Hoe gaat het?"}}});
+  for (const char* lang : {"nl", "en"}) {
+    json bundle = bundle_of({{waiting, std::nullopt}, {notice, std::nullopt}}, FhirOptions{lang});
+    std::set<std::string> kinds;
+    bool followup = false;
+    auto plans = of_type(bundle, "CarePlan");
+    REQUIRE(plans.size() == 2);
+    CHECK(plans[0]["status"] == "on-hold");
+    for (const auto& t : of_type(bundle, "Task")) {
+      const std::string kind = t["code"]["coding"][0]["code"];
+      INFO(lang << " " << kind);
+      kinds.insert(kind);
+      for (const auto& c : t["code"]["coding"]) CHECK_FALSE(c["display"].get<std::string>().empty());
+      CHECK_FALSE(t["code"]["text"].get<std::string>().empty());
+      CHECK((t.contains("priority") && t["priority"] == "urgent") == (kind == "red_flag_review"));
+      if (t["code"]["coding"].size() == 2 && t["code"]["coding"][1]["code"] == "followup") followup = true;
+    }
+    CHECK(kinds.count("red_flag_review") == 1);
+    CHECK(kinds.count("gp_red_flag_notice") == 1);
+    CHECK(kinds.count("gp_report_interim") == 1);
+    CHECK(followup);
+  }
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/letters/letters.hpp"
+#include "states/machine.hpp"
 
 using namespace zorgpad;
 
@@ -73,7 +74,21 @@ Episode episode_for(TaskKind kind) {
   ep.tasks = {task(1, TaskKind::gp_report_start, "2026-06-01"),
               task(2, TaskKind::reevaluation, "2026-07-13", TaskStatus::open, Checkpoint::week6),
               task(3, TaskKind::reevaluation, "2026-08-24", TaskStatus::open, Checkpoint::week12)};
-  if (kind == TaskKind::gp_report_start) return ep;
+  if (kind == TaskKind::gp_report_interim) {
+    ep.gp_questions = {{day("2026-08-25"), "Is verwijzing naar de bedrijfsarts zinvol?"}};
+    ep.tasks.push_back(task(4, TaskKind::gp_report_interim, "2026-08-25"));
+  }
+  if (kind == TaskKind::gp_red_flag_notice) {
+    ep.red_flags = {{day("2026-06-29"), RedFlag::night_sweats}, {day("2026-06-29"), RedFlag::fever_chills}};
+    ep.review_notes = {{day("2026-06-30"), "Nachtzweten en koorts passen bij de griep van vorige week."}};
+    ep.transitions.insert(ep.transitions.begin() + 2,
+                          {{day("2026-06-29"), Trigger::screening, "treatment", "red_flag_review"},
+                           {day("2026-06-30"), Trigger::red_flag_review, "red_flag_review", "treatment"}});
+    ep.tasks.push_back(task(4, TaskKind::gp_red_flag_notice, "2026-06-30"));
+  }
+  if (kind == TaskKind::gp_report_start || kind == TaskKind::gp_report_interim ||
+      kind == TaskKind::gp_red_flag_notice)
+    return ep;
 
   ep.tasks[1].status = TaskStatus::done;
   ep.reevaluations = {{day("2026-07-13"), Judgement::insufficient, false, Checkpoint::week6}};
@@ -144,8 +159,22 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string render_ok(const Episode& ep, const TaskRow& row, Lang lang, LetterFormat f, Date today = kToday) {
-  auto r = render_letter(ep, row, lang, f, today);
+// The clinical events behind episode_for's measures: NPRS 7 -> 4, QBPDS 60 -> 55,
+// PSK [8, 6] -> [5, 6], each measured twice.
+const std::vector<Event>& two_measurements() {
+  static const std::vector<Event> log = [] {
+    std::vector<Event> l;
+    for (const auto& j : {nlohmann::json{{"type", "measurement"}, {"at", "2026-06-01"}, {"nprs", 7}, {"qbpds", 60}, {"psk", {8, 6}}},
+                          nlohmann::json{{"type", "measurement"}, {"at", "2026-08-17"}, {"nprs", 4}, {"qbpds", 55}, {"psk", {5, 6}}}})
+      l.push_back(*parse_event(j));
+    return l;
+  }();
+  return log;
+}
+
+std::string render_ok(const Episode& ep, const TaskRow& row, Lang lang, LetterFormat f, Date today = kToday,
+                      const std::vector<Event>* log = nullptr) {
+  auto r = render_letter(ep, row, lang, f, today, log);
   INFO((r.ok() ? std::string() : r.message()));
   REQUIRE(r.ok());
   return *r;
@@ -170,7 +199,7 @@ TEST_CASE("each letter kind renders in both languages and formats with every sec
         const std::string k(kTaskKinds.name(kind));
         INFO(k << " " << kLangs.name(lang) << " " << kLetterFormats.name(f));
         const Episode ep = episode_for(kind);
-        const std::string out = render_ok(ep, row_of(ep, kind), lang, f);
+        const std::string out = render_ok(ep, row_of(ep, kind), lang, f, kToday, &two_measurements());
         const auto s = strings_of(lang);
         const bool nl = lang == Lang::nl;
 
@@ -236,6 +265,19 @@ TEST_CASE("each letter kind renders in both languages and formats with every sec
           case TaskKind::gp_report_close:
             CHECK(out.find(text(s, "h_close")) != std::string::npos);
             CHECK(out.find(word(s, "stop_reasons", "goals_met")) != std::string::npos);
+            break;
+          case TaskKind::gp_report_interim:
+            CHECK(out.find(text(s, "h_question")) != std::string::npos);
+            CHECK(out.find(text(s, "h_answer")) != std::string::npos);
+            CHECK(out.find("Is verwijzing naar de bedrijfsarts zinvol?") != std::string::npos);
+            CHECK(out.find(nl ? "Op 25 augustus 2026 vroeg u" : "On 25 August 2026 you asked") != std::string::npos);
+            break;
+          case TaskKind::gp_red_flag_notice:
+            CHECK(out.find(text(s, "h_features")) != std::string::npos);
+            CHECK(out.find(word(s, "red_flags", "night_sweats")) != std::string::npos);
+            CHECK(out.find(word(s, "red_flags", "fever_chills")) != std::string::npos);
+            CHECK(out.find("Nachtzweten en koorts passen bij de griep van vorige week.") != std::string::npos);
+            CHECK(out.find(text(s, "notice_continues")) != std::string::npos);
             break;
           default:
             FAIL("not a letter kind");
@@ -439,7 +481,10 @@ TEST_CASE("a task that is not a letter is refused", "[letters][errors]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.message().find("task 42 is a reevaluation task, not a letter") != std::string::npos);
   CHECK_FALSE(is_letter_task(TaskKind::gp_urgent_contact));
+  CHECK_FALSE(is_letter_task(TaskKind::red_flag_review));
   CHECK(is_letter_task(TaskKind::gp_consultation));
+  CHECK(is_letter_task(TaskKind::gp_report_interim));
+  CHECK(is_letter_task(TaskKind::gp_red_flag_notice));
 }
 
 TEST_CASE("a referral letter needs a referred episode, an end report a closed one", "[letters][errors]") {
@@ -564,4 +609,316 @@ TEST_CASE("ZORGPAD_SHARE_DIR overrides where the letters are found", "[letters][
   else ::unsetenv("ZORGPAD_SHARE_DIR");
   REQUIRE(r.ok());
   CHECK(r->find("Tot ziens uit de testmap.") != std::string::npos);
+}
+
+// ---- revision 2 (spec §4, §8, §10-§12), episodes run through the engine ------------
+
+namespace {
+
+using J = nlohmann::json;
+
+// An episode run through open_episode/apply, with its clinical events (the
+// letter's log).
+struct Run {
+  Episode ep;
+  std::vector<Event> log;
+};
+
+Run through(const std::vector<J>& events) {
+  Run r;
+  for (const auto& j : events) {
+    auto e = parse_event(j);
+    INFO(j.dump() << " -> " << (e.ok() ? std::string("ok") : e.message()));
+    REQUIRE(e.ok());
+    r.log.push_back(*e);
+  }
+  auto ep = open_episode("ep-r2", "P-55", r.log.front());
+  INFO((ep.ok() ? std::string() : ep.message()));
+  REQUIRE(ep.ok());
+  r.ep = *ep;
+  for (size_t i = 1; i < r.log.size(); ++i) {
+    Status s = apply(r.ep, r.log[i]);
+    INFO(events[i].dump() << " -> " << s.message());
+    REQUIRE(s.ok());
+  }
+  return r;
+}
+
+// Opened on Monday 2026-01-05, complaints since 2026-01-01, direct access.
+J open_ev(const J& extra = J::object()) {
+  J j = {{"type", "open"}, {"at", "2026-01-05"}, {"onset", "2026-01-01"}, {"complaint", "lbp"},
+         {"age", 40},      {"gp", "Dr. H. Bakker"}, {"therapist", "F. Smit"}};
+  j.update(extra);
+  return j;
+}
+J screening_ev(const char* at, const J& extra = J::object()) {
+  J j = {{"type", "screening"}, {"at", at}, {"red_flags", J::array()}, {"exclusions", J::array()}};
+  j.update(extra);
+  return j;
+}
+J measurement_ev(const char* at, const J& measures) {
+  J j = {{"type", "measurement"}, {"at", at}};
+  j.update(measures);
+  return j;
+}
+J stratification_ev(const char* at, const J& factors) {
+  return {{"type", "stratification"}, {"at", at}, {"factors", factors}};
+}
+
+// The letter of the `nth` task of `kind` (0: the first), with the log.
+std::string letter_of(const Run& r, TaskKind kind, Lang lang, LetterFormat f, int nth = 0) {
+  for (const Task& t : r.ep.tasks)
+    if (t.kind == kind && nth-- == 0) {
+      auto out = render_letter(r.ep, TaskRow{100 + t.seq, r.ep.id, t}, lang, f, kToday, &r.log);
+      INFO(std::string(kTaskKinds.name(kind)) << ": " << (out.ok() ? std::string() : out.message()));
+      REQUIRE(out.ok());
+      return *out;
+    }
+  FAIL("no " << kTaskKinds.name(kind) << " task");
+  return {};
+}
+
+// A red-flag review opened at the first screening and decided `continue`.
+Run continued_review(const J& screening_extra = J::object()) {
+  J review = screening_ev("2026-01-05", {{"red_flags", {"night_sweats", "fever_chills"}}});
+  review.update(screening_extra);
+  Run r = through({open_ev(), review,
+                   {{"type", "red_flag_review"}, {"at", "2026-01-06"}, {"decision", "continue"},
+                    {"note", "Nachtzweten en koorts passen bij een doorgemaakte griep."}}});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the interim report answers the question the GP asked on its task's date", "[letters][spec-12]") {
+  Run r = through({open_ev(), screening_ev("2026-01-05"), measurement_ev("2026-01-05", {{"nprs", 6}, {"qbpds", 40}}),
+                   stratification_ev("2026-01-05", {{"leg_pain", "present"}}),
+                   {{"type", "gp_request"}, {"at", "2026-01-12"}, {"question", "Kan de patiënt weer volledig werken?"}},
+                   {{"type", "gp_request"}, {"at", "2026-01-19"}, {"question", "Is een MRI nodig?"}},
+                   {{"type", "gp_request"}, {"at", "2026-01-20"}}});
+  REQUIRE(r.ep.state == State::treatment);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      INFO(kLangs.name(lang) << " " << kLetterFormats.name(f));
+      const auto s = strings_of(lang);
+      const bool nl = lang == Lang::nl;
+      const std::string first = letter_of(r, TaskKind::gp_report_interim, lang, f, 0);
+      CHECK(first.find(text(s, "title_gp_report_interim")) != std::string::npos);
+      CHECK(first.find(text(s, "h_question")) != std::string::npos);
+      CHECK(first.find(nl ? "Op 12 januari 2026 vroeg u: \u201cKan de patiënt weer volledig werken?\u201d"
+                          : "On 12 January 2026 you asked: \u201cKan de patiënt weer volledig werken?\u201d") !=
+            std::string::npos);
+      CHECK(first.find("Is een MRI nodig?") == std::string::npos);  // a later question is not this letter's
+      // the answer: how far treatment is on that day
+      CHECK(first.find(nl ? "in behandeling, in profiel 2; op 12 januari 2026 was dat 1 week."
+                          : "in treatment with me since 5 January 2026, in profile 2; on 12 January 2026 that was 1 week.") !=
+            std::string::npos);
+      const std::string second = letter_of(r, TaskKind::gp_report_interim, lang, f, 1);
+      CHECK(second.find("Is een MRI nodig?") != std::string::npos);
+      CHECK(second.find("volledig werken") == std::string::npos);
+      const std::string third = letter_of(r, TaskKind::gp_report_interim, lang, f, 2);
+      CHECK(third.find(nl ? "Op 20 januari 2026 vroeg u om een tussentijdse rapportage, zonder een specifieke vraag."
+                          : "On 20 January 2026 you asked for an interim report, without a specific question.") !=
+            std::string::npos);
+    }
+}
+
+TEST_CASE("the red-flag notice lists the features found and the therapist's note, and treatment continues",
+          "[letters][spec-12]") {
+  Run r = continued_review();
+  REQUIRE(r.ep.state == State::screened);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      INFO(kLangs.name(lang) << " " << kLetterFormats.name(f));
+      const auto s = strings_of(lang);
+      const std::string out = letter_of(r, TaskKind::gp_red_flag_notice, lang, f);
+      CHECK(out.find(text(s, "title_gp_red_flag_notice")) != std::string::npos);
+      CHECK(out.find(text(s, "h_features")) != std::string::npos);
+      CHECK(out.find(word(s, "red_flags", "night_sweats")) != std::string::npos);
+      CHECK(out.find(word(s, "red_flags", "fever_chills")) != std::string::npos);
+      CHECK(out.find(lang == Lang::nl ? "5 januari 2026: nachtzweten" : "5 January 2026: night sweats") !=
+            std::string::npos);
+      CHECK(out.find("Nachtzweten en koorts passen bij een doorgemaakte griep.") != std::string::npos);
+      CHECK(out.find(text(s, "notice_continues")) != std::string::npos);
+      CHECK(out.find("night_sweats") == std::string::npos);
+      CHECK(out.find(word(s, "states", "red_flag_review")) != std::string::npos);  // the course, in words
+    }
+}
+
+TEST_CASE("the red-flag notice of a screening that also excluded says the pathway ends", "[letters][spec-12]") {
+  Run r = continued_review({{"exclusions", {"pregnancy_related"}}});
+  REQUIRE(r.ep.state == State::excluded);
+  for (Lang lang : kAllLangs) {
+    const auto s = strings_of(lang);
+    const std::string out = letter_of(r, TaskKind::gp_red_flag_notice, lang, LetterFormat::text);
+    CHECK(out.find(word(s, "exclusions", "pregnancy_related")) != std::string::npos);
+    CHECK(out.find(lang == Lang::nl ? "Het zorgpad eindigt hier" : "The care pathway ends here") != std::string::npos);
+    CHECK(out.find(text(s, "notice_continues")) == std::string::npos);
+  }
+}
+
+TEST_CASE("a referral for a red flag lists the features found", "[letters][spec-12]") {
+  Run r = through({open_ev(), screening_ev("2026-01-05", {{"red_flags", {"major_trauma"}}})});
+  REQUIRE(r.ep.state == State::referred);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      const auto s = strings_of(lang);
+      const std::string out = letter_of(r, TaskKind::gp_referral, lang, f);
+      CHECK(out.find(text(s, "h_features")) != std::string::npos);
+      CHECK(out.find(word(s, "red_flags", "major_trauma")) != std::string::npos);
+      CHECK(out.find(shown(word(s, "referral_reasons", "red_flag"), f)) != std::string::npos);
+    }
+  // suspicion alone: no feature, and the letter says the referral rests on it
+  Run suspicion = through({open_ev(), screening_ev("2026-01-05", {{"suspicion", true}})});
+  const std::string out = letter_of(suspicion, TaskKind::gp_referral, Lang::nl, LetterFormat::text);
+  CHECK(out.find(text(strings_of(Lang::nl), "no_features")) != std::string::npos);
+}
+
+TEST_CASE("a neurological emergency's written referral lists the features and confirms the phone call",
+          "[letters][spec-12]") {
+  Run r = through({open_ev(), screening_ev("2026-01-05", {{"red_flags", {"cauda_equina"}}})});
+  REQUIRE(r.ep.state == State::referred);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      const auto s = strings_of(lang);
+      const std::string out = letter_of(r, TaskKind::gp_referral, lang, f);
+      CHECK(out.find(shown(word(s, "red_flags", "cauda_equina"), f)) != std::string::npos);
+      CHECK(out.find(lang == Lang::nl ? "spoedverwijzing die ik op 5 januari 2026 telefonisch met u heb besproken"
+                                      : "urgent referral I discussed with you by phone on 5 January 2026") !=
+            std::string::npos);
+    }
+  // another referral confirms no phone call
+  Run trauma = through({open_ev(), screening_ev("2026-01-05", {{"red_flags", {"major_trauma"}}})});
+  CHECK(letter_of(trauma, TaskKind::gp_referral, Lang::nl, LetterFormat::text).find("telefonisch") == std::string::npos);
+}
+
+TEST_CASE("an LRS referral gives the MRC values with their dates and the criterion that applied",
+          "[letters][spec-12]") {
+  SECTION("MRC 3 or lower") {
+    Run r = through({open_ev({{"complaint", "lrs"}}), screening_ev("2026-01-05", {{"mrc", 4}, {"nprs", 5}}),
+                     screening_ev("2026-01-12", {{"mrc", 3}})});
+    REQUIRE(r.ep.state == State::referred);
+    REQUIRE(*r.ep.reason == "lrs_severe");
+    const std::string nl = letter_of(r, TaskKind::gp_referral, Lang::nl, LetterFormat::text);
+    CHECK(nl.find("5 januari 2026: MRC 4") != std::string::npos);
+    CHECK(nl.find("12 januari 2026: MRC 3") != std::string::npos);
+    CHECK(nl.find("Toegepast criterium: duidelijke spierzwakte, MRC 3 of lager (MRC 3 op 12 januari 2026)") !=
+          std::string::npos);
+    const std::string en = letter_of(r, TaskKind::gp_referral, Lang::en, LetterFormat::html);
+    CHECK(en.find("12 January 2026: MRC 3") != std::string::npos);
+    CHECK(en.find("Criterion applied: marked muscle weakness, MRC 3 or lower") != std::string::npos);
+  }
+  SECTION("NPRS 8 or higher") {
+    Run r = through({open_ev({{"complaint", "lrs"}}), screening_ev("2026-01-05", {{"mrc", 5}, {"nprs", 9}})});
+    REQUIRE(r.ep.state == State::referred);
+    const std::string nl = letter_of(r, TaskKind::gp_referral, Lang::nl, LetterFormat::text);
+    CHECK(nl.find("5 januari 2026: MRC 5") != std::string::npos);
+    CHECK(nl.find("Toegepast criterium: zeer hevige pijn, NPRS 8 of hoger (NPRS 9), op 5 januari 2026") !=
+          std::string::npos);
+    CHECK(nl.find("MRC 3 of lager (MRC") == std::string::npos);
+  }
+}
+
+TEST_CASE("the referral for LRS without improvement after six weeks proposes assessment by a neurologist",
+          "[letters][spec-12][spec-8]") {
+  Run r = through({open_ev({{"complaint", "lrs"}}), screening_ev("2026-01-05", {{"mrc", 5}}),
+                   measurement_ev("2026-01-05", {{"nprs", 6}}), stratification_ev("2026-01-05", J::object()),
+                   {{"type", "reevaluation"}, {"at", "2026-02-12"}, {"nprs", 5}, {"judgement", "insufficient"}}});
+  REQUIRE(r.ep.state == State::referred);
+  REQUIRE(*r.ep.reason == "lrs_no_improvement");
+  const std::string nl = letter_of(r, TaskKind::gp_referral, Lang::nl, LetterFormat::text);
+  CHECK(nl.find("Beoordeling door een neuroloog") != std::string::npos);
+  CHECK(nl.find("zes weken of langer klachten zonder voldoende vermindering (6 weken klachten bij de herevaluatie "
+                "van 12 februari 2026)") != std::string::npos);
+  CHECK(nl.find("5 januari 2026: MRC 5") != std::string::npos);  // an LRS letter shows the MRC values
+  const std::string en = letter_of(r, TaskKind::gp_referral, Lang::en, LetterFormat::html);
+  CHECK(en.find("Assessment by a neurologist") != std::string::npos);
+  CHECK(en.find("six weeks or more of complaints without sufficient reduction") != std::string::npos);
+}
+
+TEST_CASE("a judgement that differs from the 30 % rule is said so in the letter", "[letters][spec-12][spec-8]") {
+  auto ended_after = [](const J& reevaluation) {
+    return through({open_ev(), screening_ev("2026-01-05"), measurement_ev("2026-01-05", {{"nprs", 6}, {"qbpds", 40}}),
+                    stratification_ev("2026-01-05", {{"leg_pain", "present"}}), reevaluation,
+                    {{"type", "stop"}, {"at", "2026-02-02"}, {"reason", "patient_request"}}});
+  };
+  SECTION("insufficient, while the NPRS improved by 50 %") {
+    Run r = ended_after({{"type", "reevaluation"}, {"at", "2026-01-26"}, {"nprs", 3}, {"judgement", "insufficient"},
+                         {"new_insights", true}});
+    REQUIRE(r.ep.reevaluations.at(0).measured_improvement == true);
+    const std::string nl = letter_of(r, TaskKind::gp_report_close, Lang::nl, LetterFormat::text);
+    CHECK(nl.find("onvoldoende vermindering van de klachten; dit oordeel wijkt af van de meting: de NPRS of de QBPDS "
+                  "liet 30% of meer verbetering zien") != std::string::npos);
+    const std::string en = letter_of(r, TaskKind::gp_report_close, Lang::en, LetterFormat::html);
+    CHECK(en.find("insufficient reduction of complaints; this judgement differs from the measurement: the NPRS or the "
+                  "QBPDS improved by 30% or more") != std::string::npos);
+  }
+  SECTION("sufficient, while neither measure improved by 30 %") {
+    Run r = ended_after({{"type", "reevaluation"}, {"at", "2026-01-26"}, {"nprs", 5}, {"qbpds", 38},
+                         {"judgement", "sufficient"}});
+    const std::string nl = letter_of(r, TaskKind::gp_report_close, Lang::nl, LetterFormat::text);
+    CHECK(nl.find("voldoende vermindering van de klachten; dit oordeel wijkt af van de meting: de NPRS en de QBPDS "
+                  "lieten minder dan 30% verbetering zien") != std::string::npos);
+  }
+  SECTION("a judgement that agrees with the measurement says nothing more") {
+    Run r = ended_after({{"type", "reevaluation"}, {"at", "2026-01-26"}, {"nprs", 3}, {"judgement", "sufficient"}});
+    CHECK(letter_of(r, TaskKind::gp_report_close, Lang::nl, LetterFormat::text).find("wijkt af") == std::string::npos);
+  }
+}
+
+TEST_CASE("an exclusion for a visceral cause has a referral letter", "[letters][spec-12][spec-5]") {
+  Run r = through({open_ev(), screening_ev("2026-01-05", {{"exclusions", {"visceral"}}})});
+  REQUIRE(r.ep.state == State::excluded);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      const auto s = strings_of(lang);
+      const std::string out = letter_of(r, TaskKind::gp_referral, lang, f);
+      CHECK(out.find(text(s, "title_gp_referral")) != std::string::npos);
+      CHECK(out.find(word(s, "exclusions", "visceral")) != std::string::npos);
+      CHECK(out.find(text(s, "next_step_visceral")) != std::string::npos);
+    }
+}
+
+TEST_CASE("the end report of a GP-referred patient who ends before treatment needs no profile",
+          "[letters][spec-12][spec-10]") {
+  Run r = through({open_ev({{"referred_by", "gp"}}), {{"type", "stop"}, {"at", "2026-01-08"}, {"reason", "patient_request"}}});
+  REQUIRE(r.ep.state == State::closed);
+  for (Lang lang : kAllLangs)
+    for (LetterFormat f : kAllFormats) {
+      const auto s = strings_of(lang);
+      const std::string out = letter_of(r, TaskKind::gp_report_close, lang, f);
+      CHECK(out.find(lang == Lang::nl ? "beëindigd voordat de behandeling begon" : "before treatment began") !=
+            std::string::npos);
+      CHECK(out.find(text(s, "no_profile")) != std::string::npos);
+      CHECK(out.find(word(s, "stop_reasons", "patient_request")) != std::string::npos);
+      CHECK(out.find(word(s, "referred_by", "gp")) != std::string::npos);
+      CHECK(out.find("Dr. H. Bakker, " + text(s, "role_gp")) != std::string::npos);
+    }
+}
+
+TEST_CASE("the end report of a patient referred by a specialist goes to the specialist, with a copy to the GP",
+          "[letters][spec-12][spec-10]") {
+  Run r = through({open_ev({{"referred_by", "specialist"}}), screening_ev("2026-01-05", {{"exclusions", {"coccygodynia"}}})});
+  REQUIRE(r.ep.state == State::excluded);
+  const std::string nl = letter_of(r, TaskKind::gp_report_close, Lang::nl, LetterFormat::text);
+  CHECK(nl.find("Aan: verwijzend medisch specialist\nKopie: Dr. H. Bakker, huisarts") != std::string::npos);
+  CHECK(nl.find(word(strings_of(Lang::nl), "exclusions", "coccygodynia")) != std::string::npos);
+}
+
+TEST_CASE("a measure recorded once is not called unchanged", "[letters][spec-12][spec-6]") {
+  Run r = through({open_ev(), screening_ev("2026-01-05"), measurement_ev("2026-01-05", {{"nprs", 6}, {"psk", J::array({5})}}),
+                   stratification_ev("2026-01-05", J::object()),
+                   measurement_ev("2026-01-12", {{"nprs", 6}})});
+  const std::string nl = letter_of(r, TaskKind::gp_report_start, Lang::nl, LetterFormat::text);
+  CHECK(nl.find("NPRS, pijnintensiteit (0-10): 6 -> 6, gelijk gebleven") != std::string::npos);  // measured twice
+  CHECK(nl.find("PSK, patiëntspecifieke klacht 1 (0-10): 5 -> niet gemeten, nog geen vervolgmeting") != std::string::npos);
+  const std::string en = letter_of(r, TaskKind::gp_report_start, Lang::en, LetterFormat::text);
+  CHECK(en.find("PSK, patient-specific complaint 1 (0-10): 5 -> not measured, no follow-up measurement yet") !=
+        std::string::npos);
+  // without the log the letter cannot tell, and does not claim "unchanged"
+  const Task& start = r.ep.tasks.front();
+  auto bare = render_letter(r.ep, TaskRow{1, r.ep.id, start}, Lang::nl, LetterFormat::text, kToday);
+  REQUIRE(bare.ok());
+  CHECK(bare->find("gelijk gebleven") == std::string::npos);
+  CHECK(bare->find("5 -> 5, gelijk aan de beginwaarde; mogelijk is er nog geen vervolgmeting") != std::string::npos);
 }
