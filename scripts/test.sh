@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Builds zorgpad and runs every test (Catch2 unit tests, the scenario suite,
-# process-level store/CLI/adapter tests, the browser test). Run as root on a
-# fresh Debian 12: installs what is missing first.
+# process-level store/CLI/adapter tests, the browser test), then builds it once
+# more with AddressSanitizer and UndefinedBehaviorSanitizer and runs the whole
+# suite again on that build. Warnings are errors in both. Run as root on a
+# fresh Debian 12: installs what is missing first. What .ci/run runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ -x scripts/setup-browser.sh ]; then scripts/setup-browser.sh; fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
-ctest --test-dir build --output-on-failure -j"$(nproc)"
+jobs="$(nproc)"
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZORGPAD_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "test.sh: the suite again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)" >&2
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZORGPAD_WERROR=ON -DZORGPAD_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"

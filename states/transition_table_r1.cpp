@@ -172,7 +172,7 @@ void a_session(Episode& ep, const Event& ev) {
 void reevaluate(Episode& ep, const Event& ev) {
   auto j = judge(ep, ev);  // before the measures become the latest
   const Task* done = completed_checkpoint_task(ep, ev.at);
-  ReevaluationRecord rec{ev.at, j->judgement, j->derived, std::nullopt};
+  ReevaluationRecord rec{ev.at, j->judgement, j->derived, std::nullopt, std::nullopt};  // no measured_improvement: revision 2
   if (done) {
     Task& t = ep.tasks[size_t(done->seq - 1)];
     rec.checkpoint = t.checkpoint;

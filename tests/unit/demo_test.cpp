@@ -13,7 +13,9 @@ struct Run {
 };
 Run simulate(uint32_t seed) {
   ManualClock clock(*Date::parse("2026-11-22"));
-  auto opened = open_sqlite_store(":memory:", clock, StoreOptions{false});
+  StoreOptions options;
+  options.synchronous_full = false;
+  auto opened = open_sqlite_store(":memory:", clock, options);
   REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(opened));
   auto& store = *std::get<std::unique_ptr<Store>>(opened);
   DemoOptions o;

@@ -91,7 +91,7 @@ Episode episode_for(TaskKind kind) {
     return ep;
 
   ep.tasks[1].status = TaskStatus::done;
-  ep.reevaluations = {{day("2026-07-13"), Judgement::insufficient, false, Checkpoint::week6}};
+  ep.reevaluations = {{day("2026-07-13"), Judgement::insufficient, false, Checkpoint::week6, std::nullopt}};
   ep.transitions.push_back({day("2026-07-13"), Trigger::reevaluation, "reevaluation_due", "gp_consultation"});
   ep.tasks.push_back(task(4, TaskKind::gp_consultation, "2026-07-13"));
   ep.state = State::gp_consultation;
@@ -109,7 +109,7 @@ Episode episode_for(TaskKind kind) {
     ep.tasks.push_back(task(5, TaskKind::gp_report_close, "2026-08-20"));
     return ep;
   }
-  ep.reevaluations.push_back({day("2026-08-31"), Judgement::insufficient, true, Checkpoint::week12});
+  ep.reevaluations.push_back({day("2026-08-31"), Judgement::insufficient, true, Checkpoint::week12, std::nullopt});
   ep.transitions.push_back({day("2026-08-31"), Trigger::reevaluation, "treatment", "referred"});
   ep.state = State::referred;
   ep.reason = "profile3_no_improvement";

@@ -226,7 +226,7 @@ TEST_CASE("revision 1: without a judgement an NPRS reduction from 6 to 4 is deri
   Episode ep = in_treatment(1, revision1());
   advance(ep, d("2026-01-26"));
   must_apply(ep, reevaluation("2026-01-26", {{"nprs", 4}}));
-  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-01-26"), Judgement::sufficient, true, Checkpoint::week3});
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-01-26"), Judgement::sufficient, true, Checkpoint::week3, std::nullopt});
   CHECK(ep.state == State::treatment);
 }
 
@@ -234,7 +234,7 @@ TEST_CASE("revision 1: without a judgement NPRS 6 to 5 and QBPDS 40 to 29 are de
   Episode ep = in_treatment(3, revision1());
   advance(ep, d("2026-02-16"));
   must_apply(ep, reevaluation("2026-02-16", {{"nprs", 5}, {"qbpds", 29}}));
-  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, true, Checkpoint::week6});
+  CHECK(ep.reevaluations.back() == ReevaluationRecord{d("2026-02-16"), Judgement::insufficient, true, Checkpoint::week6, std::nullopt});
   CHECK(ep.state == State::gp_consultation);
 }
 
