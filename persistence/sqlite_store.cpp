@@ -542,24 +542,30 @@ class SqliteStore final : public Store {
   // defaults, which are what the episode's own revision derives.
   Status rewrite_bodies() {
     BodyCodec codec(log_);
-    std::vector<std::pair<std::string, std::string>> out;
-    {
-      SQLite::Statement q(db_, "SELECT id, body FROM episodes");
+    SQLite::Statement q(db_, "SELECT rowid, id, body FROM episodes WHERE rowid > ? ORDER BY rowid LIMIT 2000");
+    SQLite::Statement up(db_, "UPDATE episodes SET body = ? WHERE rowid = ?");
+    // A page of rows at a time: a regional store holds gigabytes of bodies.
+    std::vector<std::pair<int64_t, std::string>> page;
+    int64_t after = 0;
+    do {
+      page.clear();
+      q.bind(1, after);
       while (q.executeStep()) {
-        std::string id = q.getColumn(0).getString();
-        auto ep = episode_from_state_text(q.getColumn(1).getString());
+        std::string id = q.getColumn(1).getString();
+        auto ep = episode_from_state_text(q.getColumn(2).getString());
         if (!ep) return Status::Fail("episode " + id + ": " + ep.message() + "; the migration to schema version " +
                                      std::to_string(kRewriteBodiesAt) + " changed nothing");
-        out.emplace_back(std::move(id), codec.text(*ep));
+        page.emplace_back(q.getColumn(0).getInt64(), codec.text(*ep));
       }
-    }
-    SQLite::Statement up(db_, "UPDATE episodes SET body = ? WHERE id = ?");
-    for (const auto& [id, body] : out) {
-      up.bind(1, body);
-      up.bind(2, id);
-      up.exec();
-      up.reset();
-    }
+      q.reset();
+      for (const auto& [rowid, body] : page) {
+        up.bind(1, body);
+        up.bind(2, rowid);
+        up.exec();
+        up.reset();
+      }
+      if (!page.empty()) after = page.back().first;
+    } while (!page.empty());
     return Status::Ok();
   }
 
