@@ -15,6 +15,7 @@ struct Date {
   Date operator+(int d) const { return Date{days + d}; }
   int operator-(Date o) const { return days - o.days; }
   std::string iso() const;
+  void append_iso(std::string& out) const;  // iso(), appended
   // Strict ISO parse: exactly YYYY-MM-DD, a real calendar day, years 1900-2999.
   static std::optional<Date> parse(std::string_view s);
 };

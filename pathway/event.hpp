@@ -87,11 +87,15 @@ std::optional<std::string> revision2_field(const Event& e);
 
 // Parses and validates one event object. The error names the field and what is
 // wrong with it, e.g. "field 'nprs': 11 is out of range 0-10".
-// `text`, when given, receives the event as the JSON text that was read: the
-// form the log keeps.
-Expected<Event> parse_event(const nlohmann::json& j, std::string* text = nullptr);
+Expected<Event> parse_event(const nlohmann::json& j);
 // The same for an event as JSON text (the log's body): what parse_event reads
 // after dumping the object. Text that is not a JSON object is an error too.
 Expected<Event> parse_event_text(std::string_view text);
+
+// The event as a JSON object (what the log keeps, and what `show` prints):
+// the one writer of the format parse_event reads; parse_event(event_json(e))
+// gives e back.
+nlohmann::json event_json(const Event& e);
+std::string event_text(const Event& e);
 
 }  // namespace zorgpad

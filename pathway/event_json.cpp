@@ -379,14 +379,88 @@ Expected<Event> parse_event_text(std::string_view text) {
   return parse_object(doc.get_object());
 }
 
-Expected<Event> parse_event(const json& j, std::string* text) {
+Expected<Event> parse_event(const json& j) {
   if (!j.is_object()) return Error{kNotObject};
   // Checked before the dump, which recurses once per level.
   if (!json_nesting_within(j, kMaxNesting)) return Error{kTooDeep};
-  std::string dumped = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  auto e = parse_event_text(dumped);
-  if (text) *text = std::move(dumped);
-  return e;
+  return parse_event_text(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
+
+json event_json(const Event& e) {
+  json j = {{"type", kTriggers.name(e.type)}, {"at", e.at.iso()}};
+  if (!e.id.empty()) j["id"] = e.id;
+  auto measures = [&] {
+    if (e.measures.nprs) j["nprs"] = *e.measures.nprs;
+    if (e.measures.qbpds) j["qbpds"] = *e.measures.qbpds;
+    if (e.measures.psk) j["psk"] = *e.measures.psk;
+  };
+  auto codes = [&](const char* key, const auto& list, const auto& table) {
+    if (list.empty()) return;
+    json a = json::array();
+    for (auto c : list) a.push_back(table.name(c));
+    j[key] = std::move(a);
+  };
+  switch (e.type) {
+    case Trigger::open:
+      j["onset"] = e.onset.iso();
+      j["complaint"] = kComplaints.name(e.complaint);
+      j["age"] = e.age;
+      if (e.previous_episode_end) j["previous_episode_end"] = e.previous_episode_end->iso();
+      if (!e.gp.empty()) j["gp"] = e.gp;
+      if (!e.therapist.empty()) j["therapist"] = e.therapist;
+      if (!e.patient.empty()) j["patient"] = e.patient;
+      if (e.referred_by_given) j["referred_by"] = kReferredBy.name(e.referred_by);
+      if (e.revision) j["revision"] = *e.revision;
+      break;
+    case Trigger::screening:
+      codes("red_flags", e.red_flags, kRedFlags);
+      if (e.suspicion) j["suspicion"] = true;
+      codes("exclusions", e.exclusions, kExclusions);
+      if (e.mrc) j["mrc"] = *e.mrc;
+      if (e.screening_nprs) j["nprs"] = *e.screening_nprs;
+      if (e.screening_complaint) j["complaint"] = kComplaints.name(*e.screening_complaint);
+      break;
+    case Trigger::red_flag_review:
+      if (e.decision) j["decision"] = kReviewDecisions.name(*e.decision);
+      if (e.note) j["note"] = *e.note;
+      break;
+    case Trigger::gp_request:
+      if (e.question) j["question"] = *e.question;
+      break;
+    case Trigger::stratification:
+      if (e.sbst) j["sbst"] = *e.sbst;
+      if (e.orebro) j["orebro"] = *e.orebro;
+      if (e.factors) {
+        json f = json::object();
+        for (const auto& [factor, level] : *e.factors) f[std::string(kFactors.name(factor))] = kFactorLevels.name(level);
+        j["factors"] = std::move(f);
+      }
+      if (e.profile) j["profile"] = *e.profile;
+      if (e.override_reason) j["override_reason"] = *e.override_reason;
+      break;
+    case Trigger::measurement:
+      measures();
+      break;
+    case Trigger::reevaluation:
+      measures();
+      if (e.judgement) j["judgement"] = kJudgements.name(*e.judgement);
+      if (e.new_profile) j["new_profile"] = *e.new_profile;
+      if (e.new_insights) j["new_insights"] = true;
+      break;
+    case Trigger::gp_consult:
+      if (e.outcome) j["outcome"] = kGpOutcomes.name(*e.outcome);
+      break;
+    case Trigger::stop:
+      if (e.reason) j["reason"] = kStopReasons.name(*e.reason);
+      measures();
+      codes("red_flags", e.red_flags, kRedFlags);
+      break;
+    default:
+      break;
+  }
+  return j;
+}
+
+std::string event_text(const Event& e) { return event_json(e).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace zorgpad

@@ -1,6 +1,8 @@
-// Result types used at every module boundary: a value or a one-line error.
-// Errors are values (leveldb's Status); nothing below the CLI throws across a
-// module boundary. Thread-safety: plain values, no shared state.
+// The one result type of every module boundary: a value or an Error, the
+// error a one-line message with its kind (bad input, exit 2; the store or
+// the machine, exit 1). Errors are values (leveldb's Status); nothing below
+// the CLI throws across a module boundary, and no function hands an error
+// back through an out-parameter. Thread-safety: plain values, no shared state.
 #pragma once
 #include <string>
 #include <utility>
@@ -8,26 +10,17 @@
 
 namespace zorgpad {
 
+enum class ErrorKind { bad_input, store };
+
 struct Error {
   std::string message;  // one line, no patient data
+  ErrorKind kind = ErrorKind::bad_input;
 };
 
-class [[nodiscard]] Status {
- public:
-  Status() = default;
-  static Status Ok() { return {}; }
-  static Status Fail(std::string msg) { Status s; s.error_ = std::move(msg); s.failed_ = true; return s; }
-  Status(Error e) : error_(std::move(e.message)), failed_(true) {}
-  bool ok() const { return !failed_; }
-  explicit operator bool() const { return ok(); }
-  const std::string& message() const { return error_; }
+inline Error bad_input(std::string message) { return {std::move(message), ErrorKind::bad_input}; }
+inline Error store_failure(std::string message) { return {std::move(message), ErrorKind::store}; }
 
- private:
-  std::string error_;
-  bool failed_ = false;
-};
-
-template <typename T>
+template <typename T = void>
 class [[nodiscard]] Expected {
  public:
   Expected(T value) : v_(std::move(value)) {}
@@ -39,13 +32,42 @@ class [[nodiscard]] Expected {
   T&& value() && { return std::get<T>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::get<T>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const std::string& message() const { return std::get<Error>(v_).message; }
-  Status status() const { return ok() ? Status::Ok() : Status::Fail(message()); }
+  const Error& error() const { return std::get<Error>(v_); }
+  const std::string& message() const { return error().message; }
+  ErrorKind kind() const { return error().kind; }
+  Expected<void> status() const;
 
  private:
   std::variant<T, Error> v_;
 };
+
+// A command without a value: done, or the error.
+template <>
+class [[nodiscard]] Expected<void> {
+ public:
+  Expected() = default;
+  Expected(Error e) : error_(std::move(e)), failed_(true) {}
+  static Expected Ok() { return {}; }
+  static Expected Fail(std::string message, ErrorKind kind = ErrorKind::bad_input) { return Error{std::move(message), kind}; }
+  bool ok() const { return !failed_; }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return error_; }
+  const std::string& message() const { return error_.message; }
+  ErrorKind kind() const { return error_.kind; }
+
+ private:
+  Error error_;
+  bool failed_ = false;
+};
+
+using Status = Expected<void>;
+
+template <typename T>
+Expected<void> Expected<T>::status() const {
+  return ok() ? Status::Ok() : Status(error());
+}
 
 }  // namespace zorgpad

@@ -2,6 +2,9 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
+#include <charconv>
 #include <climits>
 
 #include "pathway/json_depth.hpp"
@@ -15,9 +18,6 @@ template <typename T>
 json opt(const std::optional<T>& v) { return v ? json(*v) : json(nullptr); }
 json opt_date(const std::optional<Date>& d) { return d ? json(d->iso()) : json(nullptr); }
 
-json measures_json(const Measures& m) {
-  return {{"nprs", opt(m.nprs)}, {"qbpds", opt(m.qbpds)}, {"psk", opt(m.psk)}};
-}
 // scenario-format: null until a measure is recorded, then only the measures
 // recorded so far.
 json measures_view(const Measures& m) {
@@ -85,6 +85,202 @@ Measures measures_of(Value v) {
   return m;
 }
 
+// ---- the stored state, written directly ----------------------------------------------
+// The one writer of the stored form: an episode is written once per command
+// and once per episode by rebuild, so it writes text directly instead of
+// building a JSON tree. Keys in bytewise order (the order a JSON object of
+// nlohmann's prints in); strings escaped as nlohmann's dump escapes them.
+// tests/unit/episode_state_golden_test.cpp holds it to golden files.
+
+class BodyWriter {
+ public:
+  explicit BodyWriter(std::string& s) : s_(s) {}
+
+  BodyWriter& lit(std::string_view v) { s_ += v; return *this; }
+  BodyWriter& num(int64_t v) {
+    char b[24];
+    auto r = std::to_chars(b, b + sizeof b, v);
+    s_.append(b, size_t(r.ptr - b));
+    return *this;
+  }
+  BodyWriter& boolean(bool v) { s_ += v ? "true" : "false"; return *this; }
+  // A JSON string as nlohmann's dump writes it (ensure_ascii off): UTF-8 as
+  // is, the two mandatory escapes and the control characters escaped.
+  BodyWriter& str(std::string_view v) {
+    s_ += '"';
+    size_t plain = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      s_.append(v.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"': s_ += "\\\""; break;
+        case '\\': s_ += "\\\\"; break;
+        case '\b': s_ += "\\b"; break;
+        case '\f': s_ += "\\f"; break;
+        case '\n': s_ += "\\n"; break;
+        case '\r': s_ += "\\r"; break;
+        case '\t': s_ += "\\t"; break;
+        default: {
+          static constexpr char hex[] = "0123456789abcdef";
+          s_ += "\\u00";
+          s_ += hex[c >> 4];
+          s_ += hex[c & 0xf];
+        }
+      }
+    }
+    s_.append(v.data() + plain, v.size() - plain);
+    s_ += '"';
+    return *this;
+  }
+  BodyWriter& date(Date d) { s_ += '"'; d.append_iso(s_); s_ += '"'; return *this; }
+  template <typename T>
+  BodyWriter& opt_num(const std::optional<T>& v) { return v ? num(*v) : lit("null"); }
+  BodyWriter& opt_date(const std::optional<Date>& d) { return d ? date(*d) : lit("null"); }
+  BodyWriter& opt_str(const std::optional<std::string>& v) { return v ? str(*v) : lit("null"); }
+  BodyWriter& measures(const Measures& m) {
+    lit("{\"nprs\":").opt_num(m.nprs).lit(",\"psk\":");
+    if (m.psk) {
+      lit("[");
+      for (size_t i = 0; i < m.psk->size(); ++i) (i ? lit(",") : *this).num((*m.psk)[i]);
+      lit("]");
+    } else {
+      lit("null");
+    }
+    return lit(",\"qbpds\":").opt_num(m.qbpds).lit("}");
+  }
+  BodyWriter& notes(const std::vector<NoteRecord>& n) {
+    lit("[");
+    for (size_t i = 0; i < n.size(); ++i) lit(i ? ",{\"at\":" : "{\"at\":").date(n[i].at).lit(",\"text\":").str(n[i].text).lit("}");
+    return lit("]");
+  }
+
+ private:
+  std::string& s_;
+};
+
+// The factor codes in name order (a JSON object's key order).
+const std::array<Factor, kFactors.size()>& factors_by_name() {
+  static const auto order = [] {
+    std::array<Factor, kFactors.size()> a{};
+    for (size_t i = 0; i < a.size(); ++i) a[i] = kFactors.at(i);
+    std::sort(a.begin(), a.end(), [](Factor x, Factor y) { return kFactors.name(x) < kFactors.name(y); });
+    return a;
+  }();
+  return order;
+}
+
+void write_state(const Episode& ep, std::string& s) {
+  s.reserve(2048);
+  BodyWriter w(s);
+  w.lit("{\"age\":").num(ep.age);
+  w.lit(",\"complaint\":").str(kComplaints.name(ep.complaint));
+  w.lit(",\"events\":").num(ep.events);
+  w.lit(",\"factors\":");
+  if (ep.factors) {
+    w.lit("{");
+    bool first = true;
+    for (Factor f : factors_by_name()) {
+      auto it = ep.factors->find(f);
+      if (it == ep.factors->end()) continue;
+      w.lit(first ? "" : ",").str(kFactors.name(f)).lit(":").str(kFactorLevels.name(it->second));
+      first = false;
+    }
+    w.lit("}");
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"gp\":").str(ep.gp);
+  w.lit(",\"gp_questions\":").notes(ep.gp_questions);
+  w.lit(",\"id\":").str(ep.id);
+  w.lit(",\"last_event\":").date(ep.last_event);
+  w.lit(",\"last_fired\":").date(ep.last_fired);
+  w.lit(",\"lrs_check_emitted\":").boolean(ep.lrs_check_emitted);
+  w.lit(",\"onset\":").date(ep.onset);
+  w.lit(",\"opened\":").date(ep.opened);
+  w.lit(",\"override_reason\":").opt_str(ep.override_reason);
+  w.lit(",\"patient\":").str(ep.patient);
+  w.lit(",\"phase\":").str(kPhases.name(ep.phase));
+  w.lit(",\"previous_episode_end\":").opt_date(ep.previous_episode_end);
+  w.lit(",\"profile\":").opt_num(ep.profile);
+  w.lit(",\"profile_history\":[");
+  for (size_t i = 0; i < ep.profile_history.size(); ++i) {
+    const auto& p = ep.profile_history[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(p.at).lit(",\"event\":").str(kTriggers.name(p.event));
+    w.lit(",\"profile\":").num(p.profile).lit(",\"suggested\":").opt_num(p.suggested).lit("}");
+  }
+  w.lit("],\"reason\":");
+  if (is_terminal(ep.state)) w.opt_str(ep.reason); else w.lit("null");
+  w.lit(",\"recurrent\":").boolean(ep.recurrent);
+  w.lit(",\"red_flags\":[");
+  for (size_t i = 0; i < ep.red_flags.size(); ++i)
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(ep.red_flags[i].at).lit(",\"flag\":").str(kRedFlags.name(ep.red_flags[i].flag)).lit("}");
+  w.lit("],\"reevaluations\":[");
+  for (size_t i = 0; i < ep.reevaluations.size(); ++i) {
+    const auto& r = ep.reevaluations[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(r.at).lit(",\"checkpoint\":");
+    if (r.checkpoint) w.str(kCheckpoints.name(*r.checkpoint)); else w.lit("null");
+    w.lit(",\"derived\":").boolean(r.derived).lit(",\"judgement\":").str(kJudgements.name(r.judgement));
+    w.lit(",\"measured_improvement\":");
+    if (r.measured_improvement) w.boolean(*r.measured_improvement); else w.lit("null");
+    w.lit("}");
+  }
+  w.lit("],\"referred_by\":").str(kReferredBy.name(ep.referred_by));
+  w.lit(",\"review\":");
+  if (ep.review) {
+    w.lit("{\"exclusions\":[");
+    for (size_t i = 0; i < ep.review->exclusions.size(); ++i) (i ? w.lit(",") : w).str(kExclusions.name(ep.review->exclusions[i]));
+    w.lit("],\"from\":").str(kStates.name(ep.review->from)).lit("}");
+  } else {
+    w.lit("null");
+  }
+  w.lit(",\"review_notes\":").notes(ep.review_notes);
+  w.lit(",\"reviewed\":[");
+  for (size_t i = 0; i < ep.reviewed.size(); ++i) (i ? w.lit(",") : w).str(kRedFlags.name(ep.reviewed[i]));
+  w.lit("],\"revision\":").num(ep.revision);
+  w.lit(",\"scores\":{\"baseline\":").measures(ep.baseline).lit(",\"latest\":").measures(ep.latest).lit(",\"mrc\":[");
+  for (size_t i = 0; i < ep.mrc.size(); ++i)
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(ep.mrc[i].at).lit(",\"value\":").num(ep.mrc[i].value).lit("}");
+  w.lit("],\"orebro\":");
+  if (ep.orebro) w.lit("{\"raised\":").boolean(ep.orebro->raised).lit(",\"total\":").num(ep.orebro->total).lit("}");
+  else w.lit("null");
+  w.lit(",\"sbst\":");
+  if (ep.sbst)
+    w.lit("{\"psychosocial\":").num(ep.sbst->psychosocial).lit(",\"risk\":").str(kSbstRisks.name(ep.sbst->risk))
+        .lit(",\"total\":").num(ep.sbst->total).lit("}");
+  else w.lit("null");
+  w.lit("},\"screenings\":").num(ep.screenings);
+  w.lit(",\"session_limit_emitted\":").boolean(ep.session_limit_emitted);
+  w.lit(",\"sessions\":").num(ep.sessions);
+  w.lit(",\"state\":").str(kStates.name(ep.state));
+  w.lit(",\"stored_reason\":").opt_str(ep.reason);
+  w.lit(",\"suggested_profile\":").opt_num(ep.suggested_profile);
+  w.lit(",\"tasks\":[");
+  for (size_t i = 0; i < ep.tasks.size(); ++i) {
+    const Task& t = ep.tasks[i];
+    w.lit(i ? ",{" : "{");
+    if (t.checkpoint) w.lit("\"checkpoint\":").str(kCheckpoints.name(*t.checkpoint)).lit(",");
+    w.lit("\"closed\":").opt_date(t.closed).lit(",\"created\":").date(t.created).lit(",\"due\":").date(t.due);
+    w.lit(",\"kind\":").str(kTaskKinds.name(t.kind)).lit(",\"seq\":").num(t.seq);
+    w.lit(",\"status\":").str(kTaskStatuses.name(t.status)).lit("}");
+  }
+  w.lit("],\"therapist\":").str(ep.therapist);
+  w.lit(",\"timers\":[");
+  for (size_t i = 0; i < ep.timers.size(); ++i) {
+    const Timer& t = ep.timers[i];
+    w.lit(i ? ",{\"due\":" : "{\"due\":").date(t.due).lit(",\"kind\":").str(kTriggers.name(t.kind));
+    w.lit(",\"task\":").num(t.task_seq).lit(",\"to_phase\":").str(kPhases.name(t.to_phase)).lit("}");
+  }
+  w.lit("],\"transitions\":[");
+  for (size_t i = 0; i < ep.transitions.size(); ++i) {
+    const Transition& t = ep.transitions[i];
+    w.lit(i ? ",{\"at\":" : "{\"at\":").date(t.at).lit(",\"event\":").str(kTriggers.name(t.event));
+    w.lit(",\"from\":").str(t.from).lit(",\"to\":").str(t.to).lit("}");
+  }
+  w.lit("],\"treatment_start\":").opt_date(ep.treatment_start).lit("}");
+}
+
 }  // namespace
 
 json task_view(const Task& t) {
@@ -148,44 +344,13 @@ json episode_view(const Episode& ep) {
   return j;
 }
 
-json episode_state(const Episode& ep) {
-  json j = episode_view(ep);
-  j["age"] = ep.age;
-  j["previous_episode_end"] = opt_date(ep.previous_episode_end);
-  j["screenings"] = ep.screenings;
-  j["session_limit_emitted"] = ep.session_limit_emitted;
-  j["last_event"] = ep.last_event.iso();
-  j["last_fired"] = ep.last_fired.iso();
-  j["events"] = ep.events;
-  j["stored_reason"] = opt(ep.reason);
-  j["scores"]["baseline"] = measures_json(ep.baseline);  // the stored form keeps every key
-  j["scores"]["latest"] = measures_json(ep.latest);
-  j["lrs_check_emitted"] = ep.lrs_check_emitted;
-  j["reviewed"] = json::array();
-  for (RedFlag f : ep.reviewed) j["reviewed"].push_back(kRedFlags.name(f));
-  if (ep.review) {
-    json ex = json::array();
-    for (Exclusion x : ep.review->exclusions) ex.push_back(kExclusions.name(x));
-    j["review"] = {{"from", kStates.name(ep.review->from)}, {"exclusions", ex}};
-  } else {
-    j["review"] = nullptr;
-  }
-  json tasks = json::array();
-  for (const auto& t : ep.tasks) {
-    json tj = task_view(t);
-    tj["seq"] = t.seq;
-    tj["created"] = t.created.iso();
-    tj["closed"] = opt_date(t.closed);
-    tasks.push_back(tj);
-  }
-  j["tasks"] = tasks;
-  json timers = json::array();
-  for (const auto& t : ep.timers)
-    timers.push_back({{"due", t.due.iso()}, {"kind", kTriggers.name(t.kind)}, {"to_phase", kPhases.name(t.to_phase)},
-                      {"task", t.task_seq}});
-  j["timers"] = timers;
-  return j;
+std::string episode_state_text(const Episode& ep) {
+  std::string s;
+  write_state(ep, s);
+  return s;
 }
+
+json episode_state(const Episode& ep) { return json::parse(episode_state_text(ep)); }
 
 Expected<Episode> episode_from_state_text(std::string_view text) {
   thread_local simdjson::dom::parser parser;

@@ -4,6 +4,7 @@
 // stored projection restores the exact value.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "pathway/expected.hpp"
@@ -13,6 +14,9 @@ namespace zorgpad {
 
 nlohmann::json episode_view(const Episode& ep);
 nlohmann::json task_view(const Task& t);
+// The stored form (the one writer; a body of the store is exactly this text).
+std::string episode_state_text(const Episode& ep);
+// The same, parsed (tests and tools).
 nlohmann::json episode_state(const Episode& ep);
 // Reads a stored state: its JSON text (the store's body, read with simdjson),
 // or the parsed object (passed on as its dump).

@@ -22,19 +22,16 @@ void run_row(Episode& ep, const Row& row, const Event& ev) {
 
 }  // namespace
 
-const Row* match(const Episode& ep, const Event& ev, std::string* why) {
+Expected<const Row*> match(const Episode& ep, const Event& ev) {
   bool allowed = false;
   for (const Row& row : transition_table(ep.revision)) {
     if (row.trigger != ev.type || !row.from.contains(ep.state)) continue;
     allowed = true;
     if (!row.guard || row.guard(ep, ev)) return &row;
   }
-  if (why) {
-    *why = allowed ? "no rule of the pathway applies in state '" + std::string(kStates.name(ep.state)) + "'"
-                   : "not allowed in state '" + std::string(kStates.name(ep.state)) + "'" +
-                         (is_terminal(ep.state) ? " (the episode has ended)" : "");
-  }
-  return nullptr;
+  return Error{allowed ? "no rule of the pathway applies in state '" + std::string(kStates.name(ep.state)) + "'"
+                       : "not allowed in state '" + std::string(kStates.name(ep.state)) + "'" +
+                             (is_terminal(ep.state) ? " (the episode has ended)" : "")};
 }
 
 Expected<Episode> open_episode(const std::string& id, const std::string& patient, const Event& ev,
@@ -67,7 +64,7 @@ int advance(Episode& ep, Date now) {
     ev.type = t.kind;
     ev.at = t.due;
     ev.phase_to = t.to_phase;
-    if (const Row* row = match(ep, ev, nullptr)) run_row(ep, *row, ev);
+    if (auto row = match(ep, ev)) run_row(ep, **row, ev);
     ep.last_fired = t.due;
     ++fired;
   }
@@ -86,11 +83,10 @@ Status apply(Episode& ep, const Event& ev) {
   // fail, so the copy is needed only when timers fire first (advance changes
   // the episode before the checks). Most events fire none and skip the copy.
   auto checked_run = [&ev](Episode& target) -> Status {
-    std::string why;
-    const Row* row = match(target, ev, &why);
-    if (!row) return Status::Fail(why);
+    auto row = match(target, ev);
+    if (!row) return row.status();
     if (Status s = check_context(target, ev); !s.ok()) return s;
-    run_row(target, *row, ev);
+    run_row(target, **row, ev);
     target.last_event = ev.at;
     target.events++;
     return Status::Ok();

@@ -30,8 +30,8 @@ Status apply(Episode& ep, const Event& ev);
 // Only open tasks can be completed.
 Status complete_task(Episode& ep, int task_seq, Date at);
 
-// The first row that would fire for this event in this episode, or nullptr
-// with the error (not allowed in state, no guard matched).
-const Row* match(const Episode& ep, const Event& ev, std::string* why);
+// The first row that would fire for this event in this episode, or the
+// error (not allowed in state, no guard matched).
+Expected<const Row*> match(const Episode& ep, const Event& ev);
 
 }  // namespace zorgpad

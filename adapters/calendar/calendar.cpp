@@ -142,8 +142,8 @@ Expected<std::string> render_calendar(Store& store, const Clock& clock, const Ca
   // done tasks go out as COMPLETED, so a subscribed calendar (or a re-import)
   // learns that a to-do was completed instead of keeping it open for ever.
   auto r = store.tasks(f);
-  if (auto* e = std::get_if<StoreError>(&r)) return Error{e->message};
-  return render_calendar(std::get<std::vector<TaskRow>>(r), options, clock.unix_seconds());
+  if (!r) return Error{r.error().message};
+  return render_calendar(r.value(), options, clock.unix_seconds());
 }
 
 }  // namespace zorgpad

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "pathway/clock.hpp"
+#include <nlohmann/json.hpp>
+
 #include "persistence/store.hpp"
 
 namespace zorgpad::cli {
@@ -28,7 +30,7 @@ struct Context {
   // Opens the store at `db`; on failure prints the error, sets status, returns null.
   std::unique_ptr<Store> open_store(StoreOptions options = {});
   // Prints a store error and sets the exit status from its kind.
-  void fail(const StoreError& e);
+  void fail(const Error& e);
   void fail_bad_input(const std::string& message);
 
  private:

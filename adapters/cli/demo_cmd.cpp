@@ -11,9 +11,9 @@ namespace {
 
 void print_counts(Store& store, CountBy by, const char* title) {
   auto r = store.count_episodes(by, EpisodeFilter{});
-  if (!std::holds_alternative<std::vector<std::pair<std::string, int64_t>>>(r)) return;
+  if (!r.ok()) return;
   std::cout << "  " << title << ":";
-  for (const auto& [name, n] : std::get<std::vector<std::pair<std::string, int64_t>>>(r)) std::cout << "  " << name << " " << n;
+  for (const auto& [name, n] : r.value()) std::cout << "  " << name << " " << n;
   std::cout << "\n";
 }
 
@@ -33,16 +33,16 @@ void setup_demo(CLI::App& app, Context& ctx) {
     o->end = ctx.clock().today();
     ManualClock sim_clock(o->end);  // the store's clock follows the simulated days
     auto opened = open_sqlite_store(ctx.db, sim_clock, opt);
-    if (auto* e = std::get_if<StoreError>(&opened)) return ctx.fail_bad_input(e->message);
-    auto store = std::move(std::get<std::unique_ptr<Store>>(opened));
+    if (!opened) return ctx.fail_bad_input(opened.error().message);
+    auto store = std::move(opened.value());
     auto count = store->episode_count();
-    if (auto* e = std::get_if<StoreError>(&count)) return ctx.fail(*e);
-    if (std::get<int64_t>(count) > 0)
-      return ctx.fail_bad_input("demo: '" + ctx.db + "' already holds " + std::to_string(std::get<int64_t>(count)) +
+    if (!count) return ctx.fail(count.error());
+    if (count.value() > 0)
+      return ctx.fail_bad_input("demo: '" + ctx.db + "' already holds " + std::to_string(count.value()) +
                                 " episodes; the demo only writes into an empty database (use --db NEW.db)");
     auto r = simulate_practice(*store, sim_clock, *o);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const DemoSummary& s = std::get<DemoSummary>(r);
+    if (!r) return ctx.fail(r.error());
+    const DemoSummary& s = r.value();
     std::string path = std::filesystem::absolute(ctx.db).string();
     std::cout << "zorgpad demo: a practice of " << s.episodes << " episodes from " << (o->end + -o->days).iso() << " to "
               << o->end.iso() << ", " << s.events << " events, daily ticks\n\n"
@@ -58,10 +58,10 @@ void setup_demo(CLI::App& app, Context& ctx) {
     TaskFilter open;
     open.status = TaskStatus::open;
     auto tasks = store->tasks(open);
-    if (auto* e = std::get_if<StoreError>(&tasks)) return ctx.fail(*e);
+    if (!tasks) return ctx.fail(tasks.error());
     std::map<std::string, int> by_kind;
     int overdue = 0;
-    for (const auto& t : std::get<std::vector<TaskRow>>(tasks)) {
+    for (const auto& t : tasks.value()) {
       by_kind[std::string(kTaskKinds.name(t.task.kind))]++;
       if (t.task.kind == TaskKind::reevaluation && o->end - t.task.due > 7) ++overdue;
     }

@@ -27,8 +27,8 @@ void setup_fhir(CLI::App& app, Context& ctx) {
     std::optional<std::string> which;
     if (!o->all) which = o->episode;
     auto r = export_fhir(*store, ctx.clock(), which, opts);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const std::string text = std::get<nlohmann::ordered_json>(r).dump(2) + "\n";
+    if (!r) return ctx.fail(r.error());
+    const std::string text = r.value().dump(2) + "\n";
     if (o->out.empty()) {
       std::cout << text;
       return;

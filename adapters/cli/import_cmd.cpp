@@ -25,8 +25,8 @@ void setup_import(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store(opt);
     if (!store) return;
     auto r = store->import(in, o->batch);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rep = std::get<ImportReport>(r);
+    if (!r) return ctx.fail(r.error());
+    const auto& rep = r.value();
     std::cout << "imported " << rep.recorded << " events (" << rep.episodes_opened << " episodes opened, "
               << rep.duplicates << " already recorded) from " << rep.lines << " lines\n";
   });

@@ -77,16 +77,16 @@ struct LoadedEpisode {
 };
 std::optional<LoadedEpisode> load_episode(Context& ctx, Store& store, const std::string& id) {
   auto er = store.load(id);
-  if (auto* e = std::get_if<StoreError>(&er)) {
-    ctx.fail(*e);
+  if (!er) {
+    ctx.fail(er.error());
     return std::nullopt;
   }
   auto lr = store.events(id);
-  if (auto* e = std::get_if<StoreError>(&lr)) {
-    ctx.fail(*e);
+  if (!lr) {
+    ctx.fail(lr.error());
     return std::nullopt;
   }
-  return LoadedEpisode{std::move(std::get<Episode>(er)), clinical_events(std::get<std::vector<StoredEvent>>(lr))};
+  return LoadedEpisode{std::move(er.value()), clinical_events(lr.value())};
 }
 
 std::string describe(const TaskRow& row) {
@@ -111,8 +111,8 @@ void setup_letter(CLI::App& app, Context& ctx) {
     TaskFilter f;
     f.id = o->id;
     auto tr = store->tasks(f);
-    if (auto* e = std::get_if<StoreError>(&tr)) return ctx.fail(*e);
-    const auto& rows = std::get<std::vector<TaskRow>>(tr);
+    if (!tr) return ctx.fail(tr.error());
+    const auto& rows = tr.value();
     if (rows.empty()) return ctx.fail_bad_input("no task " + std::to_string(o->id));
     const TaskRow& row = rows.front();
     if (!is_letter_task(row.task.kind))
@@ -159,9 +159,9 @@ void setup_letters(CLI::App& app, Context& ctx) {
     TaskFilter f;
     f.status = TaskStatus::open;
     auto tr = store->tasks(f);
-    if (auto* e = std::get_if<StoreError>(&tr)) return ctx.fail(*e);
+    if (!tr) return ctx.fail(tr.error());
     std::vector<TaskRow> pending;
-    for (const auto& row : std::get<std::vector<TaskRow>>(tr))
+    for (const auto& row : tr.value())
       if (is_letter_task(row.task.kind)) pending.push_back(row);
     auto templates = load_templates(ctx, *o);
     if (!templates) return;
@@ -210,8 +210,8 @@ void setup_letters(CLI::App& app, Context& ctx) {
     int64_t marked = 0;
     for (const auto& row : written) {
       auto r = store->complete_task(row.id);
-      if (auto* e = std::get_if<StoreError>(&r)) {
-        ctx.fail(*e);
+      if (!r) {
+        ctx.fail(r.error());
         continue;
       }
       ++marked;

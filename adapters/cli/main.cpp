@@ -47,17 +47,17 @@ const Clock& Context::clock() {
 std::unique_ptr<Store> Context::open_store(StoreOptions options) {
   if (!options.logger) options.logger = spdlog::get("zorgpad");
   auto r = open_sqlite_store(db, clock(), options);
-  if (auto* e = std::get_if<StoreError>(&r)) {
-    print_error(e->message);
+  if (!r) {
+    print_error(r.error().message);
     status = kExitBadInput;  // the file named is not usable as a zorgpad store
     return nullptr;
   }
-  return std::move(std::get<std::unique_ptr<Store>>(r));
+  return std::move(r.value());
 }
 
-void Context::fail(const StoreError& e) {
+void Context::fail(const Error& e) {
   print_error(e.message);
-  status = e.kind == Failure::bad_input ? kExitBadInput : kExitFailure;
+  status = e.kind == ErrorKind::bad_input ? kExitBadInput : kExitFailure;
 }
 
 void Context::fail_bad_input(const std::string& message) {

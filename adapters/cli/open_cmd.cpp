@@ -14,14 +14,17 @@ void setup_open(CLI::App& app, Context& ctx) {
   cmd->callback([o, &ctx] {
     std::string text, error;
     if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
-    auto event = nlohmann::json::parse(text, nullptr, false);
-    if (event.is_discarded())
+    auto body = nlohmann::json::parse(text, nullptr, false);
+    if (body.is_discarded())
       return ctx.fail_bad_input((o->id.empty() ? std::string() : o->id + " event 0: ") + "the event is not valid JSON");
+    if (o->id.size() > 100) return ctx.fail_bad_input("episode id must be 1-100 characters");
+    auto event = parse_event(body);
+    if (!event) return ctx.fail_bad_input(event_label(o->id.empty() ? "new episode" : o->id, 0, body) + ": " + event.message());
     auto store = ctx.open_store();
     if (!store) return;
-    auto r = store->open(o->id, o->patient, event);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rec = std::get<Recorded>(r);
+    auto r = store->open(o->id, o->patient, *event);
+    if (!r) return ctx.fail(r.error());
+    const auto& rec = r.value();
     std::cout << rec.episode << (rec.duplicate ? " (already opened by this event id)" : "") << "\n";
   });
 }

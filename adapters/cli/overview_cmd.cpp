@@ -73,8 +73,8 @@ void setup_overview(CLI::App& app, Context& ctx) {
     opts.filter = *filter;
     opts.limit = o->limit;
     auto r = build_overview(*store, ctx.clock().today(), opts);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const Overview& ov = std::get<Overview>(r);
+    if (!r) return ctx.fail(r.error());
+    const Overview& ov = r.value();
     if (o->json) {
       std::cout << overview_json(ov).dump(2) << "\n";
       return;

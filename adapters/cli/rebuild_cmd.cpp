@@ -10,8 +10,8 @@ void setup_rebuild(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->rebuild();
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rep = std::get<RebuildReport>(r);
+    if (!r) return ctx.fail(r.error());
+    const auto& rep = r.value();
     for (const auto& d : rep.differences) std::cout << "difference: " << d << "\n";
     std::cout << "rebuilt " << rep.episodes << " episodes from " << rep.events << " events: "
               << rep.differences.size() << " difference(s)" << (rep.differences.empty() ? "" : ", repaired") << "\n";

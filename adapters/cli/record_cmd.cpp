@@ -15,18 +15,25 @@ void setup_record(CLI::App& app, Context& ctx) {
   cmd->callback([o, &ctx] {
     std::string text, error;
     if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
-    auto event = nlohmann::json::parse(text, nullptr, false);
-    if (event.is_discarded()) return ctx.fail_bad_input(o->episode + ": the event is not valid JSON");
+    auto body = nlohmann::json::parse(text, nullptr, false);
+    if (body.is_discarded()) return ctx.fail_bad_input(o->episode + ": the event is not valid JSON");
     auto store = ctx.open_store();
     if (!store) return;
+    auto event = parse_event(body);
+    if (!event) {
+      // Named by its place in the log, as the engine names an event it refuses.
+      auto at = store->log_length(o->episode);
+      if (!at) return ctx.fail(at.error());
+      return ctx.fail_bad_input(event_label(o->episode, *at, body) + ": " + event.message());
+    }
     std::optional<int64_t> expect;
     if (o->expect_seq >= 0) expect = o->expect_seq;
-    auto r = store->record(o->episode, event, expect);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rec = std::get<Recorded>(r);
+    auto r = store->record(o->episode, *event, expect);
+    if (!r) return ctx.fail(r.error());
+    const auto& rec = r.value();
     auto ep = store->load(rec.episode);
-    if (auto* e = std::get_if<StoreError>(&ep)) return ctx.fail(*e);
-    const Episode& episode = std::get<Episode>(ep);
+    if (!ep) return ctx.fail(ep.error());
+    const Episode& episode = ep.value();
     std::cout << rec.episode << " event " << rec.seq - 1 << (rec.duplicate ? " (already recorded)" : "") << ": "
               << kStates.name(episode.state) << ", " << kPhases.name(episode.phase) << "\n";
   });

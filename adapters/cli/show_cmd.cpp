@@ -26,8 +26,8 @@ void setup_show(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->load(o->episode);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const Episode& ep = std::get<Episode>(r);
+    if (!r) return ctx.fail(r.error());
+    const Episode& ep = r.value();
     if (o->json) {
       std::cout << episode_view(ep).dump(2) << "\n";
       return;
@@ -35,7 +35,7 @@ void setup_show(CLI::App& app, Context& ctx) {
     TaskFilter f;
     f.episode = ep.id;
     auto tr = store->tasks(f);
-    if (auto* e = std::get_if<StoreError>(&tr)) return ctx.fail(*e);
+    if (!tr) return ctx.fail(tr.error());
     std::cout << "episode   " << ep.id << "  (patient " << ep.patient << ")\n"
               << "state     " << kStates.name(ep.state) << (ep.reason && is_terminal(ep.state) ? " — " + *ep.reason : "") << "\n"
               << "phase     " << kPhases.name(ep.phase) << "  (onset " << ep.onset.iso() << ", opened " << ep.opened.iso() << ")\n"
@@ -48,7 +48,7 @@ void setup_show(CLI::App& app, Context& ctx) {
     std::cout << "measures  " << measure_line("NPRS", ep.baseline.nprs, ep.latest.nprs) << "; "
               << measure_line("QBPDS", ep.baseline.qbpds, ep.latest.qbpds) << "\n"
               << "sessions  " << ep.sessions << "\n\ntasks\n";
-    for (const auto& row : std::get<std::vector<TaskRow>>(tr))
+    for (const auto& row : tr.value())
       std::printf("  #%-7lld %-18s %-12s due %s  %s\n", (long long)row.id, std::string(kTaskKinds.name(row.task.kind)).c_str(),
                   row.task.checkpoint ? std::string(kCheckpoints.name(*row.task.checkpoint)).c_str() : "",
                   row.task.due.iso().c_str(), std::string(kTaskStatuses.name(row.task.status)).c_str());

@@ -28,8 +28,8 @@ void setup_tasks(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->tasks(f);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rows = std::get<std::vector<TaskRow>>(r);
+    if (!r) return ctx.fail(r.error());
+    const auto& rows = r.value();
     if (o->json) {
       nlohmann::json out = {{"tasks", nlohmann::json::array()}};
       for (const auto& row : rows) out["tasks"].push_back(task_row_json(row));
@@ -56,8 +56,8 @@ void setup_task(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->complete_task(*id);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& row = std::get<TaskRow>(r);
+    if (!r) return ctx.fail(r.error());
+    const auto& row = r.value();
     std::cout << "task " << row.id << " (" << kTaskKinds.name(row.task.kind) << ", " << row.episode << ") done\n";
   });
 }

@@ -18,8 +18,8 @@ void setup_tick(CLI::App& app, Context& ctx) {
     auto store = ctx.open_store();
     if (!store) return;
     auto r = store->tick(date);
-    if (auto* e = std::get_if<StoreError>(&r)) return ctx.fail(*e);
-    const auto& rep = std::get<TickReport>(r);
+    if (!r) return ctx.fail(r.error());
+    const auto& rep = r.value();
     std::cout << "tick " << date.iso() << ": " << rep.timers << " timer(s) fired in " << rep.episodes << " episode(s)\n";
   });
 }

@@ -1,5 +1,7 @@
 #include "adapters/demo/simulation.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <random>
 #include <vector>
@@ -30,7 +32,7 @@ class Sim {
  public:
   Sim(Store& store, ManualClock& clock, const DemoOptions& o) : store_(store), clock_(clock), o_(o), rng_(o.seed) {}
 
-  StoreResult<DemoSummary> run() {
+  Expected<DemoSummary> run() {
     Date first = o_.end + (-o_.days);
     make_patients(first);
     for (Date day = first; day <= o_.end; day = day + 1) {
@@ -40,7 +42,7 @@ class Sim {
         if (auto e = send_letters(day)) return *e;
       for (auto& p : patients_) {
         if (p.done) continue;
-        std::optional<StoreError> e = p.opened == day ? intake(p, day) : p.opened < day ? follow(p, day) : std::nullopt;
+        std::optional<Error> e = p.opened == day ? intake(p, day) : p.opened < day ? follow(p, day) : std::nullopt;
         if (e) return *e;
       }
     }
@@ -60,8 +62,8 @@ class Sim {
   bool chance(double p) { return uniform() < p; }
 
   template <typename T>
-  std::optional<StoreError> check(const StoreResult<T>& r) {
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+  std::optional<Error> check(const Expected<T>& r) {
+    if (!r) return r.error();
     return std::nullopt;
   }
 
@@ -101,13 +103,13 @@ class Sim {
 
   // Once a week the practice sends the GP letters written by then (most of
   // them: a few stay pending) and marks urgent GP contacts as done.
-  std::optional<StoreError> send_letters(Date day) {
+  std::optional<Error> send_letters(Date day) {
     TaskFilter f;
     f.status = TaskStatus::open;
     f.due_before = day + -2;
     auto r = store_.tasks(f);
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
-    for (const auto& t : std::get<std::vector<TaskRow>>(r)) {
+    if (!r) return r.error();
+    for (const auto& t : r.value()) {
       // The consultation itself is closed by the GP's answer, the review by its decision.
       bool letter = (is_letter(t.task.kind) && t.task.kind != TaskKind::gp_consultation) ||
                     t.task.kind == TaskKind::gp_urgent_contact;
@@ -117,18 +119,20 @@ class Sim {
     return std::nullopt;
   }
 
-  std::optional<StoreError> record(Patient& p, json event) {
-    auto r = store_.record(p.id, event, std::nullopt);
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+  std::optional<Error> record(Patient& p, const json& body) {
+    auto event = parse_event(body);
+    if (!event) return store_failure("demo: generated an invalid event: " + event.message());
+    auto r = store_.record(p.id, *event, std::nullopt);
+    if (!r) return r.error();
     summary_.events++;
     return std::nullopt;
   }
 
-  StoreResult<Episode> episode_of(const Patient& p) { return store_.load(p.id); }
-  StoreResult<State> state_of(const Patient& p) {
+  Expected<Episode> episode_of(const Patient& p) { return store_.load(p.id); }
+  Expected<State> state_of(const Patient& p) {
     auto r = store_.load(p.id);
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
-    return std::get<Episode>(r).state;
+    if (!r) return r.error();
+    return r.value().state;
   }
 
   json sbst_answers(int risk) {
@@ -142,10 +146,11 @@ class Sim {
     return a;
   }
 
-  std::optional<StoreError> intake(Patient& p, Date day) {
-    const json& open = opens_[size_t(&p - patients_.data())];
-    auto r = store_.open(p.id, p.patient, open);
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+  std::optional<Error> intake(Patient& p, Date day) {
+    auto open = parse_event(opens_[size_t(&p - patients_.data())]);
+    if (!open) return store_failure("demo: generated an invalid open event: " + open.message());
+    auto r = store_.open(p.id, p.patient, *open);
+    if (!r) return r.error();
     summary_.episodes++;
     summary_.events++;
     json screening = {{"type", "screening"}, {"at", day.iso()}, {"red_flags", json::array()}, {"exclusions", json::array()}};
@@ -173,15 +178,15 @@ class Sim {
     else if (chance(0.03)) { screening["mrc"] = 4; p.lrs = true; }  // weakness of a key muscle: LRS after all
     if (auto e = record(p, screening)) return e;
     auto st = state_of(p);
-    if (auto* e = std::get_if<StoreError>(&st)) return *e;
-    if (std::get<State>(st) == State::red_flag_review) { p.review_since = day; return std::nullopt; }
-    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    if (!st) return st.error();
+    if (st.value() == State::red_flag_review) { p.review_since = day; return std::nullopt; }
+    if (st.value() != State::screened) { p.done = true; return std::nullopt; }
     return start_treatment(p, day);
   }
 
   // §4: the therapist decides on the review within a day or two; most
   // features turn out to have another explanation, which the GP is told.
-  std::optional<StoreError> decide_review(Patient& p, Date day) {
+  std::optional<Error> decide_review(Patient& p, Date day) {
     if (day - p.review_since < 1 || (day - p.review_since < 2 && chance(0.5))) return std::nullopt;
     static const char* notes[] = {
         "Nachtzweten past bij de overgang; geen koorts, geen gewichtsverlies.",
@@ -193,16 +198,16 @@ class Sim {
     else r["decision"] = "refer";
     if (auto e = record(p, r)) return e;
     auto st = state_of(p);
-    if (auto* e = std::get_if<StoreError>(&st)) return *e;
-    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    if (!st) return st.error();
+    if (st.value() != State::screened) { p.done = true; return std::nullopt; }
     return start_treatment(p, day);
   }
 
-  std::optional<StoreError> start_treatment(Patient& p, Date day) {
+  std::optional<Error> start_treatment(Patient& p, Date day) {
     if (auto e = record(p, {{"type", "measurement"}, {"at", day.iso()}, {"nprs", p.nprs}, {"qbpds", p.qbpds}})) return e;
     auto st = state_of(p);  // LRS with NPRS 8 or more is referred by the measurement itself (§6)
-    if (auto* e = std::get_if<StoreError>(&st)) return *e;
-    if (std::get<State>(st) != State::screened) { p.done = true; return std::nullopt; }
+    if (!st) return st.error();
+    if (st.value() != State::screened) { p.done = true; return std::nullopt; }
     double risk_u = uniform();
     int risk = risk_u < 0.5 ? 0 : risk_u < 0.85 ? 1 : 2;
     // §7: the therapist evaluates the prognostic factors; STarT Back supports it.
@@ -226,10 +231,10 @@ class Sim {
     return int(baseline - 0.6 * baseline * f + 0.5);
   }
 
-  std::optional<StoreError> follow(Patient& p, Date day) {
+  std::optional<Error> follow(Patient& p, Date day) {
     auto loaded = episode_of(p);
-    if (auto* e = std::get_if<StoreError>(&loaded)) return *e;
-    const Episode& ep = std::get<Episode>(loaded);
+    if (!loaded) return loaded.error();
+    const Episode& ep = loaded.value();
     State s = ep.state;
     if (is_terminal(s)) { p.done = true; return std::nullopt; }
     if (s == State::red_flag_review) return decide_review(p, day);
@@ -295,7 +300,7 @@ class Sim {
 
 }  // namespace
 
-StoreResult<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options) {
+Expected<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options) {
   return Sim(store, clock, options).run();
 }
 

@@ -31,6 +31,6 @@ struct DemoSummary {
 
 // `clock` is the store's clock: the simulation moves it day by day, so that
 // what the store dates by its clock (task completion) follows the simulation.
-StoreResult<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options);
+Expected<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options);
 
 }  // namespace zorgpad

@@ -460,31 +460,29 @@ Expected<nlohmann::ordered_json> fhir_bundle(const std::vector<EpisodeRecord>& e
   return std::move(b).bundle(timestamp);
 }
 
-StoreResult<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
+Expected<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
                                                 const std::optional<std::string>& episode, const FhirOptions& options) {
   // Projections give the state and the scores; the log gives the raw
   // questionnaire answers and the dated measurements.
   std::vector<EpisodeRecord> records;
   if (episode) {
     auto r = store.load(*episode);
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
-    records.push_back({std::move(std::get<Episode>(r)), std::nullopt});
+    if (!r) return r.error();
+    records.push_back({std::move(r.value()), std::nullopt});
   } else {
     auto r = store.for_each_episode([&](const Episode& ep) { records.push_back({ep, std::nullopt}); });
-    if (auto* e = std::get_if<StoreError>(&r)) return *e;
+    if (!r) return r.error();
   }
   for (auto& rec : records) {
     auto log = store.events(rec.episode.id);
-    if (auto* e = std::get_if<StoreError>(&log)) return *e;
+    if (!log) return log.error();
     std::vector<Event> events;
-    for (const auto& stored : std::get<std::vector<StoredEvent>>(log)) {
-      auto ev = parse_event(stored.body);
-      if (ev) events.push_back(std::move(*ev));  // task_done entries are not clinical events
-    }
+    for (const auto& stored : log.value())
+      if (stored.event) events.push_back(*stored.event);  // task_done entries are not clinical events
     rec.events = std::move(events);
   }
   auto b = fhir_bundle(records, options, clock.unix_seconds());
-  if (!b) return StoreError{Failure::bad_input, b.message()};
+  if (!b) return bad_input(b.message());
   return std::move(b).value();
 }
 

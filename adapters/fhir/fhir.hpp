@@ -78,7 +78,7 @@ Expected<nlohmann::ordered_json> fhir_bundle(const std::vector<EpisodeRecord>& e
 
 // One episode (`episode`) or every episode (nullopt) from the store. An
 // unknown episode is bad input.
-StoreResult<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
+Expected<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
                                                 const std::optional<std::string>& episode, const FhirOptions& options);
 
 }  // namespace zorgpad

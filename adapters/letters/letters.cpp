@@ -601,7 +601,7 @@ bool is_letter_task(TaskKind kind) { return is_letter(kind); }
 std::vector<Event> clinical_events(const std::vector<StoredEvent>& stored) {
   std::vector<Event> events;
   for (const auto& e : stored)
-    if (auto ev = parse_event(e.body)) events.push_back(std::move(*ev));  // task_done entries are not events
+    if (e.event) events.push_back(*e.event);  // task_done entries are not events
   return events;
 }
 

@@ -24,10 +24,10 @@ bool has_episode_filter(const EpisodeFilter& f) {
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 template <typename T>
-const T* value_of(const StoreResult<T>& r) { return std::get_if<T>(&r); }
+const T* value_of(const Expected<T>& r) { return r ? &r.value() : nullptr; }
 template <typename T>
-std::optional<StoreError> error_of(const StoreResult<T>& r) {
-  if (auto* e = std::get_if<StoreError>(&r)) return *e;
+std::optional<Error> error_of(const Expected<T>& r) {
+  if (!r) return r.error();
   return std::nullopt;
 }
 
@@ -46,7 +46,7 @@ class Resolver {
 
   // `candidates` episodes are about to be asked for; when filtering and the
   // filtered set is no larger, it is read in full (pages in id order).
-  std::optional<StoreError> prepare(size_t candidates) {
+  std::optional<Error> prepare(size_t candidates) {
     if (!filtered_ || complete_ || candidates == 0) return std::nullopt;
     EpisodeFilter g = filter_;
     g.limit = 1;
@@ -71,7 +71,7 @@ class Resolver {
   }
 
   // The episode's summary when it exists and matches the filter.
-  StoreResult<std::optional<EpisodeSummary>> get(const std::string& id) {
+  Expected<std::optional<EpisodeSummary>> get(const std::string& id) {
     if (auto it = cache_.find(id); it != cache_.end()) return it->second;
     if (complete_) return std::optional<EpisodeSummary>{};
     EpisodeFilter g = filter_;
@@ -106,7 +106,7 @@ class Resolver {
 // Keeps the rows whose episode matches, counting all and keeping `limit`.
 // Unfiltered, only the kept rows need their episode looked up.
 template <typename Make, typename Item>
-std::optional<StoreError> pick(Resolver& resolver, const std::vector<const TaskRow*>& rows, int64_t limit,
+std::optional<Error> pick(Resolver& resolver, const std::vector<const TaskRow*>& rows, int64_t limit,
                                OverviewList<Item>& out, Make make) {
   for (const TaskRow* r : rows) {
     const bool keep = int64_t(out.items.size()) < limit;
@@ -197,9 +197,9 @@ Date next_month_start(Date d) {
   return Date{int32_t(sys_days{next / 1}.time_since_epoch().count())};
 }
 
-StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOptions& o) {
+Expected<Overview> build_overview(Store& store, Date today, const OverviewOptions& o) {
   if (o.limit < 1 || o.limit > kOverviewMaxLimit)
-    return StoreError{Failure::bad_input, "limit: must be 1-" + std::to_string(kOverviewMaxLimit)};
+    return bad_input("limit: must be 1-" + std::to_string(kOverviewMaxLimit));
   Overview ov;
   ov.today = today;
   EpisodeFilter f = o.filter;
@@ -330,7 +330,7 @@ StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOpt
   auto inactive = store.list_inactive(iq);
   if (auto e = error_of(inactive)) return *e;
   ov.inactive.total = value_of(inactive)->total;
-  for (auto& i : std::get<InactivePage>(inactive).episodes)
+  for (auto& i : inactive.value().episodes)
     ov.inactive.items.push_back({std::move(i.episode), i.last_event, today - i.last_event});
   return ov;
 }

@@ -125,7 +125,7 @@ struct Overview {
   OverviewList<InactiveOverview> inactive;
 };
 
-[[nodiscard]] StoreResult<Overview> build_overview(Store& store, Date today, const OverviewOptions& options);
+[[nodiscard]] Expected<Overview> build_overview(Store& store, Date today, const OverviewOptions& options);
 
 // The overview as JSON (the CLI's `overview --json`, GET /api/overview).
 nlohmann::json overview_json(const Overview& overview);

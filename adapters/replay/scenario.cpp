@@ -6,7 +6,7 @@
 #include "pathway/event.hpp"
 #include "pathway/json_depth.hpp"
 #include "states/episode_json.hpp"
-#include "states/machine.hpp"
+#include "states/engine.hpp"
 
 namespace zorgpad {
 
@@ -59,7 +59,7 @@ Expected<json> replay_scenario(const std::string& text) {
       return Error{id + ": needs a non-empty list 'events'"};
 
     ManualClock clock(Date{});
-    std::optional<Episode> ep;
+    Replayer replay(id, patient);
     const json& events = ej["events"];
     for (size_t i = 0; i < events.size(); ++i) {
       auto fail = [&](const std::string& what, const json& e) {
@@ -73,18 +73,11 @@ Expected<json> replay_scenario(const std::string& text) {
         continue;
       }
       clock.set(ev->at);
-      if (i == 0) {
-        if (ev->type != Trigger::open) return fail("an episode must start with an 'open' event", events[i]);
-        auto opened = open_episode(id, patient.empty() ? ev->patient : patient, *ev);
-        if (!opened) return fail(opened.message(), events[i]);
-        ep = std::move(*opened);
-        continue;
-      }
-      if (Status s = apply(*ep, *ev); !s.ok()) return fail(s.message(), events[i]);
+      if (Status s = i == 0 ? replay.open(*ev, kCurrentRevision) : replay.event(*ev); !s.ok()) return fail(s.message(), events[i]);
     }
     if (until) clock.set(std::max(clock.today(), *until));
-    advance(*ep, clock.today());
-    out["episodes"].push_back(episode_view(*ep));
+    replay.advance_to(clock.today());
+    out["episodes"].push_back(episode_view(replay.episode()));
   }
   return out;
 }

@@ -41,8 +41,8 @@ HttpResponse error(int status, std::string message) {
   return json_response(status, {{"error", std::move(message)}, {"status", status}});
 }
 
-HttpResponse store_error(const StoreError& e) {
-  return e.kind == Failure::bad_input ? error(400, e.message) : error(500, e.message);
+HttpResponse store_error(const Error& e) {
+  return e.kind == ErrorKind::bad_input ? error(400, e.message) : error(500, e.message);
 }
 
 // Query parameters, each allowed name at most once; `token` is the access
@@ -180,8 +180,8 @@ HttpResponse get_overview(Store& store, Date today, const HttpRequest& req) {
     o.limit = *v;
   }
   auto r = build_overview(store, today, o);
-  if (auto* e = std::get_if<StoreError>(&r)) return store_error(*e);
-  return json_response(200, overview_json(std::get<Overview>(r)));
+  if (!r) return store_error(r.error());
+  return json_response(200, overview_json(r.value()));
 }
 
 HttpResponse get_episodes(Store& store, const HttpRequest& req) {
@@ -194,8 +194,8 @@ HttpResponse get_episodes(Store& store, const HttpRequest& req) {
   f->offset = page->offset;
   f->limit = page->limit;
   auto r = store.list_episodes(*f);
-  if (auto* e = std::get_if<StoreError>(&r)) return store_error(*e);
-  const auto& pg = std::get<EpisodePage>(r);
+  if (!r) return store_error(r.error());
+  const auto& pg = r.value();
   json out = {{"total", pg.total}, {"offset", page->offset}, {"limit", page->limit}, {"episodes", json::array()}};
   for (const auto& s : pg.episodes) out["episodes"].push_back(summary_json(s));
   return json_response(200, out);
@@ -207,17 +207,17 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
   auto p = Params::parse(req, {});
   if (!p) return error(400, p.message());
   auto r = store.load(id);
-  if (auto* e = std::get_if<StoreError>(&r))  // load's only bad input is an unknown id
-    return e->kind == Failure::bad_input ? error(404, "no episode '" + id.substr(0, 100) + "'") : store_error(*e);
-  const Episode& ep = std::get<Episode>(r);
+  if (!r)  // load's only bad input is an unknown id
+    return r.error().kind == ErrorKind::bad_input ? error(404, "no episode '" + id.substr(0, 100) + "'") : store_error(r.error());
+  const Episode& ep = r.value();
   TaskFilter tf;
   tf.episode = ep.id;
   auto tr = store.tasks(tf);
-  if (auto* e = std::get_if<StoreError>(&tr)) return store_error(*e);
+  if (!tr) return store_error(tr.error());
   std::map<int, int64_t> task_ids;  // seq → id
-  for (const auto& row : std::get<std::vector<TaskRow>>(tr)) task_ids[row.task.seq] = row.id;
+  for (const auto& row : tr.value()) task_ids[row.task.seq] = row.id;
   auto log = store.events(ep.id);
-  if (auto* e = std::get_if<StoreError>(&log)) return store_error(*e);
+  if (!log) return store_error(log.error());
 
   json out = episode_view(ep);
   out["today"] = today.iso();
@@ -237,7 +237,7 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
   }
   out["letters"] = letters;
   json history = json::array();
-  for (const auto& e : std::get<std::vector<StoredEvent>>(log))
+  for (const auto& e : log.value())
     history.push_back({{"seq", e.seq}, {"type", e.type}, {"at", e.at.iso()}});
   out["log"] = history;
   return json_response(200, out);
@@ -258,23 +258,23 @@ HttpResponse get_tasks(Store& store, const HttpRequest& req) {
   auto page = parse_page(*p, kDefaultTaskPage);
   if (!page) return error(400, page.message());
   auto r = store.tasks(f);
-  if (auto* e = std::get_if<StoreError>(&r)) return store_error(*e);
-  const auto& rows = std::get<std::vector<TaskRow>>(r);
+  if (!r) return store_error(r.error());
+  const auto& rows = r.value();
   json out = {{"total", int64_t(rows.size())}, {"offset", page->offset}, {"limit", page->limit}, {"tasks", json::array()}};
   for (int64_t i = page->offset; i < int64_t(rows.size()) && i < page->offset + page->limit; ++i)
     out["tasks"].push_back(task_row_json(rows[size_t(i)]));
   return json_response(200, out);
 }
 
-std::optional<TaskRow> find_task(Store& store, int64_t id, std::optional<StoreError>& err) {
+std::optional<TaskRow> find_task(Store& store, int64_t id, std::optional<Error>& err) {
   TaskFilter f;
   f.id = id;
   auto r = store.tasks(f);
-  if (auto* e = std::get_if<StoreError>(&r)) {
-    err = *e;
+  if (!r) {
+    err = r.error();
     return std::nullopt;
   }
-  const auto& rows = std::get<std::vector<TaskRow>>(r);
+  const auto& rows = r.value();
   if (rows.empty()) return std::nullopt;
   return rows.front();
 }
@@ -290,14 +290,14 @@ HttpResponse post_task_done(Store& store, const std::string& id_text, const Http
   if (!p) return error(400, p.message());
   auto id = task_id_of(id_text);
   if (!id) return error(400, "task id: '" + id_text.substr(0, 40) + "' is not a task id");
-  std::optional<StoreError> err;
+  std::optional<Error> err;
   auto row = find_task(store, *id, err);
   if (err) return store_error(*err);
   if (!row) return error(404, "no task " + std::to_string(*id));
   auto r = store.complete_task(*id);
-  if (auto* e = std::get_if<StoreError>(&r))  // the engine refuses: the task is no longer open
-    return e->kind == Failure::bad_input ? error(409, e->message) : store_error(*e);
-  return json_response(200, {{"task", task_row_json(std::get<TaskRow>(r))}});
+  if (!r)  // the engine refuses: the task is no longer open
+    return r.error().kind == ErrorKind::bad_input ? error(409, r.error().message) : store_error(r.error());
+  return json_response(200, {{"task", task_row_json(r.value())}});
 }
 
 HttpResponse get_letter(Store& store, Date today, const std::string& id_text, const HttpRequest& req) {
@@ -310,7 +310,7 @@ HttpResponse get_letter(Store& store, Date today, const std::string& id_text, co
   std::optional<LetterFormat> format = LetterFormat::html;
   if (p->has("format") && !(format = kLetterFormats.parse(p->get("format"))))
     return error(400, "format: must be html or text");
-  std::optional<StoreError> err;
+  std::optional<Error> err;
   auto row = find_task(store, *id, err);
   if (err) return store_error(*err);
   if (!row) return error(404, "no task " + std::to_string(*id));
@@ -318,11 +318,11 @@ HttpResponse get_letter(Store& store, Date today, const std::string& id_text, co
     return error(400, "task " + std::to_string(*id) + " is a " + std::string(kTaskKinds.name(row->task.kind)) +
                           " task, not a letter; letters exist for " + letter_kinds_list());
   auto er = store.load(row->episode);
-  if (auto* e = std::get_if<StoreError>(&er)) return store_error(*e);
+  if (!er) return store_error(er.error());
   auto log = store.events(row->episode);  // the letter tells "not measured again" from "unchanged"
-  if (auto* e = std::get_if<StoreError>(&log)) return store_error(*e);
-  std::vector<Event> clinical = clinical_events(std::get<std::vector<StoredEvent>>(log));
-  auto letter = render_letter(std::get<Episode>(er), *row, *lang, *format, today, &clinical);
+  if (!log) return store_error(log.error());
+  std::vector<Event> clinical = clinical_events(log.value());
+  auto letter = render_letter(er.value(), *row, *lang, *format, today, &clinical);
   if (!letter) return error(500, "letter: " + letter.message());
   HttpResponse r;
   r.content_type = *format == LetterFormat::html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
@@ -368,8 +368,8 @@ HttpResponse get_health(Store& store, const HttpRequest& req) {
   auto p = Params::parse(req, {});
   if (!p) return error(400, p.message());
   auto r = store.episode_count();
-  if (auto* e = std::get_if<StoreError>(&r)) return error(503, e->message);
-  return json_response(200, {{"status", "ok"}, {"episodes", std::get<int64_t>(r)}});
+  if (!r) return error(503, r.error().message);
+  return json_response(200, {{"status", "ok"}, {"episodes", r.value()}});
 }
 
 }  // namespace

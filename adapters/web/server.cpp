@@ -29,11 +29,11 @@ Store* thread_store(uint64_t run, const std::string& db, const Clock& clock, con
   if (slot.run != run || !slot.store) {
     slot.store.reset();
     auto r = open_sqlite_store(db, clock, opts);
-    if (auto* s = std::get_if<std::unique_ptr<Store>>(&r)) {
-      slot.store = std::move(*s);
+    if (r) {
+      slot.store = std::move(r.value());
       slot.run = run;
     } else if (opts.logger) {
-      opts.logger->error("serve: {}", std::get<StoreError>(r).message);
+      opts.logger->error("serve: {}", r.error().message);
     }
   }
   return slot.store.get();
@@ -73,7 +73,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   store_opts.logger = o.logger;
   {  // fail at start, not at the first request, when the database is unusable
     auto first = open_sqlite_store(o.db, clock, store_opts);
-    if (auto* e = std::get_if<StoreError>(&first)) return Status::Fail(e->message);
+    if (!first) return Status::Fail(first.error().message);
   }
 
   AccessPolicy policy;

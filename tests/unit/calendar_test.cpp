@@ -9,7 +9,10 @@
 
 #include "adapters/calendar/calendar.hpp"
 
+#include "store_fixture.hpp"
+
 using namespace zorgpad;
+using zorgpad::test::ev;
 
 namespace {
 
@@ -215,15 +218,15 @@ TEST_CASE("text is escaped and long lines are folded at 75 octets without splitt
 TEST_CASE("the store overload exports the store's tasks of every status, stamped by the clock", "[calendar]") {
   ManualClock clock(day("2026-03-02"));
   auto opened = open_sqlite_store(":memory:", clock);
-  REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(opened));
-  auto& store = *std::get<std::unique_ptr<Store>>(opened);
-  auto o = store.open("ep-1", "P-001", {{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-02-20"},
-                                        {"complaint", "lrs"}, {"age", 40}});
-  REQUIRE(std::holds_alternative<Recorded>(o));
-  auto s = store.record("ep-1", {{"type", "screening"}, {"at", "2026-03-02"}, {"mrc", 5}, {"nprs", 4}}, std::nullopt);
-  REQUIRE(std::holds_alternative<Recorded>(s));
-  auto st = store.record("ep-1", {{"type", "stop"}, {"at", "2026-03-03"}, {"reason", "patient_request"}}, std::nullopt);
-  REQUIRE(std::holds_alternative<Recorded>(st));
+  REQUIRE(opened.ok());
+  auto& store = *opened.value();
+  auto o = store.open("ep-1", "P-001", ev({{"type", "open"}, {"at", "2026-03-02"}, {"onset", "2026-02-20"},
+                                        {"complaint", "lrs"}, {"age", 40}}));
+  REQUIRE(o.ok());
+  auto s = store.record("ep-1", ev({{"type", "screening"}, {"at", "2026-03-02"}, {"mrc", 5}, {"nprs", 4}}), std::nullopt);
+  REQUIRE(s.ok());
+  auto st = store.record("ep-1", ev({{"type", "stop"}, {"at", "2026-03-03"}, {"reason", "patient_request"}}), std::nullopt);
+  REQUIRE(st.ok());
 
   auto r = render_calendar(store, clock, {});
   REQUIRE(r.ok());

@@ -3,7 +3,10 @@
 
 #include "adapters/demo/simulation.hpp"
 
+#include "store_fixture.hpp"
+
 using namespace zorgpad;
+using zorgpad::test::ev;
 
 namespace {
 struct Run {
@@ -16,17 +19,17 @@ Run simulate(uint32_t seed) {
   StoreOptions options;
   options.synchronous_full = false;
   auto opened = open_sqlite_store(":memory:", clock, options);
-  REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(opened));
-  auto& store = *std::get<std::unique_ptr<Store>>(opened);
+  REQUIRE(opened.ok());
+  auto& store = *opened.value();
   DemoOptions o;
   o.seed = seed;
   o.end = clock.today();
   auto r = simulate_practice(store, clock, o);
-  REQUIRE(std::holds_alternative<DemoSummary>(r));
+  REQUIRE(r.ok());
   Run run;
-  run.summary = std::get<DemoSummary>(r);
-  run.states = std::get<std::vector<std::pair<std::string, int64_t>>>(store.count_episodes(CountBy::state, {}));
-  run.episodes = std::get<int64_t>(store.episode_count());
+  run.summary = r.value();
+  run.states = (store.count_episodes(CountBy::state, {})).value();
+  run.episodes = (store.episode_count()).value();
   return run;
 }
 }  // namespace

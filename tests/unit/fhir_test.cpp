@@ -10,7 +10,10 @@
 #include "adapters/fhir/fhir.hpp"
 #include "states/machine.hpp"
 
+#include "store_fixture.hpp"
+
 using namespace zorgpad;
+using zorgpad::test::ev;
 using json = nlohmann::ordered_json;
 
 namespace {
@@ -252,24 +255,24 @@ TEST_CASE("English display texts on request, and an unknown language is an error
 TEST_CASE("export_fhir reads one episode or all from the store, and an unknown episode is bad input", "[fhir]") {
   ManualClock clock(day("2026-03-02"));
   auto opened = open_sqlite_store(":memory:", clock);
-  REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(opened));
-  auto& store = *std::get<std::unique_ptr<Store>>(opened);
+  REQUIRE(opened.ok());
+  auto& store = *opened.value();
   for (const char* id : {"ep-1", "ep-2"}) {
-    auto o = store.open(id, "P-1", kProfile2[0]);
-    REQUIRE(std::holds_alternative<Recorded>(o));
+    auto o = store.open(id, "P-1", ev(kProfile2[0]));
+    REQUIRE(o.ok());
   }
   auto one = export_fhir(store, clock, std::string("ep-2"), {});
-  REQUIRE(std::holds_alternative<json>(one));
-  CHECK(of_type(std::get<json>(one), "EpisodeOfCare").size() == 1);
-  CHECK(std::get<json>(one)["timestamp"] == "2026-03-02T00:00:00Z");
+  REQUIRE(one.ok());
+  CHECK(of_type(one.value(), "EpisodeOfCare").size() == 1);
+  CHECK(one.value()["timestamp"] == "2026-03-02T00:00:00Z");
   auto all = export_fhir(store, clock, std::nullopt, {});
-  REQUIRE(std::holds_alternative<json>(all));
-  CHECK(of_type(std::get<json>(all), "EpisodeOfCare").size() == 2);
-  CHECK(of_type(std::get<json>(all), "Patient").size() == 1);
-  CHECK(of_type(std::get<json>(all), "CarePlan")[0]["status"] == "draft");
+  REQUIRE(all.ok());
+  CHECK(of_type(all.value(), "EpisodeOfCare").size() == 2);
+  CHECK(of_type(all.value(), "Patient").size() == 1);
+  CHECK(of_type(all.value(), "CarePlan")[0]["status"] == "draft");
   auto missing = export_fhir(store, clock, std::string("ep-9"), {});
-  REQUIRE(std::holds_alternative<StoreError>(missing));
-  CHECK(std::get<StoreError>(missing).kind == Failure::bad_input);
+  REQUIRE(!missing.ok());
+  CHECK(missing.error().kind == ErrorKind::bad_input);
 }
 
 TEST_CASE("revision 2's tasks are Tasks: the notice, the interim report, the urgent review and the follow-up",

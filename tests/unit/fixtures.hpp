@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "event_fixture.hpp"
 #include "pathway/event.hpp"
 #include "states/machine.hpp"
 
@@ -22,13 +23,6 @@ inline Date d(const char* iso) {
   auto r = Date::parse(iso);
   REQUIRE(r);
   return *r;
-}
-
-inline Event ev(const json& j) {
-  auto e = parse_event(j);
-  INFO(j.dump() << " -> " << (e.ok() ? std::string("ok") : e.message()));
-  REQUIRE(e.ok());
-  return *e;
 }
 
 // parse_event's error, or "(accepted)".

@@ -11,7 +11,10 @@
 
 #include "adapters/overview/overview.hpp"
 
+#include "store_fixture.hpp"
+
 using namespace zorgpad;
+using zorgpad::test::ev;
 using nlohmann::json;
 
 namespace {
@@ -36,23 +39,23 @@ struct Fixture {
     static int n = 0;
     path = std::filesystem::temp_directory_path() / ("zorgpad-overview-" + std::to_string(::getpid()) + "-" + std::to_string(++n) + ".db");
     auto r = open_sqlite_store(path.string(), clock);
-    REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(r));
-    store = std::move(std::get<std::unique_ptr<Store>>(r));
+    REQUIRE(r.ok());
+    store = std::move(r.value());
   }
   ~Fixture() {
     store.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
   }
 
-  void ok(const StoreResult<Recorded>& r) {
-    if (auto* e = std::get_if<StoreError>(&r)) FAIL(e->message);
+  void ok(const Expected<Recorded>& r) {
+    if (!r) FAIL(r.error().message);
   }
   void open(const std::string& id, const char* at, const std::string& therapist = "T1", const std::string& gp = "GP1",
             const std::string& complaint = "lbp") {
-    ok(store->open(id, "P-" + id, {{"type", "open"}, {"at", at}, {"onset", at}, {"complaint", complaint}, {"age", 40},
-                                   {"gp", gp}, {"therapist", therapist}}));
+    ok(store->open(id, "P-" + id, ev({{"type", "open"}, {"at", at}, {"onset", at}, {"complaint", complaint}, {"age", 40},
+                                   {"gp", gp}, {"therapist", therapist}})));
   }
-  void record(const std::string& id, json ev) { ok(store->record(id, ev, std::nullopt)); }
+  void record(const std::string& id, const json& event) { ok(store->record(id, ev(event), std::nullopt)); }
   // Screened and stratified into profile 1 on `at`: week-3 reevaluation due at + 21.
   void treat(const std::string& id, const char* at, const std::string& therapist = "T1") {
     open(id, at, therapist);
@@ -62,19 +65,19 @@ struct Fixture {
   Overview overview(const char* today, OverviewOptions o = {}) {
     clock.set(day(today));
     auto t = store->tick(day(today));
-    REQUIRE(std::holds_alternative<TickReport>(t));
+    REQUIRE(t.ok());
     auto r = build_overview(*store, day(today), o);
-    if (auto* e = std::get_if<StoreError>(&r)) FAIL(e->message);
-    return std::get<Overview>(r);
+    if (!r) FAIL(r.error().message);
+    return r.value();
   }
   int64_t task_id(const std::string& episode, TaskKind kind) {
     TaskFilter f;
     f.episode = episode;
     f.kind = kind;
     auto r = store->tasks(f);
-    REQUIRE(std::holds_alternative<std::vector<TaskRow>>(r));
-    REQUIRE(!std::get<std::vector<TaskRow>>(r).empty());
-    return std::get<std::vector<TaskRow>>(r).front().id;
+    REQUIRE(r.ok());
+    REQUIRE(!r.value().empty());
+    return r.value().front().id;
   }
 };
 
@@ -150,7 +153,7 @@ TEST_CASE("marking an overdue reevaluation done takes it off the overview", "[ov
   fx.treat("ep-a", "2026-03-02");
   REQUIRE(fx.overview("2026-04-13").overdue.total == 1);
   auto done = fx.store->complete_task(fx.task_id("ep-a", TaskKind::reevaluation));
-  REQUIRE(std::holds_alternative<TaskRow>(done));
+  REQUIRE(done.ok());
   CHECK(fx.overview("2026-04-13").overdue.total == 0);
 }
 
@@ -189,7 +192,7 @@ TEST_CASE("waiting on the GP: episodes with an open GP task, longest waiting fir
   CHECK(ov.waiting_on_gp.items[0].since == day("2026-03-02"));
   REQUIRE(ov.waiting_on_gp.items[0].gp_tasks.size() == 1);
   CHECK(ov.waiting_on_gp.items[0].gp_tasks[0].task.kind == TaskKind::gp_report_start);
-  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-early", TaskKind::gp_report_start))));
+  REQUIRE((fx.store->complete_task(fx.task_id("ep-early", TaskKind::gp_report_start))).ok());
   auto after = fx.overview("2026-03-10");
   REQUIRE(after.waiting_on_gp.total == 1);
   CHECK(after.waiting_on_gp.items[0].episode.id == "ep-late");
@@ -206,7 +209,7 @@ TEST_CASE("referred this month: a referral of this calendar month, letter sent o
   CHECK(ov.referred_this_month.items[0].episode.id == "ep-mar");
   CHECK(ov.referred_this_month.items[0].task.task.kind == TaskKind::gp_referral);
   CHECK(count_of(ov.by_state, "referred") == 2);
-  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-mar", TaskKind::gp_referral))));
+  REQUIRE((fx.store->complete_task(fx.task_id("ep-mar", TaskKind::gp_referral))).ok());
   CHECK(fx.overview("2026-03-10").referred_this_month.total == 1);  // a sent letter does not undo the referral
   CHECK(fx.overview("2026-04-01").referred_this_month.total == 0);
 }
@@ -234,8 +237,8 @@ TEST_CASE("a limit outside 1-1000 is bad input", "[overview]") {
   OverviewOptions o;
   o.limit = 0;
   auto r = build_overview(*fx.store, day("2026-03-02"), o);
-  REQUIRE(std::holds_alternative<StoreError>(r));
-  CHECK(std::get<StoreError>(r).kind == Failure::bad_input);
+  REQUIRE(!r.ok());
+  CHECK(r.error().kind == ErrorKind::bad_input);
 }
 
 TEST_CASE("filter text is checked and the message names the field", "[overview]") {
@@ -276,8 +279,8 @@ TEST_CASE("a filtered overview over more episodes than one store page counts the
   }
   std::istringstream in(lines.str());
   auto r = fx.store->import(in, 5000);
-  REQUIRE(std::holds_alternative<ImportReport>(r));
-  REQUIRE(std::get<ImportReport>(r).episodes_opened == n);
+  REQUIRE(r.ok());
+  REQUIRE(r.value().episodes_opened == n);
   OverviewOptions anna;
   anna.filter.therapist = "Anna";
   auto ov = fx.overview("2026-04-13", anna);
@@ -309,13 +312,13 @@ TEST_CASE("waiting on the GP counts every episode in gp_consultation over severa
   }
   std::istringstream in(lines.str());
   auto r = fx.store->import(in, 5000);
-  REQUIRE(std::holds_alternative<ImportReport>(r));
+  REQUIRE(r.ok());
   TaskFilter gp_open;
   gp_open.status = TaskStatus::open;
   auto open_tasks = fx.store->tasks(gp_open);
-  REQUIRE(std::holds_alternative<std::vector<TaskRow>>(open_tasks));
-  for (const auto& t : std::get<std::vector<TaskRow>>(open_tasks))
-    if (is_gp_task(t.task.kind)) REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(t.id)));
+  REQUIRE(open_tasks.ok());
+  for (const auto& t : open_tasks.value())
+    if (is_gp_task(t.task.kind)) REQUIRE((fx.store->complete_task(t.id)).ok());
   auto ov = fx.overview("2026-03-24");
   CHECK(count_of(ov.by_state, "gp_consultation") == n);
   CHECK(ov.waiting_on_gp.total == n);
@@ -401,10 +404,10 @@ TEST_CASE("an urgent task marked done is no longer listed as urgent", "[overview
   red_flags(fx, "ep-rf", "2026-03-02");
   cauda_equina(fx, "ep-cauda", "2026-03-02");
   REQUIRE(fx.overview("2026-03-02").urgent.total == 2);
-  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-rf", TaskKind::red_flag_review))));
+  REQUIRE((fx.store->complete_task(fx.task_id("ep-rf", TaskKind::red_flag_review))).ok());
   auto ov = fx.overview("2026-03-02");
   CHECK(episodes_of(ov.urgent) == std::vector<std::string>{"ep-cauda"});
-  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-cauda", TaskKind::gp_urgent_contact))));
+  REQUIRE((fx.store->complete_task(fx.task_id("ep-cauda", TaskKind::gp_urgent_contact))).ok());
   CHECK(fx.overview("2026-03-02").urgent.total == 0);
 }
 
@@ -452,7 +455,7 @@ TEST_CASE("a new event makes an inactive episode active again; marking a task do
   Fixture fx;
   fx.treat("ep-a", "2026-03-02");
   REQUIRE(fx.overview("2026-04-13").inactive.total == 1);
-  REQUIRE(std::holds_alternative<TaskRow>(fx.store->complete_task(fx.task_id("ep-a", TaskKind::gp_report_start))));
+  REQUIRE((fx.store->complete_task(fx.task_id("ep-a", TaskKind::gp_report_start))).ok());
   CHECK(fx.overview("2026-04-13").inactive.total == 1);  // the practice's work, not the patient's
   fx.record("ep-a", {{"type", "session"}, {"at", "2026-04-13"}});
   CHECK(fx.overview("2026-04-13").inactive.total == 0);

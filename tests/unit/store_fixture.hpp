@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "event_fixture.hpp"  // ev(): the store takes typed events
 #include "persistence/store.hpp"
 
 namespace zorgpad::test {
@@ -26,9 +27,9 @@ struct TempDir {
 inline Date day(const char* iso) { return *Date::parse(iso); }
 
 template <typename T>
-T take(StoreResult<T> r) {
-  if (auto* e = std::get_if<StoreError>(&r)) FAIL("unexpected store error: " << e->message);
-  return std::move(std::get<T>(r));
+T take(Expected<T> r) {
+  if (!r) FAIL("unexpected store error: " << r.error().message);
+  return std::move(r.value());
 }
 
 }  // namespace zorgpad::test

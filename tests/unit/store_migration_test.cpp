@@ -125,24 +125,27 @@ TEST_CASE("a version-1 store is migrated to the current schema on open", "[store
     CHECK(episode_view(ep) == episode_view(expected_episode()));
     auto log = take(s->events("ep-1"));
     REQUIRE(log.size() == 4);
-    for (size_t i = 0; i < log.size(); ++i) CHECK(log[i].body == kEvents[i]);
+    for (size_t i = 0; i < log.size(); ++i) {
+      REQUIRE(log[i].event);
+      CHECK(event_json(*log[i].event) == event_json(ev(kEvents[i])));
+    }
     CHECK(take(s->tasks({})).size() == ep.tasks.size());
     CHECK(take(s->list_episodes({})).total == 1);
     CHECK(take(s->rebuild()).differences.empty());
   }
   SECTION("new events are recorded, with event ids working") {
-    json ev = json::parse(R"({"type": "session", "at": "2026-01-07", "id": "after-migration-1"})");
-    Recorded r = take(s->record("ep-1", ev, int64_t(4)));
+    json event = json::parse(R"({"type": "session", "at": "2026-01-07", "id": "after-migration-1"})");
+    Recorded r = take(s->record("ep-1", ev(event), int64_t(4)));
     CHECK(r.seq == 5);
     CHECK_FALSE(r.duplicate);
-    Recorded again = take(s->record("ep-1", ev, std::nullopt));
+    Recorded again = take(s->record("ep-1", ev(event), std::nullopt));
     CHECK(again.duplicate);
     CHECK(again.seq == 5);
     CHECK(take(s->load("ep-1")).sessions == 1);
     json open = kEvents[0];
     open["id"] = "open-2";
-    CHECK(take(s->open("ep-2", "P-2", open)).seq == 1);
-    CHECK(take(s->open("ep-3", "P-3", open)).episode == "ep-2");
+    CHECK(take(s->open("ep-2", "P-2", ev(open))).seq == 1);
+    CHECK(take(s->open("ep-3", "P-3", ev(open))).episode == "ep-2");
     CHECK(take(s->rebuild()).differences.empty());
   }
   SECTION("the old events, without ids, stay as they were") {
@@ -271,7 +274,7 @@ TEST_CASE("migrating to schema 5 fills last_event and terminal from the stored r
   CHECK(take(s->rebuild()).differences.empty());
 
   // a new event moves the column; the episode is no longer inactive
-  take(s->record("ep-1", json::parse(R"({"type": "session", "at": "2026-02-20"})"), std::nullopt));
+  take(s->record("ep-1", ev(json::parse(R"({"type": "session", "at": "2026-02-20"})")), std::nullopt));
   CHECK(take(s->list_inactive(q)).total == 0);
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);

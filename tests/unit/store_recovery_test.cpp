@@ -1,7 +1,7 @@
 // Recovery of the durable store (issue 3, leveldb's db/recovery_test.cc in
 // spirit): `rebuild` re-derives every projection from the event log, reports
 // exactly the episodes that differed and repairs them; the file is private;
-// a file that is not a zorgpad store is refused with a StoreError, untouched.
+// a file that is not a zorgpad store is refused with a Error, untouched.
 #include <catch2/catch.hpp>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -41,7 +41,7 @@ void write_file(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
-json ev(const char* text) { return json::parse(text); }
+Event ev(const char* text) { return zorgpad::test::ev(json::parse(text)); }
 
 // Three episodes: ep-1 treatment (profile 2), ep-2 treatment (profile 1, a task
 // done), ep-3 closed. A tick has fired ep-1's and ep-2's week-3 checkpoints.
@@ -237,8 +237,8 @@ TEST_CASE("rebuild recreates a lost projection row from the log", "[store][recov
   const Episode ep3 = take(s->load("ep-3"));
   corrupt(path, "DELETE FROM episodes WHERE id = 'ep-3'");
   auto r = s->rebuild();
-  if (auto* e = std::get_if<StoreError>(&r)) FAIL("rebuild failed: " << e->message);
-  RebuildReport rep = std::get<RebuildReport>(r);
+  if (!r) FAIL("rebuild failed: " << r.error().message);
+  RebuildReport rep = r.value();
   REQUIRE(rep.differences.size() == 1);
   CHECK_THAT(rep.differences[0], Catch::StartsWith("ep-3: "));
   Episode back = take(s->load("ep-3"));
@@ -254,8 +254,8 @@ TEST_CASE("the database file is created private (mode 0600)", "[store][recovery]
   const mode_t old = ::umask(0);  // even with a permissive umask
   auto r = open_sqlite_store(path, clock);
   ::umask(old);
-  REQUIRE(std::holds_alternative<std::unique_ptr<Store>>(r));
-  auto& s = std::get<std::unique_ptr<Store>>(r);
+  REQUIRE(r.ok());
+  auto& s = r.value();
   take(s->open("ep-1", "P", ev(R"({"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 50})")));
   for (std::string f : {path, path + "-wal", path + "-shm"}) {
     struct stat st {};
@@ -265,7 +265,7 @@ TEST_CASE("the database file is created private (mode 0600)", "[store][recovery]
   }
 }
 
-TEST_CASE("a file that is not a zorgpad store is refused with a StoreError and left as it was", "[store][recovery]") {
+TEST_CASE("a file that is not a zorgpad store is refused with a Error and left as it was", "[store][recovery]") {
   TempDir dir;
   ManualClock clock(day("2026-01-05"));
   const std::string path = dir.file("other.db");
@@ -276,9 +276,9 @@ TEST_CASE("a file that is not a zorgpad store is refused with a StoreError and l
       db.exec("CREATE TABLE patients(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO patients(name) VALUES ('x');");
     }
     const std::string before = read_file(path);
-    StoreResult<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);  // no exception escapes
-    REQUIRE(std::holds_alternative<StoreError>(r));
-    CHECK_THAT(std::get<StoreError>(r).message, Catch::Contains("not a zorgpad database"));
+    Expected<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);  // no exception escapes
+    REQUIRE(!r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("not a zorgpad database"));
     CHECK(read_file(path) == before);
   }
   SECTION("random bytes") {
@@ -286,9 +286,9 @@ TEST_CASE("a file that is not a zorgpad store is refused with a StoreError and l
     std::string bytes(8192, '\0');
     for (char& c : bytes) c = char(rng() & 0xff);
     write_file(path, bytes);
-    StoreResult<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
-    REQUIRE(std::holds_alternative<StoreError>(r));
-    CHECK(std::get<StoreError>(r).message.find('\n') == std::string::npos);
+    Expected<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
+    REQUIRE(!r.ok());
+    CHECK(r.error().message.find('\n') == std::string::npos);
     CHECK(read_file(path) == bytes);
   }
   SECTION("a SQLite header followed by garbage") {
@@ -296,8 +296,8 @@ TEST_CASE("a file that is not a zorgpad store is refused with a StoreError and l
     std::string bytes = std::string("SQLite format 3") + '\0';
     while (bytes.size() < 8192) bytes += char(rng() & 0xff);
     write_file(path, bytes);
-    StoreResult<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
-    REQUIRE(std::holds_alternative<StoreError>(r));
+    Expected<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
+    REQUIRE(!r.ok());
     CHECK(read_file(path) == bytes);
   }
   SECTION("a zorgpad store of a newer schema version") {
@@ -308,14 +308,14 @@ TEST_CASE("a file that is not a zorgpad store is refused with a StoreError and l
       SQLite::Database db(path, SQLite::OPEN_READWRITE);
       db.exec("PRAGMA user_version = " + std::to_string(current_schema_version() + 1));
     }
-    StoreResult<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
-    REQUIRE(std::holds_alternative<StoreError>(r));
-    CHECK_THAT(std::get<StoreError>(r).message, Catch::Contains("newer"));
+    Expected<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
+    REQUIRE(!r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("newer"));
   }
   SECTION("a folder") {
     std::filesystem::create_directory(path);
-    StoreResult<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
-    REQUIRE(std::holds_alternative<StoreError>(r));
+    Expected<std::unique_ptr<Store>> r = open_sqlite_store(path, clock);
+    REQUIRE(!r.ok());
   }
 }
 
@@ -404,9 +404,9 @@ TEST_CASE("a tick that fails on one episode fires no timer in any episode", "[st
   const std::string before = projections(path);
   s = open_store(path, clock);
   auto r = s->tick(day("2026-02-01"));
-  REQUIRE(std::holds_alternative<StoreError>(r));
-  CHECK(std::get<StoreError>(r).kind == Failure::store);
-  CHECK_THAT(std::get<StoreError>(r).message, Catch::Contains("ep-" + std::to_string(n - 1)));
+  REQUIRE(!r.ok());
+  CHECK(r.error().kind == ErrorKind::store);
+  CHECK_THAT(r.error().message, Catch::Contains("ep-" + std::to_string(n - 1)));
   s.reset();
   CHECK(differing_lines(projections(path), before) == "");
   SQLite::Database db(path, SQLite::OPEN_READONLY);

@@ -71,8 +71,8 @@ TEST_CASE("an event is not allowed in a state exactly when no row has that state
       Event e;
       e.type = t;
       e.at = std::max(ep.last_event, ep.last_fired);
-      std::string why;
-      match(ep, e, &why);
+      auto m = match(ep, e);
+      std::string why = m ? std::string() : m.message();
       INFO(kStates.name(s) << " + " << kTriggers.name(t) << ": " << why);
       CHECK((why.rfind("not allowed in state", 0) == 0) == !table_allows(s, t));
     }

@@ -1,0 +1,277 @@
+#include "states/engine.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "states/machine.hpp"
+
+namespace zorgpad {
+
+using nlohmann::json;
+
+std::string event_label(const std::string& episode, int64_t index, std::string_view type) {
+  std::string label = episode + " event " + std::to_string(index);
+  if (!type.empty()) label += " (" + (type.size() > 30 ? std::string(type.substr(0, 30)) + "..." : std::string(type)) + ")";
+  return label;
+}
+
+std::string event_label(const std::string& episode, int64_t index, const json& ev) {
+  std::string type;
+  if (ev.is_object() && ev.contains("type") && ev["type"].is_string()) type = ev["type"].get<std::string>();
+  return event_label(episode, index, std::string_view(type));
+}
+
+// ---- the replay ----------------------------------------------------------------------
+
+Status Replayer::open(const Event& ev, int default_revision) {
+  if (ep_) return Status::Fail("the episode is already open");
+  if (ev.type != Trigger::open) return Status::Fail("an episode must start with an 'open' event");
+  auto opened = open_episode(id_, patient_.empty() ? ev.patient : patient_, ev, default_revision);
+  if (!opened) return opened.status();
+  ep_ = std::move(*opened);
+  return Status::Ok();
+}
+
+Status Replayer::event(const Event& ev) {
+  if (!ep_) return open(ev, kCurrentRevision);
+  return apply(*ep_, ev);
+}
+
+Status Replayer::task_done(int task_seq, Date at) {
+  if (!ep_) return Status::Fail("a task_done entry before the episode was opened");
+  advance(*ep_, at);
+  return complete_task(*ep_, task_seq, at);
+}
+
+void Replayer::advance_to(Date at) {
+  if (ep_) advance(*ep_, at);
+}
+
+Status Replayer::entry(std::string_view type, std::string_view body) {
+  if (type == kTaskDoneEntry || type == "tick") {
+    // {"type": "task_done", "task": N, "at": DATE}; "tick" entries of schema 2 carry only "at".
+    json j = json::parse(body.begin(), body.end(), nullptr, false);
+    auto at = j.is_object() && j.contains("at") && j["at"].is_string() ? Date::parse(j["at"].get<std::string>()) : std::nullopt;
+    if (!ep_ || !at) return Status::Fail("unreadable " + std::string(type) + " entry");
+    if (type != kTaskDoneEntry) {
+      advance(*ep_, *at);
+      return Status::Ok();
+    }
+    if (!j.contains("task") || !j["task"].is_number_integer()) return Status::Fail("unreadable task_done entry");
+    return task_done(j["task"].get<int>(), *at);
+  }
+  auto ev = parse_event_text(body);
+  if (!ev) return ev.status();
+  // A log written before revisions were recorded is revision 1's.
+  if (!ep_) return open(*ev, kFirstRevision);
+  return apply(*ep_, *ev);
+}
+
+Expected<Episode> Replayer::finish(std::optional<Date> ticked_to) {
+  if (!ep_) return Error{"the log has no open entry"};
+  if (ticked_to) advance(*ep_, *ticked_to);
+  return std::move(*ep_);
+}
+
+// ---- commands ------------------------------------------------------------------------
+
+Engine::Engine(std::unique_ptr<Repository> repo, const Clock& clock, std::shared_ptr<spdlog::logger> log)
+    : repo_(std::move(repo)), clock_(clock), log_(std::move(log)) {}
+
+Expected<Recorded> Engine::open(const std::string& id, const std::string& patient, const Event& event) {
+  std::optional<Recorded> out;
+  Status s = repo_->write([&]() -> Status {
+    auto r = open_in(id, patient, event);
+    if (!r) return r.status();
+    out = std::move(*r);
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return std::move(*out);
+}
+
+Expected<Recorded> Engine::record(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq) {
+  std::optional<Recorded> out;
+  Status s = repo_->write([&]() -> Status {
+    auto r = record_in(episode, event, expect_seq);
+    if (!r) return r.status();
+    out = std::move(*r);
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return std::move(*out);
+}
+
+Expected<Recorded> Engine::open_in(const std::string& given_id, const std::string& given_patient, const Event& event) {
+  std::string episode = given_id;
+  if (episode.empty()) {
+    auto next = repo_->next_episode_id();
+    if (!next) return next.error();
+    episode = std::move(*next);
+  }
+  if (episode.size() > 100) return bad_input("episode id must be 1-100 characters");
+  const std::string label = event_label(episode, 0, kTriggers.name(event.type));
+  if (event.type != Trigger::open) return bad_input(label + ": an episode must start with an 'open' event");
+  if (auto e = repo_->find_event(event.id); !e) return e.error();
+  else if (*e) return **e;
+  auto exists = repo_->exists(episode);
+  if (!exists) return exists.error();
+  if (*exists) return bad_input(episode + ": the episode already exists");
+  if (!event.patient.empty() && !given_patient.empty() && event.patient != given_patient)
+    return bad_input(label + ": the event's 'patient' differs from the one given");
+  Event logged = event;  // the log keeps the patient reference, so rebuild can recreate the projection
+  if (!given_patient.empty()) logged.patient = given_patient;
+  auto opened = open_episode(episode, logged.patient, event);
+  if (!opened) return bad_input(label + ": " + opened.message());
+  logged.revision = opened->revision;  // and the pathway revision the episode follows for good
+  auto w = repo_->create(std::move(*opened));
+  if (!w) return w.error();
+  (*w)->last_seq = 1;
+  if (Status s = repo_->append(episode, {1, "open", event.at, event_text(logged), event.id}); !s) return s.error();
+  log_->info("episode {}: opened", episode);
+  return Recorded{episode, 1, false};
+}
+
+Expected<Recorded> Engine::record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq) {
+  auto loaded = repo_->load(episode);
+  if (!loaded) return loaded.error();
+  Working* w = *loaded;
+  if (!w) return bad_input("no episode '" + episode + "'");
+  const std::string label = event_label(episode, w->last_seq, kTriggers.name(event.type));
+  if (auto e = repo_->find_event(event.id); !e) return e.error();
+  else if (*e) return **e;
+  if (expect_seq && *expect_seq != w->last_seq)
+    return bad_input(label + ": expected the log to end at event " + std::to_string(*expect_seq) + " but it ends at " +
+                     std::to_string(w->last_seq) + " (someone recorded in between)");
+  if (Status s = apply(w->ep, event); !s) return bad_input(label + ": " + s.message());
+  ++w->last_seq;
+  if (Status s = repo_->append(episode, {w->last_seq, std::string(kTriggers.name(event.type)), event.at, event_text(event), event.id}); !s)
+    return s.error();
+  log_->debug("episode {}: recorded event {} ({})", episode, w->last_seq - 1, kTriggers.name(event.type));
+  return Recorded{episode, w->last_seq, false};
+}
+
+Status Engine::import_line(const std::string& line, ImportReport& rep) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad_input("not a JSON object");
+  if (!j.contains("episode") || !j["episode"].is_string()) return bad_input("needs a string 'episode'");
+  if (!j.contains("event")) return bad_input("needs an 'event'");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "episode" && it.key() != "patient" && it.key() != "event")
+      return bad_input("unknown field '" + it.key().substr(0, 40) + "'");
+  const std::string episode = j["episode"].get<std::string>();
+  const json& body = j["event"];
+  const bool is_open = body.is_object() && body.contains("type") && body["type"] == "open";
+  if (episode.empty() || episode.size() > 100) return bad_input("episode id must be 1-100 characters");
+  auto event = parse_event(body);
+  if (!event) {
+    int64_t index = 0;
+    if (!is_open) {
+      auto w = repo_->load(episode);
+      if (!w) return w.error();
+      if (!*w) return bad_input("no episode '" + episode + "'");
+      index = (*w)->last_seq;
+    }
+    return bad_input(event_label(episode, index, body) + ": " + event.message());
+  }
+  Expected<Recorded> r = is_open ? open_in(episode, j.contains("patient") && j["patient"].is_string() ? j["patient"].get<std::string>() : "", *event)
+                                 : record_in(episode, *event, std::nullopt);
+  if (!r) return r.status();
+  if (r->duplicate) rep.duplicates++;
+  else if (is_open) { rep.episodes_opened++; rep.recorded++; }
+  else rep.recorded++;
+  return Status::Ok();
+}
+
+Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
+  ImportReport rep;
+  int64_t committed_lines = 0;
+  bool more = true;
+  while (more) {
+    ImportReport batch;
+    int64_t lines = rep.lines;
+    Status s = repo_->write([&]() -> Status {
+      batch = {};
+      std::string line;
+      int in_batch = 0;
+      while (in_batch < batch_size) {
+        if (!std::getline(in, line)) { more = false; break; }
+        ++lines;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        if (Status e = import_line(line, batch); !e) {
+          std::string where = "line " + std::to_string(lines) + ": " + e.message();
+          if (committed_lines > 0) where += " (lines 1-" + std::to_string(committed_lines) + " were imported before)";
+          return Error{where, e.kind()};
+        }
+        ++in_batch;
+      }
+      return Status::Ok();
+    });
+    if (!s) return s.error();
+    rep.lines = lines;
+    committed_lines = lines;
+    rep.recorded += batch.recorded;
+    rep.duplicates += batch.duplicates;
+    rep.episodes_opened += batch.episodes_opened;
+  }
+  return rep;
+}
+
+// One transaction: every due timer fires, or none (a second tick waits for
+// the write lock and then finds nothing due). The log gets one tick row, not
+// an entry per episode: rebuild advances each episode to the latest tick
+// after its last entry.
+Expected<TickReport> Engine::tick(Date now) {
+  TickReport rep;
+  Status s = repo_->write([&]() -> Status {
+    rep = {};
+    for (;;) {
+      auto due = repo_->load_due(now, 2000);
+      if (!due) return due.status();
+      if (due->empty()) break;
+      for (Working* w : *due) {
+        int fired = advance(w->ep, now);
+        rep.timers += fired;
+        rep.episodes++;
+        log_->debug("episode {}: {} timer(s) fired", w->ep.id, fired);
+      }
+      if (Status f = repo_->flush(); !f) return f;
+    }
+    if (rep.episodes > 0) return repo_->log_tick(now);
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rep;
+}
+
+Expected<TaskRow> Engine::complete_task(int64_t task_id) {
+  std::optional<TaskRow> row;
+  Status s = repo_->write([&]() -> Status {
+    auto ref = repo_->task_ref(task_id);
+    if (!ref) return ref.status();
+    if (!*ref) return bad_input("no task " + std::to_string(task_id));
+    const auto& [episode, seq] = **ref;
+    auto loaded = repo_->load(episode);
+    if (!loaded) return loaded.status();
+    Working* w = *loaded;
+    if (!w) return store_failure("task " + std::to_string(task_id) + " has no episode");
+    // Completing a task is dated like an event: timers due by then fire first.
+    Date at = std::max({clock_.today(), w->ep.last_event, w->ep.last_fired});
+    advance(w->ep, at);
+    if (Status c = zorgpad::complete_task(w->ep, seq, at); !c) return bad_input("task " + std::to_string(task_id) + ": " + c.message());
+    json body = {{"type", kTaskDoneEntry}, {"task", seq}, {"at", at.iso()}};
+    ++w->last_seq;
+    if (Status a = repo_->append(episode, {w->last_seq, kTaskDoneEntry, at, body.dump(), ""}); !a) return a;
+    row = TaskRow{task_id, episode, w->ep.tasks[size_t(seq - 1)]};
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  log_->info("episode {}: task {} done", row->episode, task_id);
+  return std::move(*row);
+}
+
+Expected<RebuildReport> Engine::rebuild() {
+  return repo_->rebuild([](const std::string& id) { return std::make_unique<Replayer>(id); });
+}
+
+}  // namespace zorgpad

@@ -1,0 +1,113 @@
+// The engine: the one place that turns a command (open, record, import, tick,
+// complete a task, rebuild) into log entries, a new episode value and task
+// changes, and the one replay of a log into an episode. It runs the state
+// machine (machine.hpp) over a Repository (repository.hpp) and never touches
+// SQL; every backend runs this same code. Adapters (CLI, web, letters, demo)
+// hold an Engine.
+//
+// Every command is one transaction: it commits completely or leaves the
+// database unchanged and returns the error (ErrorKind::bad_input for input
+// the pathway refuses, ErrorKind::store for the database). No exception
+// crosses it. Thread-safety: one Engine (and repository) per thread.
+#pragma once
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+#include <spdlog/logger.h>
+
+#include "pathway/clock.hpp"
+#include "pathway/event.hpp"
+#include "pathway/expected.hpp"
+#include "states/episode.hpp"
+#include "states/repository.hpp"
+
+namespace zorgpad {
+
+// Replays an episode's events into its value: the one replay, used by
+// `replay` (scenarios), by rebuild (stored logs) and by every backend.
+class Replayer final : public LogReplay {
+ public:
+  explicit Replayer(std::string id, std::string patient = {}) : id_(std::move(id)), patient_(std::move(patient)) {}
+  // The first event: opens the episode under the event's revision, else
+  // `default_revision`.
+  Status open(const Event& ev, int default_revision);
+  Status event(const Event& ev);
+  Status task_done(int task_seq, Date at);
+  void advance_to(Date at);
+  bool opened() const { return ep_.has_value(); }
+  Episode& episode() { return *ep_; }
+
+  // A stored entry (LogReplay): a log without a revision in its `open` is
+  // revision 1's; a patient reference missing from it is taken from the row.
+  Status entry(std::string_view type, std::string_view body) override;
+  Expected<Episode> finish(std::optional<Date> ticked_to) override;
+
+ private:
+  std::string id_, patient_;
+  std::optional<Episode> ep_;
+};
+
+struct ImportReport {
+  int64_t lines = 0, recorded = 0, duplicates = 0, episodes_opened = 0;
+};
+
+struct TickReport {
+  int64_t episodes = 0, timers = 0;
+};
+
+class Engine {
+ public:
+  Engine(std::unique_ptr<Repository> repo, const Clock& clock, std::shared_ptr<spdlog::logger> log);
+
+  // Creates an episode from an `open` event. Generates "ep-N" when id is empty.
+  Expected<Recorded> open(const std::string& id, const std::string& patient, const Event& event);
+  // Appends one clinical event. expect_seq: reject unless the episode's log ends at it.
+  Expected<Recorded> record(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
+  // NDJSON lines {"episode", "patient", "event"}; committed every batch_size lines.
+  Expected<ImportReport> import(std::istream& in, int batch_size);
+  // Fires every timer due on or before `now`.
+  Expected<TickReport> tick(Date now);
+  // Marks a task done, dated like an event: the clock's today, or the
+  // episode's latest event or timer if later; timers due by then fire first.
+  Expected<TaskRow> complete_task(int64_t task_id);
+  // Re-derives every projection from the log; reports and repairs differences.
+  Expected<RebuildReport> rebuild();
+
+  // Reads.
+  Expected<Episode> load(const std::string& episode) { return repo_->episode(episode); }
+  Expected<std::vector<StoredEvent>> events(const std::string& episode) { return repo_->events(episode); }
+  Expected<int64_t> log_length(const std::string& episode) { return repo_->log_length(episode); }
+  Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) { return repo_->tasks(filter); }
+  Expected<int64_t> episode_count() { return repo_->episode_count(); }
+  // Episodes matching the filter, in id order, one page; reads the columns only.
+  Expected<EpisodePage> list_episodes(const EpisodeFilter& filter) { return repo_->list_episodes(filter); }
+  // Non-terminal episodes whose latest clinical event lies on or before
+  // query.last_event_by, oldest last event first; one page, read through an
+  // index: the cost follows the episodes found, not the episodes on file.
+  Expected<InactivePage> list_inactive(const InactiveQuery& query) { return repo_->list_inactive(query); }
+  // Episode counts per state, phase or profile ("none" for no profile).
+  Expected<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& filter) {
+    return repo_->count_episodes(by, filter);
+  }
+  Expected<int64_t> for_each_episode(const std::function<void(const Episode&)>& fn) { return repo_->for_each_episode(fn); }
+
+ private:
+  Expected<Recorded> open_in(const std::string& id, const std::string& patient, const Event& event);
+  Expected<Recorded> record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
+  Status import_line(const std::string& line, ImportReport& rep);
+
+  std::unique_ptr<Repository> repo_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+// "ep-1 event 4 (measurement)": how an error names an event.
+std::string event_label(const std::string& episode, int64_t index, std::string_view type);
+// The same for an event object as it was read (its "type", when a string).
+std::string event_label(const std::string& episode, int64_t index, const nlohmann::json& event);
+
+}  // namespace zorgpad

@@ -1,0 +1,198 @@
+// What the engine needs from a database: the repository interface. A backend
+// (persistence/: SQLite today, PostgreSQL next) implements it with SQL only;
+// every pathway rule stays in the engine (states/engine.hpp), which calls it.
+//
+// The unit of work: inside write(), load() hands out the episode held by the
+// running transaction (one copy per episode, however often it is loaded); the
+// engine changes it in place and appends log entries; flush() and the commit
+// write every episode handed out back as its projection (episode row, task
+// rows, counts). A failed command rolls back and forgets what it loaded.
+//
+// Every method returns the one result type; no exception crosses it.
+// Thread-safety: one repository per thread; several processes may share a
+// database (writers wait for each other).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pathway/date.hpp"
+#include "pathway/event.hpp"
+#include "pathway/expected.hpp"
+#include "states/episode.hpp"
+
+namespace zorgpad {
+
+// The log entry of `task done` (entries of clinical events are named by their
+// trigger).
+inline constexpr const char* kTaskDoneEntry = "task_done";
+
+// One entry of an episode's log, as it is written.
+struct LogEntry {
+  int64_t seq = 0;       // 1-based place in the episode's log
+  std::string type;      // the event's type, or kTaskDoneEntry
+  Date at;
+  std::string body;      // JSON text
+  std::string event_id;  // the idempotency key; empty when none
+};
+
+// One entry of an episode's log, as it is read: a clinical event, or a task
+// marked done.
+struct StoredEvent {
+  int64_t seq = 0;
+  std::string type;
+  Date at;
+  std::optional<Event> event;  // clinical entries
+  int task = 0;                // task_done entries: the task's number in the episode
+};
+
+// An episode held by a write transaction, with the length of its log.
+struct Working {
+  Episode ep;
+  int64_t last_seq = 0;
+};
+
+struct Recorded {
+  std::string episode;
+  int64_t seq = 0;         // the event's place in the episode's log
+  bool duplicate = false;  // the event id was recorded before; nothing changed
+};
+
+struct TaskRow {
+  int64_t id = 0;
+  std::string episode;
+  Task task;
+};
+
+struct TaskFilter {
+  std::optional<Date> due_before;  // due strictly before
+  std::optional<TaskKind> kind;
+  std::optional<TaskStatus> status;
+  std::optional<std::string> episode;
+  std::optional<int64_t> id;
+};
+
+struct EpisodeFilter {
+  std::optional<State> state;
+  std::optional<Phase> phase;
+  std::optional<int> profile;
+  std::optional<std::string> gp, therapist;
+  std::optional<std::string> search;  // episode id or patient reference, prefix match
+  std::optional<std::string> after;   // only ids after this one (paging by key; the total ignores it)
+  int64_t offset = 0;
+  int64_t limit = 50;  // at most 1000
+};
+
+struct EpisodeSummary {
+  std::string id, patient;
+  State state{};
+  Phase phase{};
+  std::optional<int> profile;
+  std::string gp, therapist;
+  std::optional<Date> next_due;
+};
+
+struct EpisodePage {
+  int64_t total = 0;  // matching episodes, ignoring offset/limit
+  std::vector<EpisodeSummary> episodes;
+};
+
+// A non-terminal episode and the date of its latest clinical event.
+struct InactiveEpisode {
+  EpisodeSummary episode;
+  Date last_event;
+};
+
+struct InactivePage {
+  int64_t total = 0;  // matching episodes, ignoring offset/limit/after
+  std::vector<InactiveEpisode> episodes;
+};
+
+struct InactiveQuery {
+  Date last_event_by;    // only episodes whose latest clinical event lies on or before this date
+  EpisodeFilter filter;  // as for list_episodes; offset and limit (1-1000) apply, filter.after does not
+  std::optional<std::pair<Date, std::string>> after;  // paging by key: only (last_event, id) after this one
+};
+
+// What to count episodes by, for overviews.
+enum class CountBy { state, phase, profile };
+
+struct RebuildReport {
+  int64_t episodes = 0, events = 0;
+  std::vector<std::string> differences;  // "ep-1: field 'state'", episode ids only
+};
+
+// Replays one episode's stored log: the engine's (states/engine.hpp), handed
+// to the repository's rebuild so that the backend replays nothing itself.
+class LogReplay {
+ public:
+  virtual ~LogReplay() = default;
+  // The next entry of the episode's log, oldest first.
+  virtual Status entry(std::string_view type, std::string_view body) = 0;
+  // After the last entry: the episode, advanced to `ticked_to` (the latest
+  // tick logged after its last entry) when given.
+  virtual Expected<Episode> finish(std::optional<Date> ticked_to) = 0;
+};
+// A fresh replay of the episode `id` (one per episode; called from several
+// threads at once).
+using LogReplayFactory = std::function<std::unique_ptr<LogReplay>(const std::string& id)>;
+
+class Repository {
+ public:
+  virtual ~Repository() = default;
+
+  // ---- transactions ---------------------------------------------------------------
+  // Runs `body` in one write transaction: commits when it returns Ok (after
+  // writing back every episode handed out), rolls back otherwise. A database
+  // failure inside is returned as an ErrorKind::store error.
+  virtual Status write(const std::function<Status()>& body) = 0;
+  // Runs `body` on one consistent read snapshot.
+  virtual Status read(const std::function<Status()>& body) = 0;
+
+  // ---- inside write() ------------------------------------------------------------
+  // The episode held by this transaction, or nullptr when there is none.
+  virtual Expected<Working*> load(const std::string& id) = 0;
+  // A new episode (log empty); written back with the others.
+  virtual Expected<Working*> create(Episode ep) = 0;
+  virtual Expected<bool> exists(const std::string& id) = 0;
+  // An unused "ep-N".
+  virtual Expected<std::string> next_episode_id() = 0;
+  // Where an event id was recorded before, if it was.
+  virtual Expected<std::optional<Recorded>> find_event(const std::string& event_id) = 0;
+  virtual Status append(const std::string& episode, const LogEntry& entry) = 0;
+  // Writes back the episodes handed out so far (they stay held).
+  virtual Status flush() = 0;
+  // The first `limit` episodes with a timer due on or before `now`, by due date.
+  virtual Expected<std::vector<Working*>> load_due(Date now, int limit) = 0;
+  // Logs that every timer due on or before `now` fired (one row per tick).
+  virtual Status log_tick(Date now) = 0;
+  // The episode and number of a task, by the task's id.
+  virtual Expected<std::optional<std::pair<std::string, int>>> task_ref(int64_t task_id) = 0;
+
+  // ---- reads (each its own snapshot) ---------------------------------------------
+  // The episode's projection; an unknown id is bad input.
+  virtual Expected<Episode> episode(const std::string& id) = 0;
+  // The episode's log, oldest first.
+  virtual Expected<std::vector<StoredEvent>> events(const std::string& episode) = 0;
+  // The length of the episode's log (the index of its next entry).
+  virtual Expected<int64_t> log_length(const std::string& episode) = 0;
+  virtual Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) = 0;
+  virtual Expected<int64_t> episode_count() = 0;
+  virtual Expected<EpisodePage> list_episodes(const EpisodeFilter& filter) = 0;
+  virtual Expected<InactivePage> list_inactive(const InactiveQuery& query) = 0;
+  virtual Expected<std::vector<std::pair<std::string, int64_t>>> count_episodes(CountBy by, const EpisodeFilter& filter) = 0;
+  virtual Expected<int64_t> for_each_episode(const std::function<void(const Episode&)>& fn) = 0;
+
+  // ---- rebuild ---------------------------------------------------------------------
+  // In one write transaction: replays every episode's log with `replay`,
+  // compares the result with the stored projections, repairs and reports the
+  // differences (episode ids only).
+  virtual Expected<RebuildReport> rebuild(const LogReplayFactory& replay) = 0;
+};
+
+}  // namespace zorgpad
