@@ -122,13 +122,44 @@ enum class TaskKind { gp_report_start, gp_report_close, gp_referral, gp_urgent_c
 inline constexpr CodeTable<TaskKind, 11> kTaskKinds{{
   "gp_report_start", "gp_report_close", "gp_referral", "gp_urgent_contact", "gp_consultation",
   "reevaluation", "lrs_check", "red_flag_review", "session_limit", "gp_report_interim", "gp_red_flag_notice"}};
-// Letters to the GP (or referrer); the other kinds are work for the practice.
-constexpr bool is_letter(TaskKind k) {
-  return k == TaskKind::gp_report_start || k == TaskKind::gp_report_close || k == TaskKind::gp_referral ||
-         k == TaskKind::gp_consultation || k == TaskKind::gp_report_interim || k == TaskKind::gp_red_flag_notice;
-}
-// Open tasks of these kinds come first in the overview, whatever their age (§11).
-constexpr bool is_urgent(TaskKind k) { return k == TaskKind::red_flag_review || k == TaskKind::gp_urgent_contact; }
+// The one table of task kinds and what each is (§11), in kTaskKinds order.
+// Every adapter reads it: `letter` renders the letters, the overview lists
+// the GP's and the urgent ones, the calendar exports the appointments, and
+// the titles name them to people.
+struct TaskKindInfo {
+  TaskKind kind;
+  bool letter;    // a letter to the GP (or referrer); the other kinds are work for the practice
+  bool gp;        // work towards the GP: the overview's GP list
+  bool calendar;  // an appointment in the practice calendar (iCalendar export)
+  bool urgent;    // open ones come first in the overview, whatever their age
+  const char* title_nl;
+  const char* title_en;
+};
+inline constexpr std::array<TaskKindInfo, 11> kTaskKindTable{{
+  //  kind                          letter gp     cal    urgent
+  {TaskKind::gp_report_start,       true,  true,  false, false, "Startbericht huisarts", "GP letter: start of treatment"},
+  {TaskKind::gp_report_close,       true,  true,  false, false, "Eindbericht huisarts", "GP letter: end of treatment"},
+  {TaskKind::gp_referral,           true,  true,  false, false, "Verwijsbericht huisarts", "GP letter: referral"},
+  {TaskKind::gp_urgent_contact,     false, true,  true,  true,  "Huisarts bellen (spoed)", "Phone the GP (urgent)"},
+  {TaskKind::gp_consultation,       true,  true,  true,  false, "Overleg huisarts", "Consult the GP"},
+  {TaskKind::reevaluation,          false, false, true,  false, "Herevaluatie", "Reevaluation"},
+  {TaskKind::lrs_check,             false, false, true,  false, "Controle LRS", "LRS check"},
+  {TaskKind::red_flag_review,       false, false, false, true,  "Rode vlaggen beoordelen", "Review red flags"},
+  {TaskKind::session_limit,         false, false, false, false, "Profiel 1: drie behandelingen bereikt", "Profile 1: three sessions reached"},
+  {TaskKind::gp_report_interim,     true,  true,  false, false, "Tussentijds verslag aan de huisarts", "Interim report to the GP"},
+  {TaskKind::gp_red_flag_notice,    true,  true,  false, false, "Melding alarmsignalen aan de huisarts", "Red-flag notice to the GP"},
+}};
+static_assert([] {
+  if (kTaskKindTable.size() != kTaskKinds.size()) return false;
+  for (std::size_t i = 0; i < kTaskKindTable.size(); ++i)
+    if (kTaskKindTable[i].kind != TaskKind(i)) return false;
+  return true;
+}(), "kTaskKindTable has a row per task kind, in kTaskKinds order");
+constexpr const TaskKindInfo& task_kind_info(TaskKind k) { return kTaskKindTable[std::size_t(k)]; }
+constexpr bool is_letter(TaskKind k) { return task_kind_info(k).letter; }
+constexpr bool is_gp_task(TaskKind k) { return task_kind_info(k).gp; }
+constexpr bool is_calendar_task(TaskKind k) { return task_kind_info(k).calendar; }
+constexpr bool is_urgent(TaskKind k) { return task_kind_info(k).urgent; }
 
 enum class TaskStatus { open, done, cancelled };
 inline constexpr CodeTable<TaskStatus, 3> kTaskStatuses{{"open", "done", "cancelled"}};

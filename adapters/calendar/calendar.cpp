@@ -87,11 +87,6 @@ icalcomponent* make_vtodo(const TaskRow& row, const CalendarOptions& o, icaltime
 
 }  // namespace
 
-bool is_calendar_task(TaskKind kind) {
-  return kind == TaskKind::reevaluation || kind == TaskKind::lrs_check || kind == TaskKind::gp_consultation ||
-         kind == TaskKind::gp_urgent_contact;
-}
-
 std::string task_uid(const TaskRow& row, const CalendarOptions& options) {
   return "zorgpad-task-" + row.episode + "-" + std::to_string(row.task.seq) + "@" + options.uid_domain;
 }

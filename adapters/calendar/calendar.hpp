@@ -36,9 +36,8 @@ struct CalendarOptions {
   std::string uid_domain = "zorgpad";  // right-hand side of every UID ("…@zorgpad")
 };
 
-// The task kinds the calendar carries (the practice scheduler's and the GP
-// contacts with a date); letters and therapist reviews are not appointments.
-bool is_calendar_task(TaskKind kind);
+// The task kinds the calendar carries: is_calendar_task of the task-kind
+// table (pathway/codes.hpp).
 
 // "zorgpad-task-<episode>-<seq>@<uid_domain>": the same for the task in every export.
 std::string task_uid(const TaskRow& row, const CalendarOptions& options);

@@ -115,7 +115,7 @@ void setup_letter(CLI::App& app, Context& ctx) {
     const auto& rows = tr.value();
     if (rows.empty()) return ctx.fail_bad_input("no task " + std::to_string(o->id));
     const TaskRow& row = rows.front();
-    if (!is_letter_task(row.task.kind))
+    if (!is_letter(row.task.kind))
       return ctx.fail_bad_input("task " + std::to_string(row.id) + " is a " + std::string(kTaskKinds.name(row.task.kind)) +
                                 " task, not a letter; letters exist for " + letter_kinds_list());
     auto templates = load_templates(ctx, *o);
@@ -162,7 +162,7 @@ void setup_letters(CLI::App& app, Context& ctx) {
     if (!tr) return ctx.fail(tr.error());
     std::vector<TaskRow> pending;
     for (const auto& row : tr.value())
-      if (is_letter_task(row.task.kind)) pending.push_back(row);
+      if (is_letter(row.task.kind)) pending.push_back(row);
     auto templates = load_templates(ctx, *o);
     if (!templates) return;
 

@@ -587,16 +587,6 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
 }  // namespace
 
 // kLetterKinds lists exactly the kinds codes.hpp calls letters.
-static_assert([] {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < kTaskKinds.size(); ++i)
-    if (is_letter(kTaskKinds.at(i))) ++n;
-  for (TaskKind k : kLetterKinds)
-    if (!is_letter(k)) return false;
-  return n == kLetterKinds.size();
-}());
-
-bool is_letter_task(TaskKind kind) { return is_letter(kind); }
 
 std::vector<Event> clinical_events(const std::vector<StoredEvent>& stored) {
   std::vector<Event> events;
@@ -638,7 +628,7 @@ Expected<LetterTemplates> LetterTemplates::load(const std::string& dir, Lang lan
 
 Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
                                     Date today, const std::vector<Event>* log) {
-  if (!is_letter_task(task.task.kind))
+  if (!is_letter(task.task.kind))
     return Error{"task " + std::to_string(task.id) + " is a " + std::string(kTaskKinds.name(task.task.kind)) +
                  " task, not a letter (letters: " + letter_kinds_list() + ")"};
   if (task.episode != ep.id)

@@ -43,12 +43,21 @@ inline constexpr CodeTable<Lang, 2> kLangs{{"nl", "en"}};
 enum class LetterFormat { html, text };
 inline constexpr CodeTable<LetterFormat, 2> kLetterFormats{{"html", "text"}};
 
-// The task kinds that are letters to the GP (spec §11): the kinds is_letter()
-// of pathway/codes.hpp names, in the order of kTaskKinds.
-inline constexpr std::array<TaskKind, 6> kLetterKinds{TaskKind::gp_report_start,   TaskKind::gp_report_close,
-                                                      TaskKind::gp_referral,       TaskKind::gp_consultation,
-                                                      TaskKind::gp_report_interim, TaskKind::gp_red_flag_notice};
-bool is_letter_task(TaskKind kind);
+// The task kinds that are letters to the GP (spec §11), in the order of
+// kTaskKinds: the rows of the task-kind table (pathway/codes.hpp) marked
+// `letter`.
+inline constexpr auto kLetterKinds = [] {
+  constexpr std::size_t n = [] {
+    std::size_t k = 0;
+    for (const auto& info : kTaskKindTable) k += info.letter;
+    return k;
+  }();
+  std::array<TaskKind, n> out{};
+  std::size_t i = 0;
+  for (const auto& info : kTaskKindTable)
+    if (info.letter) out[i++] = info.kind;
+  return out;
+}();
 // "gp_report_start, gp_report_close, gp_referral, ..." (for messages).
 std::string letter_kinds_list();
 

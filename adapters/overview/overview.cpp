@@ -182,7 +182,6 @@ bool is_inactive(State state, Date last_event, Date today) {
 }
 
 // The GP letters (codes.hpp decides which kinds are letters) and the phone call.
-bool is_gp_task(TaskKind k) { return is_letter(k) || k == TaskKind::gp_urgent_contact; }
 
 Date month_start(Date d) {
   using namespace std::chrono;

@@ -73,10 +73,6 @@ bool is_due_this_week(const Task& task, Date today);
 bool is_urgent_task(const Task& task);
 // Not terminal, and no clinical event for kInactiveAfterDays days or more.
 bool is_inactive(State state, Date last_event, Date today);
-// Every letter to the GP (is_letter: gp_report_start, gp_report_close,
-// gp_report_interim, gp_red_flag_notice, gp_referral, gp_consultation) and
-// gp_urgent_contact.
-bool is_gp_task(TaskKind kind);
 
 struct OverviewOptions {
   EpisodeFilter filter;  // offset/limit of the filter are ignored

@@ -228,7 +228,7 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
     if (it == task_ids.end()) continue;
     out["tasks"][i]["id"] = it->second;
     out["tasks"][i]["overdue"] = is_overdue(t, today);  // the overview's rule, for the timeline
-    if (is_letter_task(t.kind)) {
+    if (is_letter(t.kind)) {
       out["tasks"][i]["letter"] = letter_url(it->second);
       letters.push_back({{"task", it->second}, {"kind", kTaskKinds.name(t.kind)}, {"due", t.due.iso()},
                          {"status", kTaskStatuses.name(t.status)}, {"html", letter_url(it->second)},
@@ -314,7 +314,7 @@ HttpResponse get_letter(Store& store, Date today, const std::string& id_text, co
   auto row = find_task(store, *id, err);
   if (err) return store_error(*err);
   if (!row) return error(404, "no task " + std::to_string(*id));
-  if (!is_letter_task(row->task.kind))
+  if (!is_letter(row->task.kind))
     return error(400, "task " + std::to_string(*id) + " is a " + std::string(kTaskKinds.name(row->task.kind)) +
                           " task, not a letter; letters exist for " + letter_kinds_list());
   auto er = store.load(row->episode);

@@ -480,11 +480,11 @@ TEST_CASE("a task that is not a letter is refused", "[letters][errors]") {
   auto r = render_letter(ep, row_of(ep, TaskKind::reevaluation), Lang::nl, LetterFormat::html, kToday);
   REQUIRE_FALSE(r.ok());
   CHECK(r.message().find("task 42 is a reevaluation task, not a letter") != std::string::npos);
-  CHECK_FALSE(is_letter_task(TaskKind::gp_urgent_contact));
-  CHECK_FALSE(is_letter_task(TaskKind::red_flag_review));
-  CHECK(is_letter_task(TaskKind::gp_consultation));
-  CHECK(is_letter_task(TaskKind::gp_report_interim));
-  CHECK(is_letter_task(TaskKind::gp_red_flag_notice));
+  CHECK_FALSE(is_letter(TaskKind::gp_urgent_contact));
+  CHECK_FALSE(is_letter(TaskKind::red_flag_review));
+  CHECK(is_letter(TaskKind::gp_consultation));
+  CHECK(is_letter(TaskKind::gp_report_interim));
+  CHECK(is_letter(TaskKind::gp_red_flag_notice));
 }
 
 TEST_CASE("a referral letter needs a referred episode, an end report a closed one", "[letters][errors]") {
