@@ -23,14 +23,6 @@ bool has_episode_filter(const EpisodeFilter& f) {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-template <typename T>
-const T* value_of(const Expected<T>& r) { return r ? &r.value() : nullptr; }
-template <typename T>
-std::optional<Error> error_of(const Expected<T>& r) {
-  if (!r) return r.error();
-  return std::nullopt;
-}
-
 // Finds episode summaries through the store's own filtered listing, so that
 // "matches the filter" has one meaning: the store's. Per episode it asks for
 // the page of the episode's id (prefix search, id order) and keeps the exact
@@ -51,17 +43,17 @@ class Resolver {
     EpisodeFilter g = filter_;
     g.limit = 1;
     auto first = store_.list_episodes(g);
-    if (auto e = error_of(first)) return e;
+    if (!first) return first.error();
     // Read the set when it is no larger than the candidates (which are in
     // memory already), page after page by id: an offset would re-read every
     // page before it.
-    const int64_t total = value_of(first)->total;
+    const int64_t total = first->total;
     if (total > int64_t(candidates)) return std::nullopt;
     g.limit = kPage;
     for (;;) {
       auto page = store_.list_episodes(g);
-      if (auto e = error_of(page)) return e;
-      const auto& episodes = value_of(page)->episodes;
+      if (!page) return page.error();
+      const auto& episodes = page->episodes;
       for (auto& s : episodes) cache_[s.id] = s;
       if (int64_t(episodes.size()) < kPage || (g.after && episodes.back().id <= *g.after)) break;
       g.after = episodes.back().id;
@@ -80,13 +72,13 @@ class Resolver {
     std::optional<EpisodeSummary> found;
     for (g.offset = 0;; g.offset += kPage) {
       auto page = store_.list_episodes(g);
-      if (auto e = error_of(page)) return *e;
+      if (!page) return page.error();
       bool past = false;
-      for (auto& s : value_of(page)->episodes) {
+      for (auto& s : page->episodes) {
         if (s.id == id) { found = s; break; }
         if (s.id > id) { past = true; break; }  // id order: the exact id comes before its extensions
       }
-      if (found || past || int64_t(value_of(page)->episodes.size()) < kPage) break;
+      if (found || past || int64_t(page->episodes.size()) < kPage) break;
     }
     // The store's search is a prefix match on the id or the patient reference.
     if (found && filter_.search && !starts_with(found->id, *filter_.search) && !starts_with(found->patient, *filter_.search))
@@ -113,8 +105,8 @@ std::optional<Error> pick(Resolver& resolver, const std::vector<const TaskRow*>&
     std::optional<EpisodeSummary> s;
     if (resolver.filtered() || keep) {
       auto g = resolver.get(r->episode);
-      if (auto e = error_of(g)) return e;
-      s = *value_of(g);
+      if (!g) return g.error();
+      s = *g;
       if (!s) continue;
     }
     ++out.total;
@@ -211,8 +203,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
                                                  {CountBy::profile, &ov.by_profile}};
   for (auto [by, out] : counted) {
     auto r = store.count_episodes(by, f);
-    if (auto e = error_of(r)) return *e;
-    *out = with_zeros(*value_of(r), by == CountBy::state   ? names_of(kStates)
+    if (!r) return r.error();
+    *out = with_zeros(*r, by == CountBy::state   ? names_of(kStates)
                                     : by == CountBy::phase ? names_of(kPhases)
                                                            : profiles);
   }
@@ -222,8 +214,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
   TaskFilter open_f;
   open_f.status = TaskStatus::open;
   auto open_r = store.tasks(open_f);
-  if (auto e = error_of(open_r)) return *e;
-  const auto& open = *value_of(open_r);
+  if (!open_r) return open_r.error();
+  const auto& open = *open_r;
   const Date month = month_start(today), next_month = next_month_start(today);
   std::vector<TaskRow> done_referrals;
   for (TaskKind k : {TaskKind::gp_referral, TaskKind::gp_urgent_contact}) {
@@ -232,8 +224,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
     tf.status = TaskStatus::done;
     tf.due_before = next_month;
     auto r = store.tasks(tf);
-    if (auto e = error_of(r)) return *e;
-    for (const auto& row : *value_of(r))
+    if (!r) return r.error();
+    for (const auto& row : *r)
       if (row.task.due >= month) done_referrals.push_back(row);
   }
 
@@ -265,8 +257,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
     g.limit = kPage;
     for (;;) {  // page after page by id: an offset would re-read every page before it
       auto page = store.list_episodes(g);
-      if (auto e = error_of(page)) return *e;
-      const auto& episodes = value_of(page)->episodes;
+      if (!page) return page.error();
+      const auto& episodes = page->episodes;
       for (auto& s : episodes) in_gp_state.emplace(s.id, s);
       if (int64_t(episodes.size()) < kPage) break;
       g.after = episodes.back().id;
@@ -306,8 +298,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
       s = it->second;
     } else if (resolver.filtered() || keep) {
       auto g = resolver.get(std::string(id));
-      if (auto e = error_of(g)) return *e;
-      if (!(s = *value_of(g))) continue;
+      if (!g) return g.error();
+      if (!(s = *g)) continue;
     }
     ++ov.waiting_on_gp.total;
     if (!keep) continue;
@@ -327,8 +319,8 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
   iq.filter = f;
   iq.filter.limit = o.limit;
   auto inactive = store.list_inactive(iq);
-  if (auto e = error_of(inactive)) return *e;
-  ov.inactive.total = value_of(inactive)->total;
+  if (!inactive) return inactive.error();
+  ov.inactive.total = inactive->total;
   for (auto& i : inactive.value().episodes)
     ov.inactive.items.push_back({std::move(i.episode), i.last_event, today - i.last_event});
   return ov;
