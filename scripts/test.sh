@@ -15,7 +15,10 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "test.sh: the suite again under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)" >&2
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZORGPAD_WERROR=ON -DZORGPAD_SANITIZE=ON >/dev/null
+# -O1 and line tables only: a third less compile time than -O2 -g, and the
+# sanitizers' reports still name file and line.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+  -DZORGPAD_WERROR=ON -DZORGPAD_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs"
