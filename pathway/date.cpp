@@ -37,7 +37,15 @@ std::string Date::iso() const {
   return s;
 }
 
-std::optional<Date> Date::parse(std::string_view s) {
+namespace {
+std::optional<Date> parse_up_to(std::string_view s, int max_year);
+}
+
+std::optional<Date> Date::parse(std::string_view s) { return parse_up_to(s, 2999); }
+std::optional<Date> Date::parse_stored(std::string_view s) { return parse_up_to(s, 9999); }
+
+namespace {
+std::optional<Date> parse_up_to(std::string_view s, int max_year) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
   auto num = [&](size_t pos, size_t len) -> int {
     int v = 0;
@@ -48,11 +56,12 @@ std::optional<Date> Date::parse(std::string_view s) {
     return v;
   };
   int y = num(0, 4), m = num(5, 2), d = num(8, 2);
-  if (y < 1900 || y > 2999 || m < 0 || d < 0) return std::nullopt;
+  if (y < 1900 || y > max_year || m < 0 || d < 0) return std::nullopt;
   using namespace std::chrono;
   year_month_day ymd{year{y}, month{unsigned(m)}, day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;
   return Date{int32_t(sys_days{ymd}.time_since_epoch().count())};
 }
+}  // namespace
 
 }  // namespace zorgpad

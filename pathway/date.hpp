@@ -16,8 +16,13 @@ struct Date {
   int operator-(Date o) const { return days - o.days; }
   std::string iso() const;
   void append_iso(std::string& out) const;  // iso(), appended
-  // Strict ISO parse: exactly YYYY-MM-DD, a real calendar day, years 1900-2999.
+  // Strict ISO parse of input: exactly YYYY-MM-DD, a real calendar day,
+  // years 1900-2999.
   static std::optional<Date> parse(std::string_view s);
+  // A date zorgpad wrote itself (a stored body, a column, the log): the same
+  // form, years 1900-9999. A date derived from input (a timer 84 days after
+  // 2999-12-31, a checkpoint) may lie past 2999 and must read back.
+  static std::optional<Date> parse_stored(std::string_view s);
 };
 
 constexpr int kDaysPerWeek = 7;

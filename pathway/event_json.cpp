@@ -125,12 +125,21 @@ class Reader {
     fail(std::string("field '") + k + "': " + short_dump(*v) + " is not a date (YYYY-MM-DD)");
     return std::nullopt;
   }
-  std::optional<std::string> string(const char* k, bool required, size_t max_len = 200) {
+  // Free text (a note, a question, a reason) may hold line breaks and tabs;
+  // no string holds any other control character (U+0000-U+001F, U+007F):
+  // they would reach a terminal, a letter or a log line as they are.
+  std::optional<std::string> string(const char* k, bool required, size_t max_len = 200, bool free_text = false) {
     auto v = get(k);
     if (!present(v, k, required)) return std::nullopt;
     if (!v->is_string()) { fail(std::string("field '") + k + "': expected a string"); return std::nullopt; }
     std::string_view s = v->get_string();
     if (s.size() > max_len) { fail(std::string("field '") + k + "': longer than " + std::to_string(max_len) + " characters"); return std::nullopt; }
+    for (unsigned char c : s)
+      if ((c < 0x20 || c == 0x7f) && !(free_text && (c == '\n' || c == '\r' || c == '\t'))) {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        fail(std::string("field '") + k + "': contains the control character U+00" + hex[c >> 4] + hex[c & 0xf]);
+        return std::nullopt;
+      }
     return std::string(s);
   }
   std::optional<bool> boolean(const char* k) {
@@ -295,14 +304,14 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       break;
     case Trigger::red_flag_review:
       e.decision = r.code("decision", kReviewDecisions, true);
-      e.note = r.string("note", false, 2000);
+      e.note = r.string("note", false, 2000, true);
       if (!r.failed() && e.note && e.note->find_first_not_of(" \t\r\n") == std::string::npos)
         r.fail("field 'note': is blank");
       if (!r.failed() && e.decision == ReviewDecision::continue_ && !e.note)
         r.fail("a review that continues the pathway needs a 'note' saying why (§4)");
       break;
     case Trigger::gp_request:
-      e.question = r.string("question", false, 2000);
+      e.question = r.string("question", false, 2000, true);
       break;
     case Trigger::stratification: {
       static constexpr std::array<std::pair<int, int>, 9> sbst_ranges{{{0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 1}, {0, 4}}};
@@ -311,7 +320,7 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       e.orebro = r.answers("orebro", orebro_ranges);
       e.factors = r.factors("factors");
       e.profile = r.integer("profile", 1, 3, false);
-      e.override_reason = r.string("override_reason", false, 500);
+      e.override_reason = r.string("override_reason", false, 500, true);
       if (!r.failed() && !e.sbst && !e.orebro && !e.factors && !e.profile)
         r.fail("stratification needs at least one of 'factors', 'sbst', 'orebro', 'profile'");
       break;

@@ -5,6 +5,7 @@
 // back through an out-parameter. Thread-safety: plain values, no shared state.
 #pragma once
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -19,6 +20,15 @@ struct Error {
 
 inline Error bad_input(std::string message) { return {std::move(message), ErrorKind::bad_input}; }
 inline Error store_failure(std::string message) { return {std::move(message), ErrorKind::store}; }
+
+// A value echoed in an error, cut to `max` bytes (at a UTF-8 boundary) with
+// "..." after it: an error is one readable line, whatever the input.
+inline std::string clip(std::string_view s, std::size_t max = 100) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "...";
+}
 
 template <typename T = void>
 class [[nodiscard]] Expected {

@@ -46,7 +46,7 @@ EpisodeSummary summary(SQLite::Statement& q) {
   if (!q.getColumn(4).isNull()) e.profile = q.getColumn(4).getInt();
   e.gp = q.getColumn(5).getString();
   e.therapist = q.getColumn(6).getString();
-  if (!q.getColumn(7).isNull()) e.next_due = Date::parse(q.getColumn(7).getString());
+  if (!q.getColumn(7).isNull()) e.next_due = Date::parse_stored(q.getColumn(7).getString());
   return e;
 }
 
@@ -57,7 +57,7 @@ TaskRow task_row(SQLite::Statement& q) {
   r.task.seq = q.getColumn(2).getInt();
   r.task.kind = *kTaskKinds.parse(q.getColumn(3).getString());
   if (!q.getColumn(4).isNull()) r.task.checkpoint = kCheckpoints.parse(q.getColumn(4).getString());
-  r.task.due = *Date::parse(q.getColumn(5).getString());
+  r.task.due = *Date::parse_stored(q.getColumn(5).getString());
   r.task.status = *kTaskStatuses.parse(q.getColumn(6).getString());
   return r;
 }
@@ -67,7 +67,7 @@ TaskRow task_row(SQLite::Statement& q) {
 Expected<Episode> SqliteRepository::episode(const std::string& id) {
   return guarded<Episode>([&]() -> Expected<Episode> {
     auto h = fetch(id);
-    if (!h) return bad_input("no episode '" + id + "'");
+    if (!h) return bad_input("no episode '" + clip(id) + "'");
     return std::move(h->w.ep);
   });
 }
@@ -76,7 +76,7 @@ Expected<int64_t> SqliteRepository::log_length(const std::string& id) {
   return guarded<int64_t>([&]() -> Expected<int64_t> {
     SQLite::Statement q(db_, "SELECT last_seq FROM episodes WHERE id = ?");
     q.bind(1, id);
-    if (!q.executeStep()) return bad_input("no episode '" + id + "'");
+    if (!q.executeStep()) return bad_input("no episode '" + clip(id) + "'");
     return q.getColumn(0).getInt64();
   });
 }
@@ -84,7 +84,7 @@ Expected<int64_t> SqliteRepository::log_length(const std::string& id) {
 Expected<std::vector<StoredEvent>> SqliteRepository::events(const std::string& episode) {
   return guarded<std::vector<StoredEvent>>([&]() -> Expected<std::vector<StoredEvent>> {
     SQLite::Transaction tx(db_);
-    if (!row_exists(episode)) return bad_input("no episode '" + episode + "'");
+    if (!row_exists(episode)) return bad_input("no episode '" + clip(episode) + "'");
     SQLite::Statement q(db_, "SELECT seq, type, at, body FROM events WHERE episode = ? ORDER BY seq");
     q.bind(1, episode);
     std::vector<StoredEvent> out;
@@ -92,7 +92,7 @@ Expected<std::vector<StoredEvent>> SqliteRepository::events(const std::string& e
       StoredEvent e;
       e.seq = q.getColumn(0).getInt64();
       e.type = q.getColumn(1).getString();
-      e.at = Date::parse(q.getColumn(2).getString()).value_or(Date{});
+      e.at = Date::parse_stored(q.getColumn(2).getString()).value_or(Date{});
       const std::string body = q.getColumn(3).getString();
       auto unreadable = [&] { return store_failure("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
       if (e.type == kTaskDoneEntry) {
@@ -195,7 +195,7 @@ Expected<InactivePage> SqliteRepository::list_inactive(const InactiveQuery& iq) 
     q.bind(":limit", f.limit);
     q.bind(":offset", f.offset);
     while (q.executeStep()) {
-      auto last = Date::parse(q.getColumn(8).getString());
+      auto last = Date::parse_stored(q.getColumn(8).getString());
       if (!last) return store_failure("episode " + q.getColumn(0).getString() + ": unreadable last_event column");
       page.episodes.push_back({summary(q), *last});
     }

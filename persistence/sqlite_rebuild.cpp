@@ -196,7 +196,7 @@ Expected<RebuildReport> SqliteRepository::rebuild(const LogReplayFactory& replay
     {
       SQLite::Statement tq(db_, "SELECT after_entry, at, id FROM ticks ORDER BY after_entry, id");
       while (tq.executeStep()) {
-        auto at = Date::parse(tq.getColumn(1).getString());
+        auto at = Date::parse_stored(tq.getColumn(1).getString());
         if (!at) return store_failure("tick " + tq.getColumn(2).getString() + ": unreadable date");
         ticks.emplace_back(tq.getColumn(0).getInt64(), *at);
       }
@@ -267,11 +267,12 @@ Expected<RebuildReport> SqliteRepository::rebuild(const LogReplayFactory& replay
         drop.bind(2, int64_t(episode.tasks.size()));
         drop.exec();
         drop.reset();
-        Held& h = held_[episode.id];
+        Held h;
+        const std::string id = episode.id;
         h.w.ep = std::move(episode);
         h.w.last_seq = seq;
-        h.tasks_before.clear();
-        h.repair = true;
+        h.repair = true;  // tasks_before empty: every task row is written
+        hold(id, std::move(h)).tasks_noted = 0;
       }
     write_back();
     tx.commit();

@@ -100,12 +100,28 @@ SQLite::Statement& SqliteRepository::stmt(std::unique_ptr<SQLite::Statement>& s,
 
 // ---- transactions ------------------------------------------------------------------
 
-Status SqliteRepository::write(const std::function<Status()>& body) {
+Held& SqliteRepository::hold(const std::string& id, Held h) {
+  h.tasks_noted = h.w.ep.tasks.size();
+  auto [it, inserted] = held_.insert_or_assign(id, std::move(h));
+  if (inserted) order_.push_back(id);
+  return it->second;
+}
+
+void SqliteRepository::forget() {
   held_.clear();
+  order_.clear();
+  new_tasks_.clear();
+}
+
+Status SqliteRepository::write(const std::function<Status()>& body) {
+  forget();
   return guarded<void>([&]() -> Status {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
     Status s = body();
-    if (!s) return s;  // rolled back by tx
+    if (!s) {
+      forget();  // rolled back by tx: what the command held is gone too
+      return s;
+    }
     write_back();
     tx.commit();
     return s;
@@ -147,18 +163,19 @@ Expected<Working*> SqliteRepository::load(const std::string& id) {
     if (auto it = held_.find(id); it != held_.end()) return &it->second.w;
     auto h = fetch(id);
     if (!h) return static_cast<Working*>(nullptr);
-    return &held_.emplace(id, std::move(*h)).first->second.w;
+    return &hold(id, std::move(*h)).w;
   });
 }
 
 Expected<Working*> SqliteRepository::create(Episode ep) {
   std::string id = ep.id;
+  if (held_.count(id)) return store_failure("episode " + id + " is created twice");
   Held h;
   h.w.ep = std::move(ep);
   h.is_new = true;
-  auto [it, inserted] = held_.emplace(id, std::move(h));
-  if (!inserted) return store_failure("episode " + id + " is created twice");
-  return &it->second.w;
+  Held& held = hold(id, std::move(h));
+  held.tasks_noted = 0;  // the tasks `open` created are new
+  return &held.w;
 }
 
 bool SqliteRepository::row_exists(const std::string& id) {
@@ -198,6 +215,13 @@ Expected<std::optional<Recorded>> SqliteRepository::find_event(const std::string
 }
 
 Status SqliteRepository::append(const std::string& episode, const LogEntry& e) {
+  // The command that appends this entry created the episode's tasks past
+  // those noted so far: they take their ids in this order.
+  if (auto it = held_.find(episode); it != held_.end()) {
+    Held& h = it->second;
+    for (size_t i = h.tasks_noted; i < h.w.ep.tasks.size(); ++i) new_tasks_.emplace_back(episode, int(i + 1));
+    h.tasks_noted = h.w.ep.tasks.size();
+  }
   return guarded<void>([&]() -> Status {
     auto& q = stmt(insert_event_q_,
                    "INSERT INTO events(episode, seq, type, at, body, recorded_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -248,10 +272,7 @@ Expected<std::vector<Working*>> SqliteRepository::load_due(Date now, int limit) 
       rows.emplace_back(std::move(id), std::move(h));
     }
     q.reset();
-    for (auto& [id, h] : rows) {
-      auto [it, inserted] = held_.insert_or_assign(std::move(id), std::move(h));
-      out.push_back(&it->second.w);
-    }
+    for (auto& [id, h] : rows) out.push_back(&hold(id, std::move(h)).w);
     return out;
   });
 }
@@ -299,10 +320,27 @@ void SqliteRepository::write_back() {
                     "INSERT INTO tasks(episode, seq, kind, checkpoint, due, status) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(episode, seq) DO UPDATE SET kind=excluded.kind, checkpoint=excluded.checkpoint, "
                     "due=excluded.due, status=excluded.status");
+  auto write_task = [&](const std::string& id, const Task& t) {
+    task.bind(1, id);
+    task.bind(2, t.seq);
+    task.bind(3, std::string(kTaskKinds.name(t.kind)));
+    if (t.checkpoint) task.bind(4, std::string(kCheckpoints.name(*t.checkpoint))); else task.bind(4);
+    task.bind(5, t.due.iso());
+    task.bind(6, std::string(kTaskStatuses.name(t.status)));
+    task.exec();
+    task.reset();
+  };
   Counts delta;
-  for (auto& [id, h] : held_) {
+  for (const std::string& id : order_) {
+    Held& h = held_.at(id);
     const Episode& ep = h.w.ep;
     const std::string last_event = ep.last_event.iso();
+    // Nothing commits that does not read back: the body is read again and
+    // must give the same episode, or the command rolls back.
+    const std::string body = episode_state_text(ep);
+    if (auto back = episode_from_state_text(body); !back || *back != ep)
+      throw std::runtime_error("episode " + id + ": the new state does not read back (" +
+                               (back ? std::string("it reads back different") : back.message()) + "); nothing was recorded");
     if (h.is_new || h.repair) {
       ins.bind(1, id);
       ins.bind(2, ep.patient);
@@ -313,7 +351,7 @@ void SqliteRepository::write_back() {
       ins.bind(7, ep.therapist);
       ins.bind(8, h.w.last_seq);
       if (auto d = ep.next_due()) ins.bind(9, d->iso()); else ins.bind(9);
-      ins.bind(10, episode_state_text(ep));
+      ins.bind(10, body);
       ins.bind(11, last_event);
       ins.bind(12, int(is_terminal(ep.state)));
       ins.exec();
@@ -326,7 +364,7 @@ void SqliteRepository::write_back() {
       if (ep.profile) u.bind(3, *ep.profile); else u.bind(3);
       u.bind(4, h.w.last_seq);
       if (auto d = ep.next_due()) u.bind(5, d->iso()); else u.bind(5);
-      u.bind(6, episode_state_text(ep));
+      u.bind(6, body);
       if (activity) {
         u.bind(7, last_event);
         u.bind(8, int(is_terminal(ep.state)));
@@ -342,21 +380,24 @@ void SqliteRepository::write_back() {
         delta[now]++;
       }
     }
+  }
+  // Task rows: first the tasks the commands created, in the order they
+  // created them (a new row's id is the next one: ids follow the input, not
+  // the batching); then, episode by episode, changed tasks and those a timer
+  // created.
+  for (const auto& [id, seq] : new_tasks_) write_task(id, held_.at(id).w.ep.tasks[size_t(seq - 1)]);
+  for (const std::string& id : order_) {
+    const Held& h = held_.at(id);
+    const Episode& ep = h.w.ep;
     for (size_t i = 0; i < ep.tasks.size(); ++i) {
       const Task& t = ep.tasks[i];
+      if (i >= h.tasks_before.size() && i < h.tasks_noted) continue;  // written above
       if (i < h.tasks_before.size() && h.tasks_before[i] == t) continue;
-      task.bind(1, id);
-      task.bind(2, t.seq);
-      task.bind(3, std::string(kTaskKinds.name(t.kind)));
-      if (t.checkpoint) task.bind(4, std::string(kCheckpoints.name(*t.checkpoint))); else task.bind(4);
-      task.bind(5, t.due.iso());
-      task.bind(6, std::string(kTaskStatuses.name(t.status)));
-      task.exec();
-      task.reset();
+      write_task(id, t);
     }
   }
   add_counts(delta);
-  held_.clear();
+  forget();
 }
 
 // Adds each n to episode_counts (a row per state, phase and profile).

@@ -39,6 +39,7 @@ struct Held {
   // by last event (schema 5) is not touched (a tick never changes them).
   std::string stored_last_event;
   bool stored_terminal = false;
+  size_t tasks_noted = 0;  // tasks whose creation is already in the transaction's task order
 };
 
 class SqliteRepository final : public Repository {
@@ -73,8 +74,8 @@ class SqliteRepository final : public Repository {
   Expected<RebuildReport> rebuild(const LogReplayFactory& replay) override;
 
  private:
-  // Runs fn, turning a database exception into an error; a failure forgets
-  // what the command loaded.
+  // Runs fn, turning a database exception into an error; an exception
+  // forgets what the command loaded (the transaction is rolled back).
   template <typename T, typename Fn>
   Expected<T> guarded(Fn fn);
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& s, const char* sql);
@@ -89,6 +90,13 @@ class SqliteRepository final : public Repository {
   StoreOptions opt_;
   std::shared_ptr<spdlog::logger> log_;
   std::unordered_map<std::string, Held> held_;  // episodes handed out in the running transaction
+  // Stable task ids (issue 16): task rows are inserted in the order the
+  // commands created them, and episode rows in the order they were first
+  // held, so that ids do not depend on how an import is cut into batches.
+  std::vector<std::string> order_;                     // held episode ids, first held first
+  std::vector<std::pair<std::string, int>> new_tasks_;  // (episode, task number) in creation order
+  Held& hold(const std::string& id, Held h);  // holds (or replaces) an episode, keeping order_
+  void forget();                              // drops what the transaction held
   bool in_write_ = false;
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
       update_episode_q_, update_activity_q_, upsert_task_q_, count_q_;
@@ -97,15 +105,13 @@ class SqliteRepository final : public Repository {
 template <typename T, typename Fn>
 Expected<T> SqliteRepository::guarded(Fn fn) {
   try {
-    Expected<T> r = fn();
-    if (!r) held_.clear();
-    return r;
+    return fn();  // an error returned is an answer (a read that found nothing), not a failed transaction
   } catch (const SQLite::Exception& e) {
-    held_.clear();
+    forget();
     log_->debug("store error: {}", e.what());
     return store_failure(std::string("database error: ") + e.what());
   } catch (const std::exception& e) {
-    held_.clear();
+    forget();
     return store_failure(std::string("internal error: ") + e.what());
   }
 }

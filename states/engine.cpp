@@ -10,7 +10,7 @@ namespace zorgpad {
 using nlohmann::json;
 
 std::string event_label(const std::string& episode, int64_t index, std::string_view type) {
-  std::string label = episode + " event " + std::to_string(index);
+  std::string label = clip(episode) + " event " + std::to_string(index);
   if (!type.empty()) label += " (" + (type.size() > 30 ? std::string(type.substr(0, 30)) + "..." : std::string(type)) + ")";
   return label;
 }
@@ -51,7 +51,7 @@ Status Replayer::entry(std::string_view type, std::string_view body) {
   if (type == kTaskDoneEntry || type == "tick") {
     // {"type": "task_done", "task": N, "at": DATE}; "tick" entries of schema 2 carry only "at".
     json j = json::parse(body.begin(), body.end(), nullptr, false);
-    auto at = j.is_object() && j.contains("at") && j["at"].is_string() ? Date::parse(j["at"].get<std::string>()) : std::nullopt;
+    auto at = j.is_object() && j.contains("at") && j["at"].is_string() ? Date::parse_stored(j["at"].get<std::string>()) : std::nullopt;
     if (!ep_ || !at) return Status::Fail("unreadable " + std::string(type) + " entry");
     if (type != kTaskDoneEntry) {
       advance(*ep_, *at);
@@ -102,6 +102,25 @@ Expected<Recorded> Engine::record(const std::string& episode, const Event& event
   return std::move(*out);
 }
 
+// An event id recorded before: where, and the episode as it is now.
+Expected<Recorded> Engine::earlier(Recorded r) {
+  // Read only, so that a duplicate writes nothing; an episode opened earlier
+  // in this transaction (an import batch) is not in the database yet.
+  if (auto ep = repo_->episode(r.episode); ep) {
+    r.state = ep->state;
+    r.phase = ep->phase;
+    return r;
+  } else if (ep.kind() != ErrorKind::bad_input) {
+    return ep.error();
+  }
+  auto w = repo_->load(r.episode);
+  if (!w) return w.error();
+  if (!*w) return store_failure("event " + clip(r.episode) + " of an episode that does not exist");
+  r.state = (*w)->ep.state;
+  r.phase = (*w)->ep.phase;
+  return r;
+}
+
 Expected<Recorded> Engine::open_in(const std::string& given_id, const std::string& given_patient, const Event& event) {
   std::string episode = given_id;
   if (episode.empty()) {
@@ -113,7 +132,7 @@ Expected<Recorded> Engine::open_in(const std::string& given_id, const std::strin
   const std::string label = event_label(episode, 0, kTriggers.name(event.type));
   if (event.type != Trigger::open) return bad_input(label + ": an episode must start with an 'open' event");
   if (auto e = repo_->find_event(event.id); !e) return e.error();
-  else if (*e) return **e;
+  else if (*e) return earlier(**e);
   auto exists = repo_->exists(episode);
   if (!exists) return exists.error();
   if (*exists) return bad_input(episode + ": the episode already exists");
@@ -129,17 +148,17 @@ Expected<Recorded> Engine::open_in(const std::string& given_id, const std::strin
   (*w)->last_seq = 1;
   if (Status s = repo_->append(episode, {1, "open", event.at, event_text(logged), event.id}); !s) return s.error();
   log_->info("episode {}: opened", episode);
-  return Recorded{episode, 1, false};
+  return Recorded{episode, 1, false, (*w)->ep.state, (*w)->ep.phase};
 }
 
 Expected<Recorded> Engine::record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq) {
   auto loaded = repo_->load(episode);
   if (!loaded) return loaded.error();
   Working* w = *loaded;
-  if (!w) return bad_input("no episode '" + episode + "'");
+  if (!w) return bad_input("no episode '" + clip(episode) + "'");
   const std::string label = event_label(episode, w->last_seq, kTriggers.name(event.type));
   if (auto e = repo_->find_event(event.id); !e) return e.error();
-  else if (*e) return **e;
+  else if (*e) return earlier(**e);
   if (expect_seq && *expect_seq != w->last_seq)
     return bad_input(label + ": expected the log to end at event " + std::to_string(*expect_seq) + " but it ends at " +
                      std::to_string(w->last_seq) + " (someone recorded in between)");
@@ -148,10 +167,11 @@ Expected<Recorded> Engine::record_in(const std::string& episode, const Event& ev
   if (Status s = repo_->append(episode, {w->last_seq, std::string(kTriggers.name(event.type)), event.at, event_text(event), event.id}); !s)
     return s.error();
   log_->debug("episode {}: recorded event {} ({})", episode, w->last_seq - 1, kTriggers.name(event.type));
-  return Recorded{episode, w->last_seq, false};
+  return Recorded{episode, w->last_seq, false, w->ep.state, w->ep.phase};
 }
 
 Status Engine::import_line(const std::string& line, ImportReport& rep) {
+  if (line.find('\0') != std::string::npos) return bad_input("the line contains a NUL byte");
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad_input("not a JSON object");
   if (!j.contains("episode") || !j["episode"].is_string()) return bad_input("needs a string 'episode'");
@@ -169,7 +189,7 @@ Status Engine::import_line(const std::string& line, ImportReport& rep) {
     if (!is_open) {
       auto w = repo_->load(episode);
       if (!w) return w.error();
-      if (!*w) return bad_input("no episode '" + episode + "'");
+      if (!*w) return bad_input("no episode '" + clip(episode) + "'");
       index = (*w)->last_seq;
     }
     return bad_input(event_label(episode, index, body) + ": " + event.message());

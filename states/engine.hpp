@@ -99,6 +99,7 @@ class Engine {
   Expected<Recorded> open_in(const std::string& id, const std::string& patient, const Event& event);
   Expected<Recorded> record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
   Status import_line(const std::string& line, ImportReport& rep);
+  Expected<Recorded> earlier(Recorded r);
 
   std::unique_ptr<Repository> repo_;
   const Clock& clock_;

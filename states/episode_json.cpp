@@ -45,7 +45,7 @@ json factors_json(const std::optional<Factors>& f) {
 using Value = simdjson::dom::element;
 
 Date date_of(Value v) {
-  auto d = Date::parse(std::string_view(v));
+  auto d = Date::parse_stored(std::string_view(v));
   if (!d) throw std::runtime_error("bad date");
   return *d;
 }

@@ -61,6 +61,8 @@ struct Recorded {
   std::string episode;
   int64_t seq = 0;         // the event's place in the episode's log
   bool duplicate = false;  // the event id was recorded before; nothing changed
+  State state{};           // the episode after the command
+  Phase phase{};
 };
 
 struct TaskRow {

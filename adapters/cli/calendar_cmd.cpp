@@ -36,24 +36,8 @@ void setup_calendar(CLI::App& app, Context& ctx) {
       std::cout << *ics;
       return;
     }
-    // Written next to the target and renamed, so a reader never sees half a calendar.
-    const std::string tmp = o->out + ".tmp";
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << *ics;
-      f.close();
-      if (!f) {
-        std::remove(tmp.c_str());
-        print_error("cannot write '" + o->out + "'");
-        ctx.status = kExitFailure;
-        return;
-      }
-    }
-    if (std::rename(tmp.c_str(), o->out.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      print_error("cannot write '" + o->out + "'");
-      ctx.status = kExitFailure;
-    }
+    // Renamed into place (a reader never sees half a calendar), 0600: patient data.
+    if (Status w = write_private_file(o->out, *ics); !w) ctx.fail(w.error());
   });
 }
 

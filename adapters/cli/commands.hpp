@@ -39,8 +39,13 @@ struct Context {
 
 // Prints "zorgpad: <message>" on stderr as one line.
 void print_error(const std::string& message);
-// Reads FILE, or standard input for "-". Error message on failure.
-bool read_input(const std::string& path, std::string& out, std::string& error);
+// Reads FILE, or standard input for "-". A NUL byte is an error (it would
+// end the text silently for every reader after this one).
+Expected<std::string> read_input(const std::string& path);
+// Writes through a temporary file in the same directory, synced and renamed
+// into place, readable by the owner only (0600): every file zorgpad writes
+// may hold patient data.
+Status write_private_file(const std::string& path, const std::string& content);
 // Parses a date option; prints the error and returns nullopt when malformed.
 std::optional<Date> parse_date_option(Context& ctx, const std::string& name, const std::string& value);
 

@@ -33,16 +33,8 @@ void setup_fhir(CLI::App& app, Context& ctx) {
       std::cout << text;
       return;
     }
-    // Written next to the target and renamed, so a reader never sees half a Bundle.
-    const std::string tmp = o->out + ".tmp";
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f || std::rename(tmp.c_str(), o->out.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      print_error("cannot write '" + o->out + "'");
-      ctx.status = kExitFailure;
-    }
+    // Renamed into place (a reader never sees half a Bundle), 0600: patient data.
+    if (Status w = write_private_file(o->out, text); !w) ctx.fail(w.error());
   });
 }
 

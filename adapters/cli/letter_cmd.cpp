@@ -18,35 +18,6 @@
 namespace zorgpad::cli {
 namespace {
 
-// Writes through a temporary file in the same directory and renames it into
-// place, readable by the owner only: a letter holds patient data.
-bool write_private_file(const std::string& path, const std::string& content, std::string& error) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = "cannot write '" + path + "': " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 struct LetterOptions {
   std::string lang = "nl", format = "html";
 };
@@ -132,12 +103,7 @@ void setup_letter(CLI::App& app, Context& ctx) {
       std::cout << *letter << std::flush;
       return;
     }
-    std::string error;
-    if (!write_private_file(o->out, *letter, error)) {
-      print_error(error);
-      ctx.status = kExitFailure;
-      return;
-    }
+    if (Status w = write_private_file(o->out, *letter); !w) return ctx.fail(w.error());
     std::cout << "wrote " << o->out << " (" << describe(row) << ")\n";
   });
 }
@@ -196,10 +162,8 @@ void setup_letters(CLI::App& app, Context& ctx) {
         continue;
       }
       const std::string path = (dir / letter_file_name(row, format)).string();
-      std::string error;
-      if (!write_private_file(path, *letter, error)) {
-        print_error(error);
-        ctx.status = kExitFailure;
+      if (Status w = write_private_file(path, *letter); !w) {
+        ctx.fail(w.error());
         continue;
       }
       std::cout << "wrote " << path << " (" << describe(row) << ")\n";

@@ -1,3 +1,7 @@
+#include <cstring>
+#include <cerrno>
+#include <unistd.h>
+#include <fcntl.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -17,17 +21,44 @@ void print_error(const std::string& message) {
   std::cerr << "zorgpad: " << line << "\n";
 }
 
-bool read_input(const std::string& path, std::string& out, std::string& error) {
+Expected<std::string> read_input(const std::string& path) {
   std::ostringstream buf;
   if (path == "-") {
     buf << std::cin.rdbuf();
   } else {
     std::ifstream in(path, std::ios::binary);
-    if (!in) { error = "cannot read '" + path + "'"; return false; }
+    if (!in) return bad_input("cannot read '" + clip(path) + "'");
     buf << in.rdbuf();
   }
-  out = buf.str();
-  return true;
+  std::string text = buf.str();
+  if (auto nul = text.find('\0'); nul != std::string::npos)
+    return bad_input("the input contains a NUL byte (at byte " + std::to_string(nul) + ")");
+  return text;
+}
+
+Status write_private_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  auto failed = [&] { return Status::Fail("cannot write '" + clip(path) + "': " + std::strerror(errno), ErrorKind::store); };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return failed();
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = failed();
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = failed();
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
 }
 
 std::optional<Date> parse_date_option(Context& ctx, const std::string& name, const std::string& value) {

@@ -12,11 +12,11 @@ void setup_open(CLI::App& app, Context& ctx) {
   cmd->add_option("--patient", o->patient, "pseudonymous patient reference");
   cmd->add_option("FILE", o->file, "the open event, or - for standard input")->required();
   cmd->callback([o, &ctx] {
-    std::string text, error;
-    if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
-    auto body = nlohmann::json::parse(text, nullptr, false);
+    auto text = read_input(o->file);
+    if (!text) return ctx.fail(text.error());
+    auto body = nlohmann::json::parse(*text, nullptr, false);
     if (body.is_discarded())
-      return ctx.fail_bad_input((o->id.empty() ? std::string() : o->id + " event 0: ") + "the event is not valid JSON");
+      return ctx.fail_bad_input((o->id.empty() ? std::string() : clip(o->id) + " event 0: ") + "the event is not valid JSON");
     if (o->id.size() > 100) return ctx.fail_bad_input("episode id must be 1-100 characters");
     auto event = parse_event(body);
     if (!event) return ctx.fail_bad_input(event_label(o->id.empty() ? "new episode" : o->id, 0, body) + ": " + event.message());

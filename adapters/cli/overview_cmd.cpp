@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "adapters/cli/commands.hpp"
+#include "adapters/texts/printable.hpp"
 #include "adapters/overview/overview.hpp"
 
 namespace zorgpad::cli {
@@ -34,11 +35,11 @@ void print_tasks(const char* title, const OverviewList<OverviewTask>& list) {
   std::printf("  %7s  %-14s %-12s %-18s %-12s %-10s %5s  %-16s %s\n", "TASK", "EPISODE", "PATIENT", "KIND", "CHECKPOINT",
               "DUE", "LATE", "STATE", "THERAPIST");
   for (const auto& t : list.items)
-    std::printf("  %7lld  %-14s %-12s %-18s %-12s %-10s %5d  %-16s %s\n", (long long)t.row.id, t.row.episode.c_str(),
-                t.episode.patient.c_str(), std::string(kTaskKinds.name(t.row.task.kind)).c_str(),
+    std::printf("  %7lld  %-14s %-12s %-18s %-12s %-10s %5d  %-16s %s\n", (long long)t.row.id, printable(t.row.episode).c_str(),
+                printable(t.episode.patient).c_str(), std::string(kTaskKinds.name(t.row.task.kind)).c_str(),
                 t.row.task.checkpoint ? std::string(kCheckpoints.name(*t.row.task.checkpoint)).c_str() : "-",
                 t.row.task.due.iso().c_str(), t.days_late, std::string(kStates.name(t.episode.state)).c_str(),
-                t.episode.therapist.c_str());
+                printable(t.episode.therapist).c_str());
   print_more(list.total, list.items.size());
 }
 
@@ -97,17 +98,17 @@ void setup_overview(CLI::App& app, Context& ctx) {
       std::string tasks;
       for (const auto& t : w.gp_tasks)
         tasks += (tasks.empty() ? "" : ", ") + std::string(kTaskKinds.name(t.task.kind)) + " #" + std::to_string(t.id);
-      std::printf("  %-14s %-12s %-16s %-7s %-10s %-16s %s\n", w.episode.id.c_str(), w.episode.patient.c_str(),
+      std::printf("  %-14s %-12s %-16s %-7s %-10s %-16s %s\n", printable(w.episode.id).c_str(), printable(w.episode.patient).c_str(),
                   std::string(kStates.name(w.episode.state)).c_str(), profile_text(w.episode.profile).c_str(),
-                  w.since ? w.since->iso().c_str() : "-", w.episode.gp.c_str(), tasks.empty() ? "-" : tasks.c_str());
+                  w.since ? w.since->iso().c_str() : "-", printable(w.episode.gp).c_str(), tasks.empty() ? "-" : tasks.c_str());
     }
     print_more(ov.waiting_on_gp.total, ov.waiting_on_gp.items.size());
 
     std::printf("\nREFERRED THIS MONTH — %lld\n", (long long)ov.referred_this_month.total);
     for (const auto& r : ov.referred_this_month.items)
-      std::printf("  %-14s %-12s %-10s %-18s %s\n", r.episode.id.c_str(), r.episode.patient.c_str(),
+      std::printf("  %-14s %-12s %-10s %-18s %s\n", printable(r.episode.id).c_str(), printable(r.episode.patient).c_str(),
                   r.task.task.due.iso().c_str(), std::string(kTaskKinds.name(r.task.task.kind)).c_str(),
-                  r.episode.gp.c_str());
+                  printable(r.episode.gp).c_str());
     print_more(ov.referred_this_month.total, ov.referred_this_month.items.size());
 
     std::printf("\nINACTIVE — no event for %d days or more; close and report to the GP — %lld\n", kInactiveAfterDays,
@@ -116,9 +117,9 @@ void setup_overview(CLI::App& app, Context& ctx) {
       std::printf("  %-14s %-12s %-16s %-10s %5s  %-16s %s\n", "EPISODE", "PATIENT", "STATE", "LAST EVENT", "DAYS", "THERAPIST",
                   "GP");
     for (const auto& i : ov.inactive.items)
-      std::printf("  %-14s %-12s %-16s %-10s %5d  %-16s %s\n", i.episode.id.c_str(), i.episode.patient.c_str(),
+      std::printf("  %-14s %-12s %-16s %-10s %5d  %-16s %s\n", printable(i.episode.id).c_str(), printable(i.episode.patient).c_str(),
                   std::string(kStates.name(i.episode.state)).c_str(), i.last_event.iso().c_str(), i.days_inactive,
-                  i.episode.therapist.c_str(), i.episode.gp.c_str());
+                  printable(i.episode.therapist).c_str(), printable(i.episode.gp).c_str());
     print_more(ov.inactive.total, ov.inactive.items.size());
   });
 }

@@ -13,10 +13,10 @@ void setup_record(CLI::App& app, Context& ctx) {
   cmd->add_option("--expect-seq", o->expect_seq, "reject unless the episode's log ends at event N (optimistic lock)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([o, &ctx] {
-    std::string text, error;
-    if (!read_input(o->file, text, error)) return ctx.fail_bad_input(error);
-    auto body = nlohmann::json::parse(text, nullptr, false);
-    if (body.is_discarded()) return ctx.fail_bad_input(o->episode + ": the event is not valid JSON");
+    auto text = read_input(o->file);
+    if (!text) return ctx.fail(text.error());
+    auto body = nlohmann::json::parse(*text, nullptr, false);
+    if (body.is_discarded()) return ctx.fail_bad_input(clip(o->episode) + ": the event is not valid JSON");
     auto store = ctx.open_store();
     if (!store) return;
     auto event = parse_event(body);
@@ -31,11 +31,8 @@ void setup_record(CLI::App& app, Context& ctx) {
     auto r = store->record(o->episode, *event, expect);
     if (!r) return ctx.fail(r.error());
     const auto& rec = r.value();
-    auto ep = store->load(rec.episode);
-    if (!ep) return ctx.fail(ep.error());
-    const Episode& episode = ep.value();
     std::cout << rec.episode << " event " << rec.seq - 1 << (rec.duplicate ? " (already recorded)" : "") << ": "
-              << kStates.name(episode.state) << ", " << kPhases.name(episode.phase) << "\n";
+              << kStates.name(rec.state) << ", " << kPhases.name(rec.phase) << "\n";
   });
 }
 

@@ -10,9 +10,9 @@ void setup_replay(CLI::App& app, Context& ctx) {
   auto file = std::make_shared<std::string>();
   cmd->add_option("FILE", *file, "scenario JSON file, or - for standard input")->required();
   cmd->callback([file, &ctx] {
-    std::string text, error;
-    if (!read_input(*file, text, error)) { print_error(error); ctx.status = kExitBadInput; return; }
-    auto result = replay_scenario(text);
+    auto text = read_input(*file);
+    if (!text) return ctx.fail(text.error());
+    auto result = replay_scenario(*text);
     if (!result) { print_error(result.message()); ctx.status = kExitBadInput; return; }
     std::cout << result->dump(2) << "\n";
   });

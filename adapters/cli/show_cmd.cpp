@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "adapters/cli/commands.hpp"
+#include "adapters/texts/printable.hpp"
 #include "states/episode_json.hpp"
 
 namespace zorgpad::cli {
@@ -36,8 +37,8 @@ void setup_show(CLI::App& app, Context& ctx) {
     f.episode = ep.id;
     auto tr = store->tasks(f);
     if (!tr) return ctx.fail(tr.error());
-    std::cout << "episode   " << ep.id << "  (patient " << ep.patient << ")\n"
-              << "state     " << kStates.name(ep.state) << (ep.reason && is_terminal(ep.state) ? " — " + *ep.reason : "") << "\n"
+    std::cout << "episode   " << printable(ep.id) << "  (patient " << printable(ep.patient) << ")\n"
+              << "state     " << kStates.name(ep.state) << (ep.reason && is_terminal(ep.state) ? " — " + printable(*ep.reason) : "") << "\n"
               << "phase     " << kPhases.name(ep.phase) << "  (onset " << ep.onset.iso() << ", opened " << ep.opened.iso() << ")\n"
               << "complaint " << kComplaints.name(ep.complaint) << (ep.recurrent ? ", recurrent" : "") << "\n"
               << "profile   " << opt_int(ep.profile) << "  (suggested " << opt_int(ep.suggested_profile) << ")\n";

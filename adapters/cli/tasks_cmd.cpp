@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "adapters/cli/commands.hpp"
+#include "adapters/texts/printable.hpp"
 #include "adapters/overview/overview.hpp"
 #include "states/episode_json.hpp"
 
@@ -38,7 +39,7 @@ void setup_tasks(CLI::App& app, Context& ctx) {
     }
     std::printf("%8s  %-16s  %-18s  %-12s  %-10s  %s\n", "ID", "EPISODE", "KIND", "CHECKPOINT", "DUE", "STATUS");
     for (const auto& row : rows)
-      std::printf("%8lld  %-16s  %-18s  %-12s  %-10s  %s\n", (long long)row.id, row.episode.c_str(),
+      std::printf("%8lld  %-16s  %-18s  %-12s  %-10s  %s\n", (long long)row.id, printable(row.episode).c_str(),
                   std::string(kTaskKinds.name(row.task.kind)).c_str(),
                   row.task.checkpoint ? std::string(kCheckpoints.name(*row.task.checkpoint)).c_str() : "-",
                   row.task.due.iso().c_str(), std::string(kTaskStatuses.name(row.task.status)).c_str());

@@ -2,7 +2,7 @@
 // files pin its bytes: tests/data/golden/bodies.ndjson was written by the
 // previous release (nlohmann's dump of the episode's JSON tree, before the
 // direct writer was the only one) from the events of episodes.ndjson: 40
-// scenario episodes and one whose strings need every kind of escape and
+// scenario episodes and one whose strings need the escapes (quote, backslash, line breaks, tab) and
 // UTF-8. A change of the stored form must change these files on purpose.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
