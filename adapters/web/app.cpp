@@ -20,6 +20,8 @@ constexpr int64_t kDefaultEpisodePage = 50;
 constexpr int64_t kDefaultTaskPage = 100;
 constexpr int64_t kMaxPage = 1000;
 constexpr const char* kCookie = "zorgpad_token";
+// Headers a request may carry at most once (names in lower case, as in HttpRequest).
+constexpr const char* kSingleHeaders[] = {"host", "authorization", "x-zorgpad-token", "cookie", "content-length"};
 
 // The dashboard's own files only; letters bring their own inline style and no script.
 constexpr const char* kPageCsp =
@@ -430,6 +432,11 @@ WebApp::WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shar
     : clock_(clock), policy_(std::move(policy)), assets_(std::move(assets)), log_(std::move(logger)) {}
 
 std::optional<HttpResponse> WebApp::check_access(const HttpRequest& req) const {
+  // Headers read for access or framing must come once: with two Host headers
+  // the Host check would judge one copy while another part of the chain might
+  // use the other (RFC 9112 §3.2: 400).
+  for (const char* name : kSingleHeaders)
+    if (req.headers.count(name) > 1) return error(400, std::string("the request has more than one ") + name + " header");
   if (policy_.loopback) {
     std::string host = header(req, "host");
     if (!host.empty() && host.front() == '[') {

@@ -26,7 +26,10 @@
 //     sets (HttpOnly, SameSite=Strict); a POST accepts the header forms only,
 //     so another site cannot make a browser act on a task;
 //   - on loopback, a request whose Host header names anything but a loopback
-//     name is refused (403), so a rebound DNS name cannot read the data.
+//     name is refused (403), so a rebound DNS name cannot read the data;
+//   - a request with more than one Host, Authorization, X-Zorgpad-Token,
+//     Cookie or Content-Length header is refused (400) on any address: which
+//     of two copies counts would be a guess.
 //
 // Web assets (index.html, app.js, app.css) are files under
 // $ZORGPAD_SHARE_DIR/web, else under the share directory compiled in
@@ -55,7 +58,7 @@ struct HttpRequest {
   std::string method;  // "GET", "HEAD", "POST", ...
   std::string path;    // decoded, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
-  std::map<std::string, std::string> headers;              // names in lower case
+  std::multimap<std::string, std::string> headers;         // names in lower case, every copy as sent
 };
 
 struct HttpResponse {
