@@ -1,6 +1,7 @@
 // `zorgpad serve` without a socket (adapters/web): the header rules of
-// WebApp::handle. The server itself is tested as a process by
-// tests/cli/web_api.py.
+// WebApp::handle, the client address --max-per-client counts by, and the
+// limits check_serve_options accepts. The server itself (timeouts, caps,
+// threads) is tested as a process by tests/cli/web_slow_clients.py.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -54,4 +55,35 @@ TEST_CASE("the headers that carry the token come once too", "[web]") {
   CHECK(status_of(app, get("/healthz", {{"content-length", "0"}, {"content-length", "5"}})) == 400);
   // Headers WebApp does not read may repeat.
   CHECK(status_of(app, get("/healthz", {{"authorization", bearer}, {"accept", "a"}, {"accept", "b"}})) == 503);
+}
+
+TEST_CASE("connections are counted per IPv4 address and per IPv6 /64", "[web]") {
+  CHECK(client_key("127.0.0.1") == "127.0.0.1");
+  CHECK(client_key("::ffff:192.0.2.7") == "192.0.2.7");
+  CHECK(client_key("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64");
+  CHECK(client_key("2001:db8:1:2::9") == client_key("2001:db8:1:2:ffff::1"));
+  CHECK(client_key("2001:db8:1:3::9") != client_key("2001:db8:1:2::9"));
+  CHECK(client_key("::1") == "::/64");
+  CHECK(client_key("") == "");
+}
+
+TEST_CASE("serve's limits are checked before it starts", "[web]") {
+  ServeOptions o;
+  CHECK(check_serve_options(o).ok());
+  o.threads = 200;
+  CHECK(!check_serve_options(o).ok());  // more than --max-connections (128)
+  o.max_connections = 200;
+  CHECK(check_serve_options(o).ok());
+  o.max_connections = 1001;
+  CHECK(!check_serve_options(o).ok());
+  o = ServeOptions{};
+  o.max_per_client = 0;
+  CHECK(!check_serve_options(o).ok());
+  o.max_per_client = 129;
+  CHECK(!check_serve_options(o).ok());
+  o = ServeOptions{};
+  o.request_timeout = 0;
+  CHECK(!check_serve_options(o).ok());
+  o.request_timeout = 301;
+  CHECK(!check_serve_options(o).ok());
 }
