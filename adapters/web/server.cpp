@@ -647,6 +647,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
       const CutAnswer a = answer_for(t_stream->cut(), request_timeout);
       res.status = a.status;
       res.set_header("Connection", "close");
+      res.set_header("X-Content-Type-Options", "nosniff");
       res.set_content(error_json(a.status, a.what), "application/json");
       return;
     }
@@ -658,6 +659,11 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
                        : res.status == 414 ? "URI too long"
                                            : "request failed";
     res.set_content(error_json(res.status, what), "application/json");
+  });
+  // httplib adds "Keep-Alive" after the error handler has run; the answer to
+  // a cut-off request closes its connection.
+  svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (t_stream && t_stream->cut() != Cut::none) res.headers.erase("Keep-Alive");
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.status = 500;

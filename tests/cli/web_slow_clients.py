@@ -207,6 +207,8 @@ def check_slow_clients(port):
     for status, headers, body in answered:
         if status == 408:
             is_json_error(status, headers, body, 408, "a request that does not arrive in time")
+            check(headers.get("connection") == "close" and "keep-alive" not in headers,
+                  f"the 408 closes the connection ({headers})")
             break
     check(len(probes) == len(PROBE_AT), f"{len(PROBE_AT)} probes made ({len(probes)})")
     print("web_slow_clients: /healthz under the slow clients: " +
