@@ -52,12 +52,12 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // The limits that are not options (docs/serve.md, "Limits").
-constexpr size_t kHeadMaxBytes = 32 * 1024;  // request line and headers
-constexpr size_t kBodyMaxBytes = 64 * 1024;  // a request body, as sent (our one POST has none)
-constexpr time_t kKeepAliveSeconds = 5;      // the wait for the next request on an open connection
-constexpr size_t kKeepAliveRequests = 5;     // requests per connection
-constexpr auto kSendTimeout = seconds(60);   // sending one answer, in all
-constexpr auto kSendStall = seconds(10);     // ... and without any progress
+constexpr size_t kHeadMaxBytes = 32 * 1024;        // request line and headers
+constexpr size_t kBodyMaxBytes = 64 * 1024;        // a request body, as sent (our one POST has none)
+constexpr time_t kKeepAliveSeconds = 5;            // the wait for the next request on an open connection
+constexpr size_t kKeepAliveRequests = 5;           // requests per connection
+constexpr auto kSendTimeout = seconds(60);         // sending one answer, in all
+constexpr auto kSendStall = seconds(10);           // ... and without any progress
 constexpr auto kLingerCut = milliseconds(250);     // after a 408, 413, 431: reading what the client still sends
 constexpr auto kLingerRefused = milliseconds(50);  // after a 429, which must stay cheap under a flood
 constexpr size_t kLingerMaxBytes = 64 * 1024;
