@@ -19,8 +19,18 @@ void setup_serve(CLI::App& app, Context& ctx) {
   cmd->add_option("--token", o->token,
                   "the access token (default: $ZORGPAD_TOKEN; on loopback without one, a random token for POST is "
                   "generated and printed)");
-  cmd->add_option("--threads", o->threads, "worker threads, each with its own database connection (default 8)")
+  cmd->add_option("--threads", o->threads,
+                  "worker threads kept running, each with its own database connection (default 8)")
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--max-connections", o->max_connections,
+                  "connections served at once, one worker thread each; more wait (default 128)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-per-client", o->max_per_client,
+                  "connections open at once from one address (IPv6: one /64); more get 429 (default 32)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--request-timeout", o->request_timeout,
+                  "seconds a connection has to send a whole request; then 408 and closed (default 10)")
+      ->check(CLI::Range(1, 300));
   cmd->callback([o, &ctx] {
     if (o->token.empty())
       if (const char* env = std::getenv("ZORGPAD_TOKEN")) o->token = env;

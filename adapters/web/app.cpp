@@ -1,4 +1,7 @@
 // The routes of `zorgpad serve`, without an HTTP library (see web.hpp).
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <set>
@@ -20,6 +23,8 @@ constexpr int64_t kDefaultEpisodePage = 50;
 constexpr int64_t kDefaultTaskPage = 100;
 constexpr int64_t kMaxPage = 1000;
 constexpr const char* kCookie = "zorgpad_token";
+// Headers a request may carry at most once (names in lower case, as in HttpRequest).
+constexpr const char* kSingleHeaders[] = {"host", "authorization", "x-zorgpad-token", "cookie", "content-length"};
 
 // The dashboard's own files only; letters bring their own inline style and no script.
 constexpr const char* kPageCsp =
@@ -415,6 +420,16 @@ bool is_loopback_host(std::string_view h) {
   return dots == 2 && digits > 0;
 }
 
+std::string client_key(std::string_view ip) {
+  const std::string text(ip);
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &a6) != 1) return text;  // IPv4 as it is (or not an address)
+  char buf[INET6_ADDRSTRLEN];
+  if (IN6_IS_ADDR_V4MAPPED(&a6)) return ::inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof buf) ? buf : text;
+  std::fill(std::begin(a6.s6_addr) + 8, std::end(a6.s6_addr), uint8_t(0));
+  return ::inet_ntop(AF_INET6, &a6, buf, sizeof buf) ? std::string(buf) + "/64" : text;
+}
+
 std::string generate_token() {
   std::random_device rd;
   static const char* hex = "0123456789abcdef";
@@ -430,6 +445,11 @@ WebApp::WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shar
     : clock_(clock), policy_(std::move(policy)), assets_(std::move(assets)), log_(std::move(logger)) {}
 
 std::optional<HttpResponse> WebApp::check_access(const HttpRequest& req) const {
+  // Headers read for access or framing must come once: with two Host headers
+  // the Host check would judge one copy while another part of the chain might
+  // use the other (RFC 9112 §3.2: 400).
+  for (const char* name : kSingleHeaders)
+    if (req.headers.count(name) > 1) return error(400, std::string("the request has more than one ") + name + " header");
   if (policy_.loopback) {
     std::string host = header(req, "host");
     if (!host.empty() && host.front() == '[') {
@@ -550,7 +570,14 @@ HttpResponse WebApp::route(const HttpRequest& req, const StoreFn& store_fn) cons
 
 Status check_serve_options(const ServeOptions& o) {
   if (o.port < 0 || o.port > 65535) return Status::Fail("--port: must be 0-65535");
+  if (o.max_connections < 1 || o.max_connections > 1000) return Status::Fail("--max-connections: must be 1-1000");
   if (o.threads < 1 || o.threads > 256) return Status::Fail("--threads: must be 1-256");
+  if (o.threads > o.max_connections)
+    return Status::Fail("--threads (" + std::to_string(o.threads) + ") cannot exceed --max-connections (" +
+                        std::to_string(o.max_connections) + ")");
+  if (o.max_per_client < 1 || o.max_per_client > o.max_connections)
+    return Status::Fail("--max-per-client: must be 1-" + std::to_string(o.max_connections) + " (--max-connections)");
+  if (o.request_timeout < 1 || o.request_timeout > 300) return Status::Fail("--request-timeout: must be 1-300 seconds");
   if (!o.token.empty() && o.token.size() < 16) return Status::Fail("the token must have at least 16 characters");
   for (char c : o.token)
     if (c <= ' ' || c == ';' || c == ',' || c == '"' || c == '\\' || c == 0x7f)

@@ -1,19 +1,68 @@
-// The HTTP side of `zorgpad serve`: cpp-httplib (Debian's libcpp-httplib) with
-// its thread pool. The only file that includes <httplib.h>; every route lives
-// in WebApp (app.cpp).
+// The HTTP side of `zorgpad serve`: cpp-httplib (Debian's libcpp-httplib,
+// 0.11) parses requests and writes answers; the connections are ours. The
+// only file that includes <httplib.h>; every route lives in WebApp (app.cpp).
+//
+// httplib reads a request with a timeout per recv() and no bound on the
+// whole, from threads of a fixed pool: a client that sends a header line now
+// and then holds a thread for as long as it likes. So GuardedServer takes
+// over each accepted socket (process_and_close_socket, the hook httplib's own
+// SSLServer uses) and hands httplib's request parser (the protected
+// process_request) a ConnectionStream of its own, which
+//   - gives each request one deadline for its request line, headers and body,
+//     counted from the acceptance or from the end of the previous answer
+//     (--request-timeout); a request still incomplete then gets 408;
+//   - caps the request head (32 KiB) and body (64 KiB) in bytes as they come
+//     in, whatever the framing (httplib bounds neither a chunked body nor a
+//     POST without Content-Length);
+//   - bounds the sending of an answer (60 s in all, 10 s without progress).
+// Connections from one client address (IPv6: one /64) are capped
+// (--max-per-client, then 429), and WorkerPool grows from --threads up to
+// --max-connections threads, one per open connection. docs/serve.md,
+// "Limits", tells the same for the operator.
 #include <httplib.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "adapters/web/web.hpp"
 
 namespace zorgpad::web {
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The limits that are not options (docs/serve.md, "Limits").
+constexpr size_t kHeadMaxBytes = 32 * 1024;        // request line and headers
+constexpr size_t kBodyMaxBytes = 64 * 1024;        // a request body, as sent (our one POST has none)
+constexpr time_t kKeepAliveSeconds = 5;            // the wait for the next request on an open connection
+constexpr size_t kKeepAliveRequests = 5;           // requests per connection
+constexpr auto kSendTimeout = seconds(60);         // sending one answer, in all
+constexpr auto kSendStall = seconds(10);           // ... and without any progress
+constexpr auto kLingerCut = milliseconds(250);     // after a 408, 413, 431: reading what the client still sends
+constexpr auto kLingerRefused = milliseconds(50);  // after a 429, which must stay cheap under a flood
+constexpr size_t kLingerMaxBytes = 64 * 1024;
+constexpr auto kThreadIdle = seconds(60);  // a worker beyond --threads ends after this long unused
+constexpr auto kWarnEvery = seconds(10);   // at most one warning of a kind this often
 
 // Each worker thread opens its own Store (one-per-thread contract) the first
 // time it serves a request of a given server run.
@@ -62,6 +111,490 @@ std::string url_host(const std::string& bind) {
   return bind.find(':') != std::string::npos && bind.front() != '[' ? "[" + bind + "]" : bind;
 }
 
+std::string error_json(int status, const std::string& what) {
+  return "{\"error\":\"" + what + "\",\"status\":" + std::to_string(status) + "}\n";
+}
+
+// ---- sockets -----------------------------------------------------------------------------
+
+// Waits until `fd` is ready for `events` (or has an error or hang-up for the
+// next recv/send to report) before `until`; false when the time is up.
+bool wait_for(int fd, short events, TimePoint until) {
+  for (;;) {
+    const auto left = std::chrono::ceil<milliseconds>(until - SteadyClock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, int(std::min<long long>(left, 60'000)));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
+bool numeric_address(const sockaddr_storage& sa, socklen_t len, std::string& ip, int& port) {
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&sa), len, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return false;
+  ip = host;
+  port = std::atoi(serv);
+  return true;
+}
+
+struct Peer {
+  std::string ip;
+  int port = 0;
+  std::string client;  // client_key(ip): what --max-per-client counts
+};
+
+Peer peer_of(int fd) {
+  Peer p;
+  sockaddr_storage sa{};
+  socklen_t len = sizeof sa;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) numeric_address(sa, len, p.ip, p.port);
+  p.client = client_key(p.ip);
+  return p;
+}
+
+// A whole answer of our own (408, 413, 431, 429) on a socket whose request
+// httplib will not answer; best effort, without waiting: a socket's send
+// buffer takes a few hundred bytes.
+void say(int fd, int status, const char* reason, const std::string& what) {
+  const std::string body = error_json(status, what);
+  std::string msg = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                    "\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n";
+  if (status == 429) msg += "Retry-After: 1\r\n";
+  msg += "\r\n" + body;
+  size_t off = 0;
+  while (off < msg.size()) {
+    const ssize_t n = ::send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += size_t(n);
+  }
+}
+
+// Closes after an answer of ours, first reading what the client still sends
+// for a moment (until it closes too): closing over unread bytes would reset
+// the connection, and the client might lose the answer before it reads it.
+void linger_and_close(int fd, milliseconds linger) {
+  ::shutdown(fd, SHUT_WR);
+  const TimePoint until = SteadyClock::now() + linger;
+  char buf[4096];
+  for (size_t drained = 0; drained < kLingerMaxBytes;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) {
+      drained += size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && wait_for(fd, POLLIN, until)) continue;
+    break;  // the client closed too, an error, or the time is up
+  }
+  ::close(fd);
+}
+
+// ---- one connection ----------------------------------------------------------------------
+
+// Why a request was cut off, if it was.
+enum class Cut { none, timeout, head_too_large, body_too_large };
+
+struct CutAnswer {
+  int status;
+  const char* reason;
+  std::string what;
+};
+
+CutAnswer answer_for(Cut cut, seconds request_timeout) {
+  switch (cut) {
+    case Cut::head_too_large:
+      return {431, "Request Header Fields Too Large",
+              "request line and headers larger than " + std::to_string(kHeadMaxBytes / 1024) + " KiB"};
+    case Cut::body_too_large:
+      return {413, "Payload Too Large", "request body larger than " + std::to_string(kBodyMaxBytes / 1024) + " KiB"};
+    default:
+      return {408, "Request Timeout",
+              "the request did not arrive whole within " + std::to_string(request_timeout.count()) + " s"};
+  }
+}
+
+// The socket as httplib's request parser and answer writer see it: reads
+// buffered, with one deadline and byte limits per request; writes bounded in
+// time. Every recv and send comes after a poll() and does not block.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(int fd, const Peer& peer) : fd_(fd), peer_(peer) {}
+
+  // A new request: its deadline, fresh byte counts, the answer not started.
+  void begin_request(TimePoint deadline) {
+    deadline_ = deadline;
+    cut_ = Cut::none;
+    head_done_ = false;
+    head_end_match_ = 0;
+    head_bytes_ = body_bytes_ = written_ = 0;
+    send_deadline_ = TimePoint::max();
+  }
+
+  // Waits for the first byte of the next request, until `idle_until` at most.
+  bool wait_request(TimePoint idle_until) const {
+    return pos_ < len_ || wait_for(fd_, POLLIN, std::min(idle_until, deadline_));
+  }
+
+  Cut cut() const { return cut_; }
+  size_t written() const { return written_; }
+
+  bool is_readable() const override {
+    if (pos_ < len_) return true;
+    if (cut_ != Cut::none) return false;
+    if (wait_for(fd_, POLLIN, deadline_)) return true;
+    if (SteadyClock::now() >= deadline_) cut_ = Cut::timeout;
+    return false;
+  }
+
+  bool is_writable() const override { return wait_for(fd_, POLLOUT, send_until()); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (size == 0) return 0;
+    if (cut_ != Cut::none) return -1;
+    while (pos_ == len_) {
+      if (!is_readable()) return -1;
+      const ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return n;  // 0: the client closed its side
+      pos_ = 0;
+      len_ = size_t(n);
+    }
+    const size_t n = admit(buf_.data() + pos_, std::min(size, len_ - pos_));
+    if (n == 0) return -1;
+    std::memcpy(ptr, buf_.data() + pos_, n);
+    pos_ += n;
+    return ssize_t(n);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (send_deadline_ == TimePoint::max()) send_deadline_ = SteadyClock::now() + kSendTimeout;
+    if (!wait_for(fd_, POLLOUT, send_until())) return -1;
+    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;  // 0: httplib's writer calls again
+    written_ += size_t(n);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = peer_.ip;
+    port = peer_.port;
+  }
+
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0) numeric_address(sa, len, ip, port);
+  }
+
+  socket_t socket() const override { return fd_; }
+
+ private:
+  TimePoint send_until() const {
+    const TimePoint stall = SteadyClock::now() + kSendStall;
+    return std::min(stall, send_deadline_);
+  }
+
+  // How many of the n bytes at p the request may still take. The head ends
+  // with its blank line ("\n\r\n", the way httplib's line reader ends it);
+  // what follows is body.
+  size_t admit(const char* p, size_t n) {
+    size_t i = 0;
+    for (; i < n && !head_done_; ++i) {
+      if (++head_bytes_ > kHeadMaxBytes) {
+        cut_ = Cut::head_too_large;
+        return i;
+      }
+      const char c = p[i];
+      head_end_match_ = c == '\n' ? (head_end_match_ == 2 ? 3 : 1) : (c == '\r' && head_end_match_ == 1 ? 2 : 0);
+      head_done_ = head_end_match_ == 3;
+    }
+    const size_t body = n - i;
+    if (body_bytes_ + body > kBodyMaxBytes) {
+      cut_ = Cut::body_too_large;
+      const size_t allowed = kBodyMaxBytes - body_bytes_;
+      body_bytes_ = kBodyMaxBytes;
+      return i + allowed;
+    }
+    body_bytes_ += body;
+    return n;
+  }
+
+  const int fd_;
+  const Peer& peer_;
+  std::array<char, 16 * 1024> buf_{};
+  size_t pos_ = 0, len_ = 0;
+  TimePoint deadline_ = TimePoint::max(), send_deadline_ = TimePoint::max();
+  mutable Cut cut_ = Cut::none;
+  bool head_done_ = false;
+  int head_end_match_ = 0;
+  size_t head_bytes_ = 0, body_bytes_ = 0, written_ = 0;
+};
+
+// The stream of the connection this thread serves, for the error handler:
+// httplib answers 400 when the headers stop coming, and the handler turns
+// that into the 408 (or 413, 431) it was.
+thread_local const ConnectionStream* t_stream = nullptr;
+
+// At most one log line of a kind every kWarnEvery, telling how many it
+// stands for: a flood of slow or surplus connections must not become a flood
+// of log lines. Addresses only; nothing of a request.
+class Warnings {
+ public:
+  enum Kind { refused, cut, kinds };
+  explicit Warnings(std::shared_ptr<spdlog::logger> log) : log_(std::move(log)) {}
+
+  void note(Kind kind, const std::string& client, const std::string& what) {
+    if (!log_) return;
+    std::lock_guard lock(mu_);
+    Tally& t = tallies_[kind];
+    ++t.count;
+    const TimePoint now = SteadyClock::now();
+    if (t.last != TimePoint{} && now - t.last < kWarnEvery) return;
+    log_->warn("serve: {} (client {}; {} {} since the last such line)", what, client, t.count, kNouns[kind]);
+    t.count = 0;
+    t.last = now;
+  }
+
+ private:
+  static constexpr const char* kNouns[kinds] = {"refused", "cut off"};
+  struct Tally {
+    TimePoint last{};
+    size_t count = 0;
+  };
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;
+  std::array<Tally, kinds> tallies_{};
+};
+
+// The open connections: how many per client, and their sockets, so that a
+// stop can end the reads that would otherwise wait out their timeouts.
+class Connections {
+ public:
+  enum class Entry { ok, over_limit, stopping };
+  explicit Connections(size_t per_client) : per_client_(per_client) {}
+
+  Entry enter(int fd, const std::string& client) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Entry::stopping;
+    size_t& n = open_[client];
+    if (n >= per_client_) return Entry::over_limit;
+    ++n;
+    fds_.insert(fd);
+    return Entry::ok;
+  }
+
+  // Before the socket is closed, so that stop() never touches a reused descriptor.
+  void leave(int fd, const std::string& client) {
+    std::lock_guard lock(mu_);
+    fds_.erase(fd);
+    if (auto it = open_.find(client); it != open_.end() && --it->second == 0) open_.erase(it);
+  }
+
+  // No new connections; every open one stops reading (a read returns end of
+  // file at once), an answer being written is finished.
+  void stop() {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    for (int fd : fds_) ::shutdown(fd, SHUT_RD);
+  }
+
+ private:
+  const size_t per_client_;
+  std::mutex mu_;
+  bool stopping_ = false;
+  std::map<std::string, size_t> open_;
+  std::set<int> fds_;
+};
+
+struct Limits {
+  size_t per_client = 32;
+  seconds request_timeout{10};
+};
+
+class GuardedServer final : public httplib::Server {
+ public:
+  GuardedServer(Limits limits, std::shared_ptr<spdlog::logger> log)
+      : limits_(limits), connections_(limits.per_client), warnings_(std::move(log)) {}
+
+  // After bind_to_port: httplib listens with a backlog of 5, and connections
+  // beyond it that arrive at once are taken in only when the client's
+  // handshake is retried, a second or more later. Linux lets listen() be
+  // called again with a longer backlog.
+  void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+
+  // From any thread: stops listening and ends the open connections' reads.
+  void stop_serving() {
+    connections_.stop();
+    stop();
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    const Peer peer = peer_of(sock);
+    switch (connections_.enter(sock, peer.client)) {
+      case Connections::Entry::ok:
+        break;
+      case Connections::Entry::stopping:
+        ::close(sock);
+        return false;
+      case Connections::Entry::over_limit:
+        say(sock, 429, "Too Many Requests",
+            "too many connections at once from this address (at most " + std::to_string(limits_.per_client) + ")");
+        linger_and_close(sock, kLingerRefused);
+        warnings_.note(Warnings::refused, peer.client,
+                       "a connection refused with 429, " + std::to_string(limits_.per_client) + " open already");
+        return false;
+    }
+
+    ConnectionStream strm(sock, peer);
+    t_stream = &strm;
+    bool ret = false;
+    Cut cut = Cut::none;
+    for (size_t left = kKeepAliveRequests; left > 0 && svr_sock_ != INVALID_SOCKET; --left) {
+      const TimePoint start = SteadyClock::now();
+      strm.begin_request(start + limits_.request_timeout);
+      if (!strm.wait_request(start + seconds(kKeepAliveSeconds))) break;  // idle: closed without a word
+      bool closed = false;
+      ret = process_request(strm, left == 1, closed, nullptr);
+      if ((cut = strm.cut()) != Cut::none) {
+        // httplib answered already when the cut came in the headers or the body
+        // (see the error handler); in the request line it gave up silently.
+        if (strm.written() == 0) {
+          const CutAnswer a = answer_for(cut, limits_.request_timeout);
+          say(sock, a.status, a.reason, a.what);
+        }
+        ret = false;
+        break;
+      }
+      if (!ret || closed) break;
+    }
+    t_stream = nullptr;
+    connections_.leave(sock, peer.client);
+    if (cut != Cut::none) {
+      linger_and_close(sock, kLingerCut);
+      const CutAnswer a = answer_for(cut, limits_.request_timeout);
+      warnings_.note(Warnings::cut, peer.client, "a request cut off with " + std::to_string(a.status) + ", " + a.what);
+    } else {
+      ::shutdown(sock, SHUT_RDWR);
+      ::close(sock);
+    }
+    return ret;
+  }
+
+  const Limits limits_;
+  Connections connections_;
+  Warnings warnings_;
+};
+
+// The worker threads: `keep` from the start and more as connections need
+// them, one per open connection, up to `max`; a thread beyond `keep` ends
+// after kThreadIdle unused (and closes its Store). Connections that find all
+// `max` busy wait in the queue; with `max` waiting, the listening thread
+// waits too and the kernel's listen backlog holds the rest.
+class WorkerPool final : public httplib::TaskQueue {
+ public:
+  WorkerPool(size_t keep, size_t max) : keep_(keep), max_(max) {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < keep_; ++i) start_locked();
+  }
+  ~WorkerPool() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    std::unique_lock lock(mu_);
+    room_.wait(lock, [&] { return jobs_.size() < max_ || stopping_; });
+    jobs_.push_back(std::move(fn));
+    if (idle_ < jobs_.size() && live_ < max_) start_locked();
+    work_.notify_one();
+  }
+
+  // Runs what is queued, then joins every thread.
+  void shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_.notify_all();
+    room_.notify_all();
+    for (;;) {
+      std::vector<std::thread> all;
+      {
+        std::lock_guard lock(mu_);
+        for (auto& [id, t] : threads_) all.push_back(std::move(t));
+        threads_.clear();
+        if (ended_.joinable()) all.push_back(std::move(ended_));
+      }
+      if (all.empty()) return;
+      for (auto& t : all) t.join();
+    }
+  }
+
+ private:
+  void start_locked() {
+    ++live_;
+    std::thread t([this] { run(); });
+    threads_.emplace(t.get_id(), std::move(t));
+  }
+
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      ++idle_;
+      const bool woken = work_.wait_for(lock, kThreadIdle, [&] { return stopping_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) {
+        if (stopping_ || (!woken && live_ > keep_)) break;
+        continue;
+      }
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      room_.notify_one();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+    --live_;
+    // A thread that ends joins the one that ended before it and leaves its
+    // own handle for the next (or for shutdown): no finished thread waits
+    // long to be joined, and the listening thread never joins one.
+    std::thread previous = std::move(ended_);
+    if (auto it = threads_.find(std::this_thread::get_id()); it != threads_.end()) {
+      ended_ = std::move(it->second);
+      threads_.erase(it);
+    }
+    lock.unlock();
+    if (previous.joinable()) previous.join();
+  }
+
+  const size_t keep_, max_;
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<std::function<void()>> jobs_;
+  std::map<std::thread::id, std::thread> threads_;
+  std::thread ended_;  // the thread that ended last, not yet joined
+  size_t live_ = 0, idle_ = 0;
+  bool stopping_ = false;
+};
+
+// Every connection is a descriptor, and every worker thread that has served a
+// request keeps the database open (the file, its WAL, its shared memory):
+// raise the soft limit on open files when --max-connections needs it.
+void raise_file_limit(size_t connections, const std::shared_ptr<spdlog::logger>& log) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t need = rlim_t(connections) * 4 + 64;
+  if (rl.rlim_cur >= need) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need : std::min(need, rl.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < need && log)
+    log->warn("serve: the open-file limit ({}) is low for --max-connections {}; connections may fail", rl.rlim_cur,
+              connections);
+}
+
 }  // namespace
 
 Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
@@ -83,14 +616,19 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   policy.loopback = is_loopback_host(o.bind);
   const WebApp app(clock, policy, std::move(*assets), o.logger);
   const uint64_t run = ++g_runs;
+  raise_file_limit(size_t(o.max_connections), o.logger);
 
-  httplib::Server svr;
-  const size_t threads = size_t(o.threads);
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_payload_max_length(64 * 1024);
-  svr.set_read_timeout(10, 0);
-  svr.set_write_timeout(10, 0);
-  svr.set_keep_alive_timeout(5);
+  const seconds request_timeout(o.request_timeout);
+  GuardedServer svr(Limits{size_t(o.max_per_client), request_timeout}, o.logger);
+  const size_t keep = size_t(o.threads), max = size_t(o.max_connections);
+  svr.new_task_queue = [keep, max] { return new WorkerPool(keep, max); };
+  svr.set_payload_max_length(kBodyMaxBytes);  // a Content-Length above it: 413 before the body is read
+  svr.set_keep_alive_timeout(kKeepAliveSeconds);
+  svr.set_keep_alive_max_count(kKeepAliveRequests);
+  // httplib puts these on every accepted socket (SO_RCVTIMEO, SO_SNDTIMEO);
+  // ConnectionStream polls with its own deadlines before each recv and send.
+  svr.set_read_timeout(o.request_timeout, 0);
+  svr.set_write_timeout(std::chrono::duration_cast<seconds>(kSendStall).count(), 0);
   svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay behind the headers
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     WebApp::StoreFn store = [&] { return thread_store(run, o.db, clock, store_opts); };
@@ -102,8 +640,17 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   svr.Patch(R"(/.*)", handler);
   svr.Delete(R"(/.*)", handler);
   svr.Options(R"(/.*)", handler);
-  // What httplib answers by itself (a malformed request, an unknown method) is JSON too.
-  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  // What httplib answers by itself (a malformed request, an unknown method, a
+  // request cut off by ConnectionStream) is JSON too.
+  svr.set_error_handler([request_timeout](const httplib::Request&, httplib::Response& res) {
+    if (t_stream && t_stream->cut() != Cut::none) {
+      const CutAnswer a = answer_for(t_stream->cut(), request_timeout);
+      res.status = a.status;
+      res.set_header("Connection", "close");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_content(error_json(a.status, a.what), "application/json");
+      return;
+    }
     if (!res.body.empty()) return;
     const char* what = res.status == 400   ? "bad request"
                        : res.status == 404 ? "no such resource"
@@ -111,12 +658,16 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
                        : res.status == 413 ? "request too large"
                        : res.status == 414 ? "URI too long"
                                            : "request failed";
-    res.set_content(std::string("{\"error\":\"") + what + "\",\"status\":" + std::to_string(res.status) + "}\n",
-                    "application/json");
+    res.set_content(error_json(res.status, what), "application/json");
+  });
+  // httplib adds "Keep-Alive" after the error handler has run; the answer to
+  // a cut-off request closes its connection.
+  svr.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (t_stream && t_stream->cut() != Cut::none) res.headers.erase("Keep-Alive");
   });
   svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.status = 500;
-    res.set_content("{\"error\":\"internal error\",\"status\":500}\n", "application/json");
+    res.set_content(error_json(500, "internal error"), "application/json");
   });
 
   int port = o.port;
@@ -126,6 +677,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   } else if (!svr.bind_to_port(o.bind, port)) {
     return Status::Fail("cannot listen on " + o.bind + ":" + std::to_string(port) + " (in use, or not an address here)");
   }
+  svr.widen_backlog();
 
   // SIGINT/SIGTERM stop the server from a thread of our own (no work in a
   // signal handler); a client that goes away must not kill us with SIGPIPE.
@@ -143,7 +695,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
       by_signal = true;
       if (o.logger) o.logger->info("serve: signal {}, stopping", sig);
     }
-    svr.stop();
+    svr.stop_serving();
   });
 
   const std::string base = "http://" + url_host(o.bind) + ":" + std::to_string(port) + "/";

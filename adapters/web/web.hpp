@@ -8,10 +8,12 @@
 // Two layers: WebApp (app.cpp) turns an HttpRequest into an HttpResponse and
 // knows no HTTP library, so the routes, the access rules and the errors are
 // plain functions; serve() (server.cpp, the only file that includes
-// <httplib.h>) runs cpp-httplib's thread pool and hands each request to
-// WebApp with the Store of the worker thread that serves it (Store objects
-// are one-per-thread; SQLite in WAL mode lets reads go on while a writer
-// commits).
+// <httplib.h>) lets cpp-httplib parse requests on worker threads of its own
+// pool and hands each request to WebApp with the Store of the worker thread
+// that serves it (Store objects are one-per-thread; SQLite in WAL mode lets
+// reads go on while a writer commits). server.cpp also bounds what a client
+// can hold: the time and bytes a request may take, the connections per
+// client address, the threads (see the limits in ServeOptions).
 //
 // Access (see docs/serve.md):
 //   - bound to a loopback address (the default, 127.0.0.1) without a token:
@@ -26,7 +28,10 @@
 //     sets (HttpOnly, SameSite=Strict); a POST accepts the header forms only,
 //     so another site cannot make a browser act on a task;
 //   - on loopback, a request whose Host header names anything but a loopback
-//     name is refused (403), so a rebound DNS name cannot read the data.
+//     name is refused (403), so a rebound DNS name cannot read the data;
+//   - a request with more than one Host, Authorization, X-Zorgpad-Token,
+//     Cookie or Content-Length header is refused (400) on any address: which
+//     of two copies counts would be a guess.
 //
 // Web assets (index.html, app.js, app.css) are files under
 // $ZORGPAD_SHARE_DIR/web, else under the share directory compiled in
@@ -55,7 +60,7 @@ struct HttpRequest {
   std::string method;  // "GET", "HEAD", "POST", ...
   std::string path;    // decoded, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
-  std::map<std::string, std::string> headers;              // names in lower case
+  std::multimap<std::string, std::string> headers;         // names in lower case, every copy as sent
 };
 
 struct HttpResponse {
@@ -110,13 +115,26 @@ struct ServeOptions {
   std::string bind = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed at start)
   std::string token;  // --token or $ZORGPAD_TOKEN; empty: none given
-  int threads = 8;    // worker threads, each with its own Store
+  // Each open connection holds a worker thread from its acceptance until it
+  // closes; a thread opens its own Store when it first serves a request.
+  int threads = 8;             // worker threads kept running
+  int max_connections = 128;   // connections served at once: the most threads there will be
+  int max_per_client = 32;     // connections open at once from one client address (IPv6: one /64)
+  int request_timeout = 10;    // seconds for a whole request (line, headers, body) to arrive
   std::shared_ptr<spdlog::logger> logger;
 };
 
 // Bad options (exit 2): a non-loopback address without a token, a port out
-// of range, a token shorter than 16 characters.
+// of range, a token shorter than 16 characters, a limit out of its range
+// (threads 1-256 and at most max_connections, max_connections 1-1000,
+// max_per_client 1-max_connections, request_timeout 1-300).
 Status check_serve_options(const ServeOptions& options);
+
+// What --max-per-client counts connections by, from a numeric address: an
+// IPv4 address itself (also when written IPv4-mapped, "::ffff:a.b.c.d"), an
+// IPv6 address's /64 ("2001:db8:1:2::/64"), since one host commonly holds a
+// whole /64; anything unparsable as given.
+std::string client_key(std::string_view ip);
 
 // Serves until SIGINT or SIGTERM. Prints on `out`, once listening, the line
 // "zorgpad: serving http://HOST:PORT/" and, when the token was generated,

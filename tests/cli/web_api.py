@@ -8,8 +8,8 @@ own, then `tick`), starts `zorgpad --db DB --today … serve --port FREE` and
 checks every route against the CLI over the same database: filters,
 pagination, the overview (urgent tasks first, overdue oldest first, inactive
 episodes), a task marked done,
-401 without the token, 404 for unknown ids, 400 for bad input, the Host check,
-a server on a non-loopback address, and many requests at once while the CLI
+401 without the token, 404 for unknown ids, 400 for bad input, the Host check
+(400 for two Host headers, sent over a raw socket), a server on a non-loopback address, and many requests at once while the CLI
 writes. When `zorgpad demo` works, its database is served and checked too.
 """
 import concurrent.futures
@@ -492,6 +492,42 @@ def check_misc(db, base):
     is_json_error(http(base, "GET", "/api/episodes", headers={"Host": "evil.example:80"}), 403,
                   "a non-loopback Host header on a loopback server (DNS rebinding)")
     check(http(base, "GET", "/healthz", headers={"Host": "localhost"}).status == 200, "Host: localhost is fine")
+    check_duplicate_host(base)
+
+
+def raw_request(base, head):
+    """Sends `head` (a request head, lines joined by CRLF) as it is; (status, JSON body or None)."""
+    host, port = urllib.parse.urlsplit(base).hostname, urllib.parse.urlsplit(base).port
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(head.encode() + b"\r\n\r\n")
+        raw = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    status_line, _, rest = raw.partition(b"\r\n")
+    body = rest.partition(b"\r\n\r\n")[2]
+    try:
+        j = json.loads(body)
+    except ValueError:
+        j = None
+    parts = status_line.split(b" ")
+    return (int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0), j
+
+
+def check_duplicate_host(base):
+    """Two Host headers: 400 (RFC 9112), whichever copy the Host check would have read."""
+    def get(*headers):
+        return raw_request(base, "\r\n".join(["GET /healthz HTTP/1.1", *headers, "Connection: close"]))
+    status, j = get("Host: 127.0.0.1")
+    check(status == 200, f"one Host header: 200 ({status})")
+    for hosts in (["127.0.0.1", "127.0.0.1"], ["127.0.0.1", "evil.example"], ["evil.example", "localhost"]):
+        status, j = get(*("Host: " + h for h in hosts))
+        check(status == 400 and isinstance(j, dict) and j.get("status") == 400 and "host" in j.get("error", "").lower(),
+              f"two Host headers {hosts}: JSON error 400 (got {status}: {j})")
+    status, j = get("Host: 127.0.0.1", "Authorization: Bearer a", "Authorization: Bearer b")
+    check(status == 400, f"two Authorization headers: 400 ({status})")
 
 
 def check_concurrency(db, srv):
