@@ -25,7 +25,22 @@ bool is_integer(Value v) { return v.type() == Type::INT64 || v.type() == Type::U
 
 // A value as nlohmann prints it (error texts only): the same text as before
 // events were read with simdjson, non-ASCII escaped, cut at 40 characters.
-std::string clip(std::string_view s) { return s.size() > 40 ? std::string(s.substr(0, 40)) + "..." : std::string(s); }
+// Control characters are shown as \xNN: an error is one line (a field
+// named "\nset" must not break it; found by fuzz/fuzz_event).
+std::string clip(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s.size() > 40 ? s.substr(0, 40) : s) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += char(c);
+    }
+  }
+  return s.size() > 40 ? out + "..." : out;
+}
 std::string short_dump(Value v) {
   std::string text = simdjson::to_string(v);
   json j = json::parse(text, nullptr, false);
@@ -212,7 +227,9 @@ class Reader {
     if (!p) return std::nullopt;
     if (!p->is_object()) { fail(std::string("field '") + k + "': expected an object of factor codes"); return std::nullopt; }
     Factors out;
-    for (const auto& [key, value] : members(p->get_object())) {
+    for (const auto& member : members(p->get_object())) {
+      const std::string_view key = member.first;  // a named variable: clang 14 cannot capture a structured binding
+      const Value value = member.second;
       auto f = kFactors.parse(key);
       if (!f) { fail(std::string("field '") + k + "': unknown factor '" + clip(key) + "'"); return std::nullopt; }
       auto level = code_value(value, [&] { return "factor '" + std::string(key) + "'"; }, kFactorLevels);

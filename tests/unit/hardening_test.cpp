@@ -164,3 +164,11 @@ TEST_CASE("task ids do not depend on how an import is cut into batches", "[harde
   CHECK(ids(7) == one);
   CHECK(ids(1000) == one);
 }
+
+TEST_CASE("an error naming an unknown field is one line, whatever the field's name", "[hardening][events]") {
+  // found by fuzz/fuzz_event: a field named "\nset" broke the error in two
+  auto e = parse_event_text(R"({"type": "open", "at": "2026-0", "\nset": "2026-01-00", "age": 40})");
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.message().find('\n') == std::string::npos);
+  CHECK_THAT(e.message(), Catch::Contains("\\x0A"));
+}
