@@ -25,22 +25,10 @@ bool is_integer(Value v) { return v.type() == Type::INT64 || v.type() == Type::U
 
 // A value as nlohmann prints it (error texts only): the same text as before
 // events were read with simdjson, non-ASCII escaped, cut at 40 characters.
-// Control characters are shown as \xNN: an error is one line (a field
-// named "\nset" must not break it; found by fuzz/fuzz_event).
-std::string clip(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s.size() > 40 ? s.substr(0, 40) : s) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    } else {
-      out += char(c);
-    }
-  }
-  return s.size() > 40 ? out + "..." : out;
-}
+// Field names echoed in errors: 40 bytes at most, control characters shown
+// as \xNN (a field named "\nset" must not break the line; found by
+// fuzz/fuzz_event).
+std::string clip(std::string_view s) { return zorgpad::clip(s, 40); }
 std::string short_dump(Value v) {
   std::string text = simdjson::to_string(v);
   json j = json::parse(text, nullptr, false);

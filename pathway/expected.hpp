@@ -21,13 +21,27 @@ struct Error {
 inline Error bad_input(std::string message) { return {std::move(message), ErrorKind::bad_input}; }
 inline Error store_failure(std::string message) { return {std::move(message), ErrorKind::store}; }
 
-// A value echoed in an error, cut to `max` bytes (at a UTF-8 boundary) with
-// "..." after it: an error is one readable line, whatever the input.
+// A value echoed in an error: cut to `max` bytes (at a UTF-8 boundary) with
+// "..." after it, control characters shown as \xNN. An error is one
+// readable line, whatever the input.
 inline std::string clip(std::string_view s, std::size_t max = 100) {
-  if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n)) + "...";
+  std::size_t n = s.size();
+  if (n > max) {
+    n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  }
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s.substr(0, n)) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += char(c);
+    }
+  }
+  return n < s.size() ? out + "..." : out;
 }
 
 template <typename T = void>

@@ -172,3 +172,13 @@ TEST_CASE("an error naming an unknown field is one line, whatever the field's na
   CHECK(e.message().find('\n') == std::string::npos);
   CHECK_THAT(e.message(), Catch::Contains("\\x0A"));
 }
+
+TEST_CASE("an error echoing an episode id with a line break is one line", "[hardening][store]") {
+  TempDir dir;
+  ManualClock clock(day("2026-05-04"));
+  auto s = take(open_sqlite_store(dir.file("z.db"), clock));
+  auto r = s->load("ep\n1");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find('\n') == std::string::npos);
+  CHECK_THAT(r.message(), Catch::Contains("ep\\x0A1"));
+}
