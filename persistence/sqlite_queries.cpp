@@ -110,6 +110,22 @@ Expected<std::vector<StoredEvent>> SqliteRepository::events(const std::string& e
   });
 }
 
+Expected<std::vector<LogEntry>> SqliteRepository::log(const std::string& episode) {
+  return guarded<std::vector<LogEntry>>([&]() -> Expected<std::vector<LogEntry>> {
+    SQLite::Transaction tx(db_);
+    if (!row_exists(episode)) return bad_input("no episode '" + clip(episode) + "'");
+    SQLite::Statement q(db_, "SELECT seq, type, at, body, COALESCE(event_id, '') FROM events WHERE episode = ? ORDER BY seq");
+    q.bind(1, episode);
+    std::vector<LogEntry> out;
+    while (q.executeStep()) {
+      auto at = Date::parse_stored(q.getColumn(2).getString());
+      if (!at) return store_failure("episode " + episode + " event " + std::to_string(q.getColumn(0).getInt64() - 1) + ": unreadable date");
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), *at, q.getColumn(3).getString(), q.getColumn(4).getString()});
+    }
+    return out;
+  });
+}
+
 Expected<std::vector<TaskRow>> SqliteRepository::tasks(const TaskFilter& f) {
   return guarded<std::vector<TaskRow>>([&]() -> Expected<std::vector<TaskRow>> {
     // Open tasks come from their covering index alone: the status is the literal.

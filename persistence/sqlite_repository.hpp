@@ -72,6 +72,7 @@ class SqliteRepository final : public Repository {
   Expected<int64_t> for_each_episode(const std::function<void(const Episode&)>& fn) override;
 
   Expected<RebuildReport> rebuild(const LogReplayFactory& replay) override;
+  Expected<std::vector<LogEntry>> log(const std::string& episode) override;
 
  private:
   // Runs fn, turning a database exception into an error; an exception

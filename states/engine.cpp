@@ -264,6 +264,64 @@ Expected<TickReport> Engine::tick(Date now) {
   return rep;
 }
 
+Expected<TickReport> Engine::tick_batch(Date now, int limit) {
+  if (!repo_->batched_ticks()) return store_failure("this database fires timers in one transaction only: use tick");
+  TickReport rep;
+  Status s = repo_->write([&]() -> Status {
+    rep = {};
+    auto due = repo_->load_due(now, limit);
+    if (!due) return due.status();
+    for (Working* w : *due) {
+      int fired = advance(w->ep, now);
+      rep.timers += fired;
+      rep.episodes++;
+      log_->debug("episode {}: {} timer(s) fired", w->ep.id, fired);
+    }
+    if (rep.episodes > 0) return repo_->log_tick(now);
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return rep;
+}
+
+Expected<bool> Engine::adopt(const Episode& expected, const std::vector<LogEntry>& log, std::optional<Date> ticked_to) {
+  const std::string& id = expected.id;
+  if (log.empty()) return bad_input("episode " + clip(id) + ": the log is empty");
+  bool written = false;
+  Status s = repo_->write([&]() -> Status {
+    written = false;
+    auto there = repo_->exists(id);
+    if (!there) return there.status();
+    if (*there) {
+      auto stored = repo_->log(id);
+      if (!stored) return stored.status();
+      auto same = [](const LogEntry& a, const LogEntry& b) {
+        return a.seq == b.seq && a.type == b.type && a.at == b.at && a.body == b.body && a.event_id == b.event_id;
+      };
+      if (!std::equal(stored->begin(), stored->end(), log.begin(), log.end(), same))
+        return bad_input("episode " + clip(id) + " is already in the database with a different log");
+      return Status::Ok();
+    }
+    Replayer r(id, expected.patient);
+    for (const LogEntry& e : log)
+      if (Status st = r.entry(e.type, e.body); !st) return bad_input(event_label(id, e.seq - 1, std::string_view(e.type)) + ": " + st.message());
+    auto ep = r.finish(ticked_to);
+    if (!ep) return bad_input("episode " + clip(id) + ": " + ep.message());
+    if (*ep != expected) return bad_input("episode " + clip(id) + ": its log does not replay to the stored episode; nothing was copied");
+    auto w = repo_->create(std::move(*ep));
+    if (!w) return w.status();
+    (*w)->last_seq = log.back().seq;
+    for (const LogEntry& e : log)
+      if (Status a = repo_->append(id, e); !a) return a;
+    if (ticked_to)
+      if (Status t = repo_->note_ticked(id, log.back().seq, *ticked_to); !t) return t;
+    written = true;
+    return Status::Ok();
+  });
+  if (!s) return s.error();
+  return written;
+}
+
 Expected<TaskRow> Engine::complete_task(int64_t task_id) {
   std::optional<TaskRow> row;
   Status s = repo_->write([&]() -> Status {

@@ -71,6 +71,23 @@ class Engine {
   Expected<ImportReport> import(std::istream& in, int batch_size);
   // Fires every timer due on or before `now`.
   Expected<TickReport> tick(Date now);
+  // Fires the timers of at most `limit` episodes due on or before `now`, in
+  // one transaction of their own, claimed so that concurrent workers never
+  // take the same episode (a backend with batched_ticks() only). Returns what
+  // fired; 0 episodes when nothing is left due.
+  Expected<TickReport> tick_batch(Date now, int limit);
+  // Takes over an episode's log from another database (migrate): writes the
+  // entries as they are, advanced to `ticked_to` after the last one, and
+  // derives the projections. The log must replay to `expected`. An episode
+  // already present with the same log is left alone (returns false); with a
+  // different log it is an error.
+  Expected<bool> adopt(const Episode& expected, const std::vector<LogEntry>& log, std::optional<Date> ticked_to);
+  // Many practices in one database (PostgreSQL): the practice the next
+  // commands work on, and every practice on file.
+  Status use_practice(const std::string& code) { return repo_->use_practice(code); }
+  Expected<std::vector<std::string>> practices() { return repo_->practices(); }
+  bool batched_ticks() const { return repo_->batched_ticks(); }
+  Expected<std::vector<LogEntry>> raw_log(const std::string& episode) { return repo_->log(episode); }
   // Marks a task done, dated like an event: the clock's today, or the
   // episode's latest event or timer if later; timers due by then fire first.
   Expected<TaskRow> complete_task(int64_t task_id);

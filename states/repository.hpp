@@ -195,6 +195,24 @@ class Repository {
   // compares the result with the stored projections, repairs and reports the
   // differences (episode ids only).
   virtual Expected<RebuildReport> rebuild(const LogReplayFactory& replay) = 0;
+
+  // ---- many practices (PostgreSQL); a SQLite file is one practice ----------------
+  // The practice the next transactions work on.
+  // (A SQLite file is one practice: it accepts any code and stays itself.)
+  virtual Status use_practice(const std::string& /*code*/) { return Status::Ok(); }
+  // Every practice in the database ("" for the one of a SQLite file).
+  virtual Expected<std::vector<std::string>> practices() { return std::vector<std::string>{""}; }
+  // True when load_due may be cut into batches, each its own transaction
+  // (log_tick then records the ticks of the episodes loaded by load_due, not
+  // of every episode): the claim of many workers.
+  virtual bool batched_ticks() const { return false; }
+  // The episode's log as written (entries in order, with their event ids).
+  virtual Expected<std::vector<LogEntry>> log(const std::string& episode) = 0;
+  // Inside write(): the episode (held) was advanced to `at` after log entry
+  // `after_seq` (a tick), as log_tick records it for the episodes it fired.
+  virtual Status note_ticked(const std::string& /*episode*/, int64_t /*after_seq*/, Date /*at*/) {
+    return Status::Fail("this backend logs ticks for the whole database only", ErrorKind::store);
+  }
 };
 
 }  // namespace zorgpad

@@ -21,7 +21,8 @@ inline constexpr int kExitBadInput = 2;
 
 // Global options and the outcome of the subcommand that ran.
 struct Context {
-  std::string db;     // --db, else $ZORGPAD_DB, else ./zorgpad.db
+  std::string db;     // --db, else $ZORGPAD_DB, else ./zorgpad.db: a path, sqlite:///PATH or postgresql://…
+  std::string practice;  // --practice, else $ZORGPAD_PRACTICE: the practice, with PostgreSQL
   std::string today;  // --today: the clock's date (default: the system clock)
   int status = kExitOk;
 
@@ -56,6 +57,8 @@ void setup_open(CLI::App& app, Context& ctx);
 void setup_record(CLI::App& app, Context& ctx);
 void setup_import(CLI::App& app, Context& ctx);
 void setup_tick(CLI::App& app, Context& ctx);
+void setup_worker(CLI::App& app, Context& ctx);
+void setup_migrate(CLI::App& app, Context& ctx);
 void setup_show(CLI::App& app, Context& ctx);
 void setup_tasks(CLI::App& app, Context& ctx);
 void setup_task(CLI::App& app, Context& ctx);

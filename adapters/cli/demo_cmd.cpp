@@ -32,7 +32,7 @@ void setup_demo(CLI::App& app, Context& ctx) {
     opt.synchronous_full = false;  // a simulation: commits stay atomic, fsync per commit is not needed
     o->end = ctx.clock().today();
     ManualClock sim_clock(o->end);  // the store's clock follows the simulated days
-    auto opened = open_sqlite_store(ctx.db, sim_clock, opt);
+    auto opened = open_store(ctx.db, ctx.practice, sim_clock, opt);
     if (!opened) return ctx.fail_bad_input(opened.error().message);
     auto store = std::move(opened.value());
     auto count = store->episode_count();

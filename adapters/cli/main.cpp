@@ -77,7 +77,7 @@ const Clock& Context::clock() {
 
 std::unique_ptr<Store> Context::open_store(StoreOptions options) {
   if (!options.logger) options.logger = spdlog::get("zorgpad");
-  auto r = open_sqlite_store(db, clock(), options);
+  auto r = zorgpad::open_store(db, practice, clock(), options);
   if (!r) {
     print_error(r.error().message);
     status = kExitBadInput;  // the file named is not usable as a zorgpad store
@@ -111,7 +111,13 @@ int main(int argc, char** argv) {
   Context ctx;
   const char* env_db = std::getenv("ZORGPAD_DB");
   ctx.db = env_db && *env_db ? env_db : "zorgpad.db";
-  app.add_option("--db", ctx.db, "database file (default: $ZORGPAD_DB, else ./zorgpad.db)");
+  app.add_option("--db", ctx.db,
+                 "the database: a SQLite file (a path or sqlite:///PATH) or a PostgreSQL URL (postgresql://…) "
+                 "(default: $ZORGPAD_DB, else ./zorgpad.db)");
+  const char* env_practice = std::getenv("ZORGPAD_PRACTICE");
+  if (env_practice) ctx.practice = env_practice;
+  app.add_option("--practice", ctx.practice,
+                 "the practice (PostgreSQL: one database for many practices; default: $ZORGPAD_PRACTICE)");
   app.add_option("--today", ctx.today, "the clock's date, YYYY-MM-DD (default: today)")
       ->check([](const std::string& v) { return zorgpad::Date::parse(v) ? "" : "not a date (YYYY-MM-DD)"; });
   setup_replay(app, ctx);
@@ -121,6 +127,8 @@ int main(int argc, char** argv) {
   setup_record(app, ctx);
   setup_import(app, ctx);
   setup_tick(app, ctx);
+  setup_worker(app, ctx);
+  setup_migrate(app, ctx);
   setup_show(app, ctx);
   setup_tasks(app, ctx);
   setup_task(app, ctx);

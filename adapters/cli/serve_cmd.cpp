@@ -35,6 +35,7 @@ void setup_serve(CLI::App& app, Context& ctx) {
     if (o->token.empty())
       if (const char* env = std::getenv("ZORGPAD_TOKEN")) o->token = env;
     o->db = ctx.db;
+    o->practice = ctx.practice;
     o->logger = spdlog::get("zorgpad");
     if (Status s = web::check_serve_options(*o); !s.ok()) return ctx.fail_bad_input("serve: " + s.message());
     if (Status s = web::serve(*o, ctx.clock(), std::cout); !s.ok()) {

@@ -73,11 +73,11 @@ struct ThreadStore {
   std::unique_ptr<Store> store;
 };
 
-Store* thread_store(uint64_t run, const std::string& db, const Clock& clock, const StoreOptions& opts) {
+Store* thread_store(uint64_t run, const std::string& db, const std::string& practice, const Clock& clock, const StoreOptions& opts) {
   thread_local ThreadStore slot;
   if (slot.run != run || !slot.store) {
     slot.store.reset();
-    auto r = open_sqlite_store(db, clock, opts);
+    auto r = open_store(db, practice, clock, opts);
     if (r) {
       slot.store = std::move(r.value());
       slot.run = run;
@@ -605,7 +605,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   StoreOptions store_opts;
   store_opts.logger = o.logger;
   {  // fail at start, not at the first request, when the database is unusable
-    auto first = open_sqlite_store(o.db, clock, store_opts);
+    auto first = open_store(o.db, o.practice, clock, store_opts);
     if (!first) return Status::Fail(first.error().message);
   }
 
@@ -631,7 +631,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   svr.set_write_timeout(std::chrono::duration_cast<seconds>(kSendStall).count(), 0);
   svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay behind the headers
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
-    WebApp::StoreFn store = [&] { return thread_store(run, o.db, clock, store_opts); };
+    WebApp::StoreFn store = [&] { return thread_store(run, o.db, o.practice, clock, store_opts); };
     apply(app.handle(convert(req), store), res);
   };
   svr.Get(R"(/.*)", handler);

@@ -112,6 +112,7 @@ class WebApp {
 
 struct ServeOptions {
   std::string db;
+  std::string practice;  // with PostgreSQL: the practice served
   std::string bind = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed at start)
   std::string token;  // --token or $ZORGPAD_TOKEN; empty: none given

@@ -4,6 +4,16 @@
 Run as `python3 store_equivalence.py ZORGPAD_BINARY` (ctest does), with
 ZORGPAD_TESTS_DIR pointing at tests/ (default: this file's parent folder).
 
+Backends: a SQLite file per scenario by default; with ZORGPAD_PG_URL set
+(scripts/with-postgres.sh does), one PostgreSQL database with a practice per
+scenario, its rows dumped through psql (the superuser of pg_virtualenv's
+environment) for the "database unchanged" checks.
+
+ZORGPAD_EQUIV_IMPORT=1 (the sanitizer build): the events before the one a
+scenario fails at (all of them for a valid scenario) go in through one
+`import` per scenario instead of a command each; the failing event is still
+its own `open`/`record`. The plain build runs a command per event.
+
 For each tests/scenarios/*.json, on a fresh database: `init`; per episode
 `open --id ID --patient P -` with event 0 and `record ID -` for each further
 event, one command per event; then `tick --now UNTIL` when the scenario has an
@@ -20,6 +30,7 @@ event, one command per event; then `tick --now UNTIL` when the scenario has an
 """
 import concurrent.futures
 import glob
+import hashlib
 import json
 import os
 import re
@@ -36,12 +47,33 @@ SCENARIOS = os.path.join(TESTS_DIR, "scenarios")
 LABEL = re.compile(r"^zorgpad: (?P<ep>\S+) event (?P<n>\d+)(?: \((?P<type>[^)]*)\))?: (?P<what>.*)$")
 
 
+PG_URL = os.environ.get("ZORGPAD_PG_URL")
+BATCHED = os.environ.get("ZORGPAD_EQUIV_IMPORT") == "1"
+PG_TABLES = {
+    "episodes": "id", "events": "episode, seq", "tasks": "id", "timers": "episode",
+    "ticks": "episode", "episode_counts": "state, phase, profile", "practices": "code",
+}
+
+
 def run(db, *args, stdin=None):
-    return subprocess.run([ZORGPAD, "--db", db, *args], input=stdin, capture_output=True, text=True, timeout=60)
+    """db: a SQLite path, or (url, practice) for PostgreSQL."""
+    where = ["--db", db] if isinstance(db, str) else ["--db", db[0], "--practice", db[1]]
+    return subprocess.run([ZORGPAD, *where, *args], input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def dump(db):
-    """The database content as SQL text (schema and rows), read through the WAL."""
+    """The database content as text (schema and rows); for PostgreSQL the practice's rows."""
+    if not isinstance(db, str):
+        practice = db[1]
+        args = ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", "zorgpad"]
+        for table, order in PG_TABLES.items():
+            col = "code" if table == "practices" else "practice"
+            args += ["-c", f"SELECT '{table}', t::text FROM zorgpad.{table} t WHERE {col} = '{practice}' ORDER BY {order}"]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError(f"psql: {p.stderr}")
+        parts = [p.stdout]
+        return "\n".join(parts)
     con = sqlite3.connect(db)
     try:
         return "\n".join(con.iterdump())
@@ -94,7 +126,11 @@ def run_scenario(path):
         if want is None and "'until'" not in ref.stderr:
             return "skipped", []  # a scenario-level error (duplicate ids, unknown field, ...)
     with tempfile.TemporaryDirectory(prefix="zorgpad-eq-") as tmp:
-        db = os.path.join(tmp, "store.db")
+        if PG_URL:
+            # a practice per scenario: letters, digits, '-', '_', at most 32
+            db = (PG_URL, "eq-" + hashlib.sha1(name.encode()).hexdigest()[:20])
+        else:
+            db = os.path.join(tmp, "store.db")
         p = run(db, "init")
         if p.returncode != 0:
             return "invalid" if want else "valid", [f"{name}: init failed: {p.stderr}"]
@@ -120,6 +156,30 @@ def run_scenario(path):
             ep_id, patient = ep.get("id"), ep.get("patient", "")
             if not isinstance(ep_id, str) or not isinstance(patient, str):
                 return "skipped", []
+        if BATCHED:
+            # Every event before the failing one, through one import.
+            lines = []
+            for ep in doc["episodes"]:
+                for i, ev in enumerate(ep["events"]):
+                    if want is not None and want["ep"] == ep["id"] and want["n"] == str(i):
+                        break
+                    lines.append(json.dumps({"episode": ep["id"], "patient": ep.get("patient", ""), "event": ev}))
+                else:
+                    continue
+                break
+            if lines:
+                p = run(db, "import", "-", stdin="\n".join(lines) + "\n")
+                if p.returncode != 0:
+                    errs.append(f"{name}: import of the events before the failing one: exit {p.returncode}: {p.stderr.strip()[:300]}")
+                    return ("invalid" if want else "valid"), errs
+            if want is not None:
+                ep = next(e for e in doc["episodes"] if e["id"] == want["ep"])
+                i = int(want["n"])
+                cmd = ["open", "--id", ep["id"], "--patient", ep.get("patient", ""), "-"] if i == 0 else ["record", ep["id"], "-"]
+                step(ep["id"], i, cmd, json.dumps(ep["events"][i]))
+                return "invalid", errs
+        for ep in ([] if BATCHED else doc["episodes"]):
+            ep_id, patient = ep.get("id"), ep.get("patient", "")
             events = ep["events"]
             if not step(ep_id, 0, ["open", "--id", ep_id, "--patient", patient, "-"], json.dumps(events[0])):
                 return ("invalid" if want else "valid"), errs
