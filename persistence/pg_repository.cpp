@@ -46,6 +46,10 @@ PgRepository::PgRepository(const std::string& url, std::string practice, const C
       log_(opt.logger ? opt.logger : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
 
 pqxx::connection& PgRepository::conn() {
+  if (broken_ && !tx_) {
+    conn_.reset();
+    broken_ = false;
+  }
   if (!conn_) {
     // Never hang on an unreachable host: libpq waits this long per host
     // unless the URL or the environment says otherwise.
@@ -122,6 +126,9 @@ void PgRepository::forget() {
   appended_ids_.clear();
   claimed_.clear();
   ticked_.clear();
+  known_events_.clear();
+  absent_events_.clear();
+  absent_episodes_.clear();
 }
 
 Status PgRepository::write(const std::function<Status()>& body) {
@@ -141,8 +148,7 @@ Status PgRepository::write(const std::function<Status()>& body) {
     Status s = body();
     if (!s) {
       forget();
-      tx.abort();
-      return s;
+      return s;  // tx rolls back as it goes out of scope (quietly, also on a lost connection)
     }
     write_back(tx);
     tx.commit();
@@ -187,9 +193,41 @@ std::optional<Held> PgRepository::fetch(pqxx::transaction_base& tx, const std::s
   return held_from(r[0], 0);
 }
 
+Status PgRepository::prefetch(const std::vector<std::string>& event_ids, const std::vector<std::string>& episodes) {
+  return guarded<void>([&]() -> Status {
+    if (!event_ids.empty()) {
+      json ids = event_ids;
+      for (const auto& row : tx_->exec_params("SELECT event_id, episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id IN "
+                                              "(SELECT json_array_elements_text($2::json))",
+                                              practice_, ids.dump()))
+        known_events_[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int64_t>()};
+      for (const auto& id : event_ids)
+        if (!known_events_.count(id)) absent_events_.insert(id);
+    }
+    std::vector<std::string> wanted;
+    for (const auto& id : episodes)
+      if (!held_.count(id)) wanted.push_back(id);
+    if (!wanted.empty()) {
+      // Locked in id order: two imports over the same episodes wait, never deadlock here.
+      json ids = wanted;
+      for (const auto& row : tx_->exec_params(std::string("SELECT id, ") + kEpisodeColumns +
+                                                  " FROM zorgpad.episodes WHERE practice = $1 AND id IN (SELECT json_array_elements_text($2::json)) "
+                                                  "ORDER BY id FOR UPDATE",
+                                              practice_, ids.dump())) {
+        std::string id = row[0].as<std::string>();
+        if (!held_.count(id)) hold(id, held_from(row, 1));
+      }
+      for (const auto& id : wanted)
+        if (!held_.count(id)) absent_episodes_.insert(id);
+    }
+    return Status::Ok();
+  });
+}
+
 Expected<Working*> PgRepository::load(const std::string& id) {
   return guarded<Working*>([&]() -> Expected<Working*> {
     if (auto it = held_.find(id); it != held_.end()) return &it->second.w;
+    if (absent_episodes_.count(id)) return static_cast<Working*>(nullptr);
     auto h = fetch(*tx_, id, true);
     if (!h) return static_cast<Working*>(nullptr);
     return &hold(id, std::move(*h)).w;
@@ -210,6 +248,7 @@ Expected<Working*> PgRepository::create(Episode ep) {
 Expected<bool> PgRepository::exists(const std::string& id) {
   return guarded<bool>([&]() -> Expected<bool> {
     if (held_.count(id)) return true;
+    if (absent_episodes_.count(id)) return false;
     return !tx_->exec_prepared("exists", practice_, id).empty();
   });
 }
@@ -230,6 +269,8 @@ Expected<std::optional<Recorded>> PgRepository::find_event(const std::string& ev
   using Out = std::optional<Recorded>;
   if (event_id.empty()) return Out{};
   if (auto it = appended_ids_.find(event_id); it != appended_ids_.end()) return Out{Recorded{it->second.first, it->second.second, true}};
+  if (auto it = known_events_.find(event_id); it != known_events_.end()) return Out{Recorded{it->second.first, it->second.second, true}};
+  if (absent_events_.count(event_id)) return Out{};
   return guarded<Out>([&]() -> Expected<Out> {
     auto r = tx_->exec_prepared("event_id", practice_, event_id);
     if (r.empty()) return Out{};
@@ -287,6 +328,15 @@ Status PgRepository::log_tick(Date now) {
     claimed_.clear();
     write_back(*tx_);
     return Status::Ok();
+  });
+}
+
+Expected<int64_t> PgRepository::due_count(Date now) {
+  return guarded<int64_t>([&]() -> Expected<int64_t> {
+    pqxx::read_transaction tx(conn());
+    tx.exec_prepared("practice", practice_);
+    return tx.exec_params("SELECT count(*) FROM zorgpad.timers WHERE practice = $1 AND due <= $2::date", practice_, now.iso())[0][0]
+        .as<int64_t>();
   });
 }
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -78,6 +79,8 @@ class PgRepository final : public Repository {
   bool batched_ticks() const override { return true; }
   Expected<std::vector<LogEntry>> log(const std::string& episode) override;
   Status note_ticked(const std::string& episode, int64_t after_seq, Date at) override;
+  Status prefetch(const std::vector<std::string>& event_ids, const std::vector<std::string>& episodes) override;
+  Expected<int64_t> due_count(Date now) override;
 
  private:
   template <typename T, typename Fn>
@@ -101,6 +104,7 @@ class PgRepository final : public Repository {
   std::unique_ptr<pqxx::connection> conn_;
   pqxx::transaction_base* tx_ = nullptr;  // the running transaction, if any
   bool practice_known_ = false;           // the practice's row exists
+  bool broken_ = false;                   // the connection was lost: replace it before the next transaction
   std::unordered_map<std::string, Held> held_;
   std::vector<std::string> order_;
   std::vector<std::pair<std::string, int>> new_tasks_;
@@ -108,6 +112,9 @@ class PgRepository final : public Repository {
   std::unordered_map<std::string, std::pair<std::string, int64_t>> appended_ids_;  // event id -> (episode, seq)
   std::vector<std::pair<std::string, int64_t>> claimed_;    // episodes fired by load_due, with their log length
   std::vector<std::tuple<std::string, int64_t, Date>> ticked_;
+  // What prefetch found (or did not) in this transaction.
+  std::unordered_map<std::string, std::pair<std::string, int64_t>> known_events_;
+  std::unordered_set<std::string> absent_events_, absent_episodes_;
 };
 
 template <typename T, typename Fn>
@@ -116,7 +123,9 @@ Expected<T> PgRepository::guarded(Fn fn) {
     return fn();
   } catch (const pqxx::broken_connection& e) {
     forget();
-    conn_.reset();  // connect again on the next command (a failover, a restart)
+    // Connect again before the next transaction (a failover, a restart); not
+    // here: the transaction that saw it may still be open on the connection.
+    broken_ = true;
     return store_failure("the connection to PostgreSQL was lost; nothing of this command was recorded");
   } catch (const pqxx::sql_error& e) {
     forget();

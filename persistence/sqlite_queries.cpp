@@ -110,6 +110,15 @@ Expected<std::vector<StoredEvent>> SqliteRepository::events(const std::string& e
   });
 }
 
+Expected<int64_t> SqliteRepository::due_count(Date now) {
+  return guarded<int64_t>([&]() -> Expected<int64_t> {
+    SQLite::Statement q(db_, "SELECT count(*) FROM episodes WHERE next_due <= ?");
+    q.bind(1, now.iso());
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+  });
+}
+
 Expected<std::vector<LogEntry>> SqliteRepository::log(const std::string& episode) {
   return guarded<std::vector<LogEntry>>([&]() -> Expected<std::vector<LogEntry>> {
     SQLite::Transaction tx(db_);

@@ -73,6 +73,7 @@ class SqliteRepository final : public Repository {
 
   Expected<RebuildReport> rebuild(const LogReplayFactory& replay) override;
   Expected<std::vector<LogEntry>> log(const std::string& episode) override;
+  Expected<int64_t> due_count(Date now) override;
 
  private:
   // Runs fn, turning a database exception into an error; an exception

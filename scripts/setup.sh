@@ -2,7 +2,7 @@
 # Installs what zorgpad needs to build and test on Debian 12, only what is missing.
 # Runs as root (or with sudo available). Idempotent.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev
+pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libpqxx-dev libspdlog-dev libfmt-dev
       catch2 nlohmann-json3-dev libsimdjson-dev libcli11-dev libcpp-httplib-dev libkainjow-mustache-dev libical-dev
       python3 python3-icalendar sqlite3)
 missing=()

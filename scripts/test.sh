@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds zorgpad and runs every test (Catch2 unit tests, the scenario suite,
-# process-level store/CLI/adapter tests, the browser test), then builds it once
+# process-level store/CLI/adapter tests, the browser test, the PostgreSQL
+# tests, each on a throw-away cluster of its own), then builds it once
 # more with AddressSanitizer and UndefinedBehaviorSanitizer and runs the whole
 # suite again on that build. Warnings are errors in both. Run as root on a
 # fresh Debian 12: installs what is missing first. What .ci/run runs.
@@ -8,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ -x scripts/setup-browser.sh ]; then scripts/setup-browser.sh; fi
+scripts/setup-postgres.sh
 jobs="$(nproc)"
 
 # CI builds twice in its 30 minutes: the plain build without debug

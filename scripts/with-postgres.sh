@@ -12,7 +12,14 @@
 set -euo pipefail
 zorgpad="$(realpath "$1")"; shift
 export ZORGPAD_BIN="$zorgpad"
-exec pg_virtualenv -o 'max_connections=200' -o 'fsync=on' bash -c '
+# Several at once (ctest -j): each cluster gets a free port of its own and its
+# own pid file (every pg_virtualenv cluster is named "regress").
+PGPORT="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export PGPORT
+piddir="$(mktemp -d /tmp/zorgpad-pg.XXXXXX)"
+chmod 777 "$piddir"
+trap 'rm -rf "$piddir"' EXIT
+pg_virtualenv -t -o 'max_connections=200' -o 'fsync=on' -o "external_pid_file=$piddir/postgres.pid" bash -c '
 set -euo pipefail
 psql -q -v ON_ERROR_STOP=1 -d postgres <<SQL
 CREATE ROLE zorgpad_owner LOGIN PASSWORD '"'"'owner-pw'"'"';

@@ -170,9 +170,14 @@ Expected<Recorded> Engine::record_in(const std::string& episode, const Event& ev
   return Recorded{episode, w->last_seq, false, w->ep.state, w->ep.phase};
 }
 
-Status Engine::import_line(const std::string& line, ImportReport& rep) {
-  if (line.find('\0') != std::string::npos) return bad_input("the line contains a NUL byte");
-  json j = json::parse(line, nullptr, false);
+// A line of an import: its number and its JSON (discarded when it is not JSON).
+struct ImportLine {
+  int64_t number = 0;
+  json j;
+  bool nul = false;
+};
+
+Status Engine::import_line(const json& j, ImportReport& rep) {
   if (j.is_discarded() || !j.is_object()) return bad_input("not a JSON object");
   if (!j.contains("episode") || !j["episode"].is_string()) return bad_input("needs a string 'episode'");
   if (!j.contains("event")) return bad_input("needs an 'event'");
@@ -212,18 +217,32 @@ Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
     int64_t lines = rep.lines;
     Status s = repo_->write([&]() -> Status {
       batch = {};
+      // The batch's lines first, so that the repository can look up their
+      // event ids and episodes at once (repo_->prefetch).
+      std::vector<ImportLine> parsed;
+      std::vector<std::string> event_ids, episodes;
       std::string line;
-      int in_batch = 0;
-      while (in_batch < batch_size) {
+      while (int64_t(parsed.size()) < batch_size) {
         if (!std::getline(in, line)) { more = false; break; }
         ++lines;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        if (Status e = import_line(line, batch); !e) {
-          std::string where = "line " + std::to_string(lines) + ": " + e.message();
+        ImportLine l{lines, json(), line.find('\0') != std::string::npos};
+        if (!l.nul) l.j = json::parse(line, nullptr, false);
+        if (l.j.is_object()) {
+          if (auto e = l.j.find("episode"); e != l.j.end() && e->is_string()) episodes.push_back(e->get<std::string>());
+          if (auto ev = l.j.find("event"); ev != l.j.end() && ev->is_object())
+            if (auto id = ev->find("id"); id != ev->end() && id->is_string()) event_ids.push_back(id->get<std::string>());
+        }
+        parsed.push_back(std::move(l));
+      }
+      if (Status p = repo_->prefetch(event_ids, episodes); !p) return p;
+      for (const ImportLine& l : parsed) {
+        Status e = l.nul ? bad_input("the line contains a NUL byte") : import_line(l.j, batch);
+        if (!e) {
+          std::string where = "line " + std::to_string(l.number) + ": " + e.message();
           if (committed_lines > 0) where += " (lines 1-" + std::to_string(committed_lines) + " were imported before)";
           return Error{where, e.kind()};
         }
-        ++in_batch;
       }
       return Status::Ok();
     });

@@ -88,6 +88,7 @@ class Engine {
   Expected<std::vector<std::string>> practices() { return repo_->practices(); }
   bool batched_ticks() const { return repo_->batched_ticks(); }
   Expected<std::vector<LogEntry>> raw_log(const std::string& episode) { return repo_->log(episode); }
+  Expected<int64_t> due_count(Date now) { return repo_->due_count(now); }
   // Marks a task done, dated like an event: the clock's today, or the
   // episode's latest event or timer if later; timers due by then fire first.
   Expected<TaskRow> complete_task(int64_t task_id);
@@ -115,7 +116,7 @@ class Engine {
  private:
   Expected<Recorded> open_in(const std::string& id, const std::string& patient, const Event& event);
   Expected<Recorded> record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
-  Status import_line(const std::string& line, ImportReport& rep);
+  Status import_line(const nlohmann::json& j, ImportReport& rep);
   Expected<Recorded> earlier(Recorded r);
 
   std::unique_ptr<Repository> repo_;

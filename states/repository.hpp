@@ -206,6 +206,16 @@ class Repository {
   // (log_tick then records the ticks of the episodes loaded by load_due, not
   // of every episode): the claim of many workers.
   virtual bool batched_ticks() const { return false; }
+  // Inside write(), before a batch of commands (an import): the event ids and
+  // episodes the batch names, so that a backend over a network can look them
+  // all up (and lock the episodes) in one round trip instead of one per line.
+  // Only a hint: find_event, exists and load answer the same without it.
+  virtual Status prefetch(const std::vector<std::string>& /*event_ids*/, const std::vector<std::string>& /*episodes*/) {
+    return Status::Ok();
+  }
+  // The episodes with a timer due on or before `now` (its own snapshot),
+  // those other transactions hold included.
+  virtual Expected<int64_t> due_count(Date now) = 0;
   // The episode's log as written (entries in order, with their event ids).
   virtual Expected<std::vector<LogEntry>> log(const std::string& episode) = 0;
   // Inside write(): the episode (held) was advanced to `at` after log entry

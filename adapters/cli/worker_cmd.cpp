@@ -30,48 +30,59 @@ struct WorkerOptions {
 };
 
 // One pass: every practice (in a random order, so that workers spread),
-// batch after batch until nothing is due. Returns false on a store failure.
-bool pass(Store& store, const std::string& only, Date now, int batch, std::mt19937& rng, TickReport& total, std::string& error) {
-  std::vector<std::string> practices;
-  if (!only.empty()) {
-    practices.push_back(only);
-  } else {
-    auto all = store.practices();
-    if (!all) {
-      error = all.error().message;
-      return false;
-    }
-    practices = std::move(*all);
-  }
-  std::shuffle(practices.begin(), practices.end(), rng);
+// batch after batch until nothing is due that another transaction does not
+// hold. What fired is added to `total` batch by batch (a failure later in
+// the pass does not undo what was committed). Returns false on a store
+// failure, with the message in `error`.
+bool pass(Store& store, const std::vector<std::string>& practices, Date now, int batch, TickReport& total, std::string& error) {
   for (const std::string& p : practices) {
     if (g_stop) break;
     if (Status s = store.use_practice(p); !s) {
       error = s.message();
       return false;
     }
-    if (!store.batched_ticks()) {  // SQLite: one transaction for everything due
-      auto r = store.tick(now);
-      if (!r) {
-        error = r.error().message;
-        return false;
-      }
-      total.episodes += r->episodes;
-      total.timers += r->timers;
-      continue;
-    }
     for (;;) {
-      auto r = store.tick_batch(now, batch);
+      // SQLite: one transaction for everything due.
+      auto r = store.batched_ticks() ? store.tick_batch(now, batch) : store.tick(now);
       if (!r) {
         error = r.error().message;
         return false;
       }
       total.episodes += r->episodes;
       total.timers += r->timers;
-      if (r->episodes == 0 || g_stop) break;
+      if (r->episodes == 0 || !store.batched_ticks() || g_stop) break;
     }
   }
   return true;
+}
+
+// The practices to go through, in a random order.
+bool practices_in_order(Store& store, const std::string& only, std::mt19937& rng, std::vector<std::string>& out, std::string& error) {
+  out.clear();
+  if (!only.empty()) {
+    out.push_back(only);
+    return true;
+  }
+  auto all = store.practices();
+  if (!all) {
+    error = all.error().message;
+    return false;
+  }
+  out = std::move(*all);
+  std::shuffle(out.begin(), out.end(), rng);
+  return true;
+}
+
+// Due episodes left in every practice, those other transactions hold included.
+Expected<int64_t> due_left(Store& store, const std::vector<std::string>& practices, Date now) {
+  int64_t n = 0;
+  for (const std::string& p : practices) {
+    if (Status s = store.use_practice(p); !s) return s.error();
+    auto c = store.due_count(now);
+    if (!c) return c.error();
+    n += *c;
+  }
+  return n;
 }
 
 }  // namespace
@@ -99,25 +110,37 @@ void setup_worker(CLI::App& app, Context& ctx) {
     auto logger = spdlog::get("zorgpad");
     TickReport total;
     int failures = 0;
+    std::vector<std::string> practices;
+    const auto once_started = std::chrono::steady_clock::now();
     while (!g_stop) {
       std::string error;
-      TickReport round;
+      TickReport before = total;
       const Date now = fixed ? *fixed : ctx.clock().today();
-      if (pass(*store, only, now, o->batch, rng, round, error)) {
+      bool done = false;
+      if (practices_in_order(*store, only, rng, practices, error) && pass(*store, practices, now, o->batch, total, error)) {
         failures = 0;
-        total.episodes += round.episodes;
-        total.timers += round.timers;
-        if (round.episodes > 0 && logger) logger->info("worker {}: {} timer(s) fired in {} episode(s)", now.iso(), round.timers, round.episodes);
-      } else {
+        if (o->once) {
+          // Episodes another transaction held were skipped: --once ends when
+          // nothing at all is due, waiting for them (at most five minutes).
+          auto left = due_left(*store, practices, now);
+          if (!left) error = left.error().message;
+          else if (*left == 0) done = true;
+          else if (std::chrono::steady_clock::now() - once_started > std::chrono::minutes(5))
+            return ctx.fail(store_failure("worker: " + std::to_string(*left) + " due episode(s) stayed held by other transactions"));
+        }
+      }
+      if (total.episodes > before.episodes && logger)
+        logger->info("worker {}: {} timer(s) fired in {} episode(s)", now.iso(), total.timers - before.timers, total.episodes - before.episodes);
+      if (!error.empty()) {
         // A lost connection (failover, restart): the batch rolled back; the
         // store connects again on the next pass. One line per failure.
         if (logger) logger->warn("worker: {}", error);
         if (o->once && ++failures >= 30) return ctx.fail(store_failure(error));
-        ++failures;
+        if (!o->once) ++failures;
       }
-      if (o->once && error.empty()) break;
-      // Back off after failures (at most 30 s), else the poll interval.
-      double wait = error.empty() ? o->poll : std::min(30.0, 0.2 * failures);
+      if (done) break;
+      // Back off after failures (at most 30 s); --once looks again soon; else the poll interval.
+      double wait = !error.empty() ? std::min(30.0, 0.2 * failures) : o->once ? 0.2 : o->poll;
       auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait * jitter(rng));
       while (!g_stop && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

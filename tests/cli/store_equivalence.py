@@ -131,7 +131,8 @@ def run_scenario(path):
             db = (PG_URL, "eq-" + hashlib.sha1(name.encode()).hexdigest()[:20])
         else:
             db = os.path.join(tmp, "store.db")
-        p = run(db, "init")
+        # (PostgreSQL: the schema is there; `init` as an application role would only check it)
+        p = run(db, "init") if not PG_URL else subprocess.CompletedProcess([], 0, "", "")
         if p.returncode != 0:
             return "invalid" if want else "valid", [f"{name}: init failed: {p.stderr}"]
 
