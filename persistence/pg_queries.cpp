@@ -113,12 +113,13 @@ Expected<std::vector<LogEntry>> PgRepository::log(const std::string& episode) {
   return reading<std::vector<LogEntry>>([&](pqxx::transaction_base& tx) -> Expected<std::vector<LogEntry>> {
     if (tx.exec_prepared("exists", practice_, episode).empty()) return bad_input("no episode '" + clip(episode) + "'");
     auto r = tx.exec_params(
-        "SELECT seq, type, at, body, COALESCE(event_id, '') FROM zorgpad.events WHERE practice = $1 AND episode = $2 ORDER BY seq",
+        "SELECT seq, type, at, body, COALESCE(event_id, ''), recorded_at FROM zorgpad.events WHERE practice = $1 AND episode = $2 "
+        "ORDER BY seq",
         practice_, episode);
     std::vector<LogEntry> out;
     for (const auto& row : r)
       out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), *Date::parse_stored(row[2].as<std::string>()),
-                     row[3].as<std::string>(), row[4].as<std::string>()});
+                     row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int64_t>()});
     return out;
   });
 }

@@ -29,6 +29,9 @@ const char* kEpisodeColumns = "body, last_seq, state, phase, profile, next_due";
 
 std::string first_line_of(std::string s) {
   if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  // libpq quotes a malformed URI whole, password included: never print one.
+  static const std::regex password("(://[^:/@\"\\s]*:)[^@\"\\s]*@");
+  s = std::regex_replace(s, password, "$1***@");
   while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -132,9 +135,37 @@ void PgRepository::forget() {
 }
 
 Status PgRepository::write(const std::function<Status()>& body) {
-  forget();
   if (practice_.empty()) return bad_input("no practice: give --practice CODE (or ZORGPAD_PRACTICE)");
+  // A transaction that lost a race (a concurrent one inserted the same event
+  // id or episode first, or a deadlock) runs again: it then finds what the
+  // other committed, as if the two had run one after the other.
+  for (int attempt = 1;; ++attempt) {
+    bool lost_race = false;
+    Status s = write_once(body, attempt < 4 ? &lost_race : nullptr);
+    if (!lost_race) return s;
+    log_->debug("transaction lost a race; running it again (attempt {})", attempt + 1);
+  }
+}
+
+Status PgRepository::write_once(const std::function<Status()>& body, bool* lost_race) {
+  forget();
   return guarded<void>([&]() -> Status {
+    try {
+      return write_tx(body);
+    } catch (const pqxx::unique_violation&) {
+      if (!lost_race) throw;
+      *lost_race = true;
+    } catch (const pqxx::deadlock_detected&) {
+      if (!lost_race) throw;
+      *lost_race = true;
+    }
+    forget();
+    return Status::Ok();
+  });
+}
+
+Status PgRepository::write_tx(const std::function<Status()>& body) {
+  {
     pqxx::work tx(conn());
     tx_ = &tx;
     struct Reset {
@@ -154,7 +185,7 @@ Status PgRepository::write(const std::function<Status()>& body) {
     tx.commit();
     practice_known_ = true;
     return s;
-  });
+  }
 }
 
 Status PgRepository::read(const std::function<Status()>& body) {
@@ -452,12 +483,13 @@ void PgRepository::write_back(pqxx::transaction_base& tx) {
                       {"type", e.type},
                       {"at", e.at.iso()},
                       {"body", e.body},
-                      {"event_id", e.event_id.empty() ? json() : json(e.event_id)}});
+                      {"event_id", e.event_id.empty() ? json() : json(e.event_id)},
+                      {"recorded_at", e.recorded_at != 0 ? e.recorded_at : now_s}});
     tx.exec_params(
         "INSERT INTO zorgpad.events(practice, episode, seq, type, at, body, recorded_at, event_id) "
-        "SELECT $1, x.episode, x.seq, x.type, x.at, x.body, $3, x.event_id "
-        "FROM json_to_recordset($2::json) AS x(episode text, seq bigint, type text, at date, body text, event_id text)",
-        practice_, rows.dump(), now_s);
+        "SELECT $1, x.episode, x.seq, x.type, x.at, x.body, x.recorded_at, x.event_id "
+        "FROM json_to_recordset($2::json) AS x(episode text, seq bigint, type text, at date, body text, event_id text, recorded_at bigint)",
+        practice_, rows.dump());
   }
   if (!ticked_.empty()) {
     json rows = json::array();

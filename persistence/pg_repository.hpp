@@ -89,6 +89,8 @@ class PgRepository final : public Repository {
   template <typename T, typename Fn>
   Expected<T> reading(Fn fn);
   pqxx::connection& conn();  // connects (again) when needed
+  Status write_once(const std::function<Status()>& body, bool* lost_race);
+  Status write_tx(const std::function<Status()>& body);
   void begin_practice(pqxx::transaction_base& tx);
   Held held_from(const pqxx::row& r, int first);  // body, last_seq, state, phase, profile, next_due from column `first`
   std::optional<Held> fetch(pqxx::transaction_base& tx, const std::string& id, bool lock);
@@ -128,6 +130,9 @@ Expected<T> PgRepository::guarded(Fn fn) {
     broken_ = true;
     return store_failure("the connection to PostgreSQL was lost; nothing of this command was recorded");
   } catch (const pqxx::sql_error& e) {
+    // Inside a write transaction, a lost race goes up to write(), which runs
+    // the transaction again.
+    if (tx_ && (dynamic_cast<const pqxx::unique_violation*>(&e) || dynamic_cast<const pqxx::deadlock_detected*>(&e))) throw;
     forget();
     std::string what = first_line_of(e.what());
     log_->debug("store error: {}", what);

@@ -123,13 +123,14 @@ Expected<std::vector<LogEntry>> SqliteRepository::log(const std::string& episode
   return guarded<std::vector<LogEntry>>([&]() -> Expected<std::vector<LogEntry>> {
     SQLite::Transaction tx(db_);
     if (!row_exists(episode)) return bad_input("no episode '" + clip(episode) + "'");
-    SQLite::Statement q(db_, "SELECT seq, type, at, body, COALESCE(event_id, '') FROM events WHERE episode = ? ORDER BY seq");
+    SQLite::Statement q(db_, "SELECT seq, type, at, body, COALESCE(event_id, ''), recorded_at FROM events WHERE episode = ? ORDER BY seq");
     q.bind(1, episode);
     std::vector<LogEntry> out;
     while (q.executeStep()) {
       auto at = Date::parse_stored(q.getColumn(2).getString());
       if (!at) return store_failure("episode " + episode + " event " + std::to_string(q.getColumn(0).getInt64() - 1) + ": unreadable date");
-      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), *at, q.getColumn(3).getString(), q.getColumn(4).getString()});
+      out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), *at, q.getColumn(3).getString(), q.getColumn(4).getString(),
+                     q.getColumn(5).getInt64()});
     }
     return out;
   });

@@ -230,7 +230,7 @@ Status SqliteRepository::append(const std::string& episode, const LogEntry& e) {
     q.bind(3, e.type);
     q.bind(4, e.at.iso());
     q.bind(5, e.body);
-    q.bind(6, clock_.unix_seconds());
+    q.bind(6, e.recorded_at != 0 ? e.recorded_at : clock_.unix_seconds());
     if (!e.event_id.empty()) q.bind(7, e.event_id); else q.bind(7);
     q.exec();
     q.reset();

@@ -215,26 +215,27 @@ Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
   while (more) {
     ImportReport batch;
     int64_t lines = rep.lines;
+    // The batch's lines are read first (the transaction's body can then run
+    // again, and the repository can look up their event ids and episodes at
+    // once: repo_->prefetch).
+    std::vector<ImportLine> parsed;
+    std::vector<std::string> event_ids, episodes;
+    std::string line;
+    while (int64_t(parsed.size()) < batch_size) {
+      if (!std::getline(in, line)) { more = false; break; }
+      ++lines;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      ImportLine l{lines, json(), line.find('\0') != std::string::npos};
+      if (!l.nul) l.j = json::parse(line, nullptr, false);
+      if (l.j.is_object()) {
+        if (auto e = l.j.find("episode"); e != l.j.end() && e->is_string()) episodes.push_back(e->get<std::string>());
+        if (auto ev = l.j.find("event"); ev != l.j.end() && ev->is_object())
+          if (auto id = ev->find("id"); id != ev->end() && id->is_string()) event_ids.push_back(id->get<std::string>());
+      }
+      parsed.push_back(std::move(l));
+    }
     Status s = repo_->write([&]() -> Status {
       batch = {};
-      // The batch's lines first, so that the repository can look up their
-      // event ids and episodes at once (repo_->prefetch).
-      std::vector<ImportLine> parsed;
-      std::vector<std::string> event_ids, episodes;
-      std::string line;
-      while (int64_t(parsed.size()) < batch_size) {
-        if (!std::getline(in, line)) { more = false; break; }
-        ++lines;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        ImportLine l{lines, json(), line.find('\0') != std::string::npos};
-        if (!l.nul) l.j = json::parse(line, nullptr, false);
-        if (l.j.is_object()) {
-          if (auto e = l.j.find("episode"); e != l.j.end() && e->is_string()) episodes.push_back(e->get<std::string>());
-          if (auto ev = l.j.find("event"); ev != l.j.end() && ev->is_object())
-            if (auto id = ev->find("id"); id != ev->end() && id->is_string()) event_ids.push_back(id->get<std::string>());
-        }
-        parsed.push_back(std::move(l));
-      }
       if (Status p = repo_->prefetch(event_ids, episodes); !p) return p;
       for (const ImportLine& l : parsed) {
         Status e = l.nul ? bad_input("the line contains a NUL byte") : import_line(l.j, batch);
@@ -303,42 +304,53 @@ Expected<TickReport> Engine::tick_batch(Date now, int limit) {
   return rep;
 }
 
-Expected<bool> Engine::adopt(const Episode& expected, const std::vector<LogEntry>& log, std::optional<Date> ticked_to) {
-  const std::string& id = expected.id;
-  if (log.empty()) return bad_input("episode " + clip(id) + ": the log is empty");
-  bool written = false;
+Expected<Engine::AdoptReport> Engine::adopt_all(const std::vector<std::string>& ids,
+                                                const std::function<Expected<Adoption>(const std::string&)>& load) {
+  AdoptReport rep;
   Status s = repo_->write([&]() -> Status {
-    written = false;
-    auto there = repo_->exists(id);
-    if (!there) return there.status();
-    if (*there) {
-      auto stored = repo_->log(id);
-      if (!stored) return stored.status();
-      auto same = [](const LogEntry& a, const LogEntry& b) {
-        return a.seq == b.seq && a.type == b.type && a.at == b.at && a.body == b.body && a.event_id == b.event_id;
-      };
-      if (!std::equal(stored->begin(), stored->end(), log.begin(), log.end(), same))
-        return bad_input("episode " + clip(id) + " is already in the database with a different log");
-      return Status::Ok();
+    rep = {};
+    for (const std::string& id : ids) {
+      auto a = load(id);
+      if (!a) return a.status();
+      const std::vector<LogEntry>& log = a->log;
+      if (log.empty()) return bad_input("episode " + clip(id) + ": the log is empty");
+      for (size_t i = 0; i < log.size(); ++i)
+        if (log[i].seq != int64_t(i + 1)) return bad_input("episode " + clip(id) + ": the log has a gap at entry " + std::to_string(i + 1));
+      auto there = repo_->exists(id);
+      if (!there) return there.status();
+      if (*there) {
+        auto stored = repo_->log(id);
+        if (!stored) return stored.status();
+        auto same = [](const LogEntry& x, const LogEntry& y) {
+          return x.seq == y.seq && x.type == y.type && x.at == y.at && x.body == y.body && x.event_id == y.event_id;
+        };
+        if (!std::equal(stored->begin(), stored->end(), log.begin(), log.end(), same))
+          return bad_input("episode " + clip(id) + " is already in the database with a different log; nothing was copied");
+        rep.present++;
+        continue;
+      }
+      Replayer r(id, a->expected.patient);
+      for (const LogEntry& e : log)
+        if (Status st = r.entry(e.type, e.body); !st) return bad_input(event_label(id, e.seq - 1, std::string_view(e.type)) + ": " + st.message());
+      auto ep = r.finish(a->ticked_to);
+      if (!ep) return bad_input("episode " + clip(id) + ": " + ep.message());
+      if (*ep != a->expected) return bad_input("episode " + clip(id) + ": its log does not replay to the stored episode; nothing was copied");
+      auto w = repo_->create(std::move(*ep));
+      if (!w) return w.status();
+      (*w)->last_seq = log.back().seq;
+      for (const LogEntry& e : log)
+        if (Status st = repo_->append(id, e); !st) return st;
+      if (a->ticked_to)
+        if (Status t = repo_->note_ticked(id, log.back().seq, *a->ticked_to); !t) return t;
+      // Written out as the transaction goes (a practice may hold millions of
+      // events); committed, or rolled back, as a whole.
+      if (++rep.copied % 500 == 0)
+        if (Status f = repo_->flush(); !f) return f;
     }
-    Replayer r(id, expected.patient);
-    for (const LogEntry& e : log)
-      if (Status st = r.entry(e.type, e.body); !st) return bad_input(event_label(id, e.seq - 1, std::string_view(e.type)) + ": " + st.message());
-    auto ep = r.finish(ticked_to);
-    if (!ep) return bad_input("episode " + clip(id) + ": " + ep.message());
-    if (*ep != expected) return bad_input("episode " + clip(id) + ": its log does not replay to the stored episode; nothing was copied");
-    auto w = repo_->create(std::move(*ep));
-    if (!w) return w.status();
-    (*w)->last_seq = log.back().seq;
-    for (const LogEntry& e : log)
-      if (Status a = repo_->append(id, e); !a) return a;
-    if (ticked_to)
-      if (Status t = repo_->note_ticked(id, log.back().seq, *ticked_to); !t) return t;
-    written = true;
     return Status::Ok();
   });
   if (!s) return s.error();
-  return written;
+  return rep;
 }
 
 Expected<TaskRow> Engine::complete_task(int64_t task_id) {

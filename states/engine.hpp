@@ -76,12 +76,22 @@ class Engine {
   // take the same episode (a backend with batched_ticks() only). Returns what
   // fired; 0 episodes when nothing is left due.
   Expected<TickReport> tick_batch(Date now, int limit);
-  // Takes over an episode's log from another database (migrate): writes the
-  // entries as they are, advanced to `ticked_to` after the last one, and
-  // derives the projections. The log must replay to `expected`. An episode
-  // already present with the same log is left alone (returns false); with a
-  // different log it is an error.
-  Expected<bool> adopt(const Episode& expected, const std::vector<LogEntry>& log, std::optional<Date> ticked_to);
+  // Takes over episodes' logs from another database (migrate), all in one
+  // transaction: each log is written as it is (event ids and times kept),
+  // advanced to `ticked_to` after its last entry, and the projections derived
+  // by the engine; it must replay to `expected`. An episode already present
+  // with the same log is left alone; with a different log it is an error and
+  // nothing is written. `load` gives an episode by id (it may be called again
+  // for the same id when the transaction is retried).
+  struct Adoption {
+    Episode expected;
+    std::vector<LogEntry> log;
+    std::optional<Date> ticked_to;
+  };
+  struct AdoptReport {
+    int64_t copied = 0, present = 0;
+  };
+  Expected<AdoptReport> adopt_all(const std::vector<std::string>& ids, const std::function<Expected<Adoption>(const std::string&)>& load);
   // Many practices in one database (PostgreSQL): the practice the next
   // commands work on, and every practice on file.
   Status use_practice(const std::string& code) { return repo_->use_practice(code); }

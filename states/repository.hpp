@@ -39,6 +39,7 @@ struct LogEntry {
   Date at;
   std::string body;      // JSON text
   std::string event_id;  // the idempotency key; empty when none
+  int64_t recorded_at = 0;  // when it was written (Unix seconds); 0: now, by the clock
 };
 
 // One entry of an episode's log, as it is read: a clinical event, or a task
@@ -151,7 +152,10 @@ class Repository {
   // ---- transactions ---------------------------------------------------------------
   // Runs `body` in one write transaction: commits when it returns Ok (after
   // writing back every episode handed out), rolls back otherwise. A database
-  // failure inside is returned as an ErrorKind::store error.
+  // failure inside is returned as an ErrorKind::store error. `body` may run
+  // more than once: a backend retries a transaction that lost a race with
+  // another (PostgreSQL: a key another transaction inserted first, a
+  // deadlock), so it must start from scratch each time.
   virtual Status write(const std::function<Status()>& body) = 0;
   // Runs `body` on one consistent read snapshot.
   virtual Status read(const std::function<Status()>& body) = 0;

@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"zorgpad — the low back pain care pathway (KNGF 2021, KCE 295) as a workflow engine"};
   app.require_subcommand(1);
+  // Global options (--db, --practice, --today) may also follow the subcommand.
+  app.fallthrough();
   Context ctx;
   const char* env_db = std::getenv("ZORGPAD_DB");
   ctx.db = env_db && *env_db ? env_db : "zorgpad.db";

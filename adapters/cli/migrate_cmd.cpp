@@ -2,7 +2,8 @@
 // moves a practice's SQLite store into a network database. The log is
 // copied entry by entry (event ids kept); the projections are derived again
 // in the target by the engine, and each episode must come out equal to the
-// source's. One transaction per episode; running it again changes nothing.
+// source's. One transaction for the whole practice: all of it or nothing;
+// running it again changes nothing.
 #include <unistd.h>
 
 #include <iostream>
@@ -30,21 +31,24 @@ void setup_migrate(CLI::App& app, Context& ctx) {
     if (!source) return ctx.fail_bad_input(source.error().message);
     auto target = open_store(*to, ctx.practice, ctx.clock(), opt);
     if (!target) return ctx.fail_bad_input(target.error().message);
-    std::vector<Episode> episodes;
-    auto n = (*source)->for_each_episode([&](const Episode& ep) { episodes.push_back(ep); });
+    std::vector<std::string> ids;
+    auto n = (*source)->for_each_episode([&](const Episode& ep) { ids.push_back(ep.id); });
     if (!n) return ctx.fail(n.error());
-    int64_t copied = 0, present = 0;
-    for (const Episode& ep : episodes) {
-      auto log = (*source)->raw_log(ep.id);
-      if (!log) return ctx.fail(log.error());
+    Store& src = **source;
+    auto r = (*target)->adopt_all(ids, [&src](const std::string& id) -> Expected<Engine::Adoption> {
+      auto ep = src.load(id);
+      if (!ep) return ep.error();
+      auto log = src.raw_log(id);
+      if (!log) return log.error();
       // The source logged its ticks for the whole file; the episode was
-      // advanced to its latest fired timer after its last entry, if any.
+      // advanced to its latest fired timer after its last entry, if any
+      // (adopt_all checks that the log then replays to the same episode).
       std::optional<Date> ticked_to;
-      if (!log->empty() && ep.last_fired > log->back().at) ticked_to = ep.last_fired;
-      auto r = (*target)->adopt(ep, *log, ticked_to);
-      if (!r) return ctx.fail(r.error());
-      (*r ? copied : present)++;
-    }
+      if (!log->empty() && ep->last_fired > log->back().at) ticked_to = ep->last_fired;
+      return Engine::Adoption{std::move(*ep), std::move(*log), ticked_to};
+    });
+    if (!r) return ctx.fail(r.error());
+    const int64_t copied = r->copied, present = r->present;
     std::cout << "migrate: " << copied << " episode(s) copied, " << present << " already there, practice " << ctx.practice << "\n";
   });
 }
