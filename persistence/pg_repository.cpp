@@ -4,6 +4,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,47 @@ CountKey count_key(const Episode& ep) {
 }
 
 const char* kEpisodeColumns = "body, last_seq, state, phase, profile, next_due";
+
+// The write-back of a transaction: $1 practice, then one JSON array per
+// table (episodes, timers to set, timers to drop, task rows, log entries,
+// ticks, count changes) and $9 the clock's time for the ticks.
+constexpr const char* kWriteBack = R"sql(
+WITH ep AS (
+  INSERT INTO zorgpad.episodes(practice, id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body, last_event, terminal)
+  SELECT $1, x.id, x.patient, x.state, x.phase, x.profile, x.gp, x.therapist, x.last_seq, x.next_due, x.body, x.last_event, x.terminal
+  FROM json_to_recordset($2::json) AS x(id text, patient text, state text, phase text, profile integer, gp text, therapist text,
+                                        last_seq bigint, next_due date, body text, last_event date, terminal boolean)
+  ON CONFLICT (practice, id) DO UPDATE SET patient = excluded.patient, state = excluded.state, phase = excluded.phase,
+    profile = excluded.profile, gp = excluded.gp, therapist = excluded.therapist, last_seq = excluded.last_seq,
+    next_due = excluded.next_due, body = excluded.body, last_event = excluded.last_event, terminal = excluded.terminal
+), timer_set AS (
+  INSERT INTO zorgpad.timers(practice, episode, due)
+  SELECT $1, x.episode, x.due FROM json_to_recordset($3::json) AS x(episode text, due date)
+  ON CONFLICT (practice, episode) DO UPDATE SET due = excluded.due
+), timer_drop AS (
+  DELETE FROM zorgpad.timers WHERE practice = $1 AND episode = ANY(ARRAY(SELECT json_array_elements_text($4::json)))
+), task AS (
+  INSERT INTO zorgpad.tasks(practice, episode, seq, kind, checkpoint, due, status)
+  SELECT $1, x.episode, x.seq, x.kind, x.checkpoint, x.due, x.status
+  FROM json_to_recordset($5::json) AS x(n bigint, episode text, seq integer, kind text, checkpoint text, due date, status text)
+  ORDER BY x.n
+  ON CONFLICT (practice, episode, seq) DO UPDATE SET kind = excluded.kind, checkpoint = excluded.checkpoint, due = excluded.due,
+    status = excluded.status
+), event AS (
+  INSERT INTO zorgpad.events(practice, episode, seq, type, at, body, recorded_at, event_id)
+  SELECT $1, x.episode, x.seq, x.type, x.at, x.body, x.recorded_at, x.event_id
+  FROM json_to_recordset($6::json) AS x(episode text, seq bigint, type text, at date, body text, event_id text, recorded_at bigint)
+), tick AS (
+  INSERT INTO zorgpad.ticks(practice, episode, after_seq, at, recorded_at)
+  SELECT $1, x.episode, x.after_seq, x.at, $9 FROM json_to_recordset($7::json) AS x(episode text, after_seq bigint, at date)
+  ON CONFLICT (practice, episode) DO UPDATE SET after_seq = excluded.after_seq, at = excluded.at, recorded_at = excluded.recorded_at
+), count_change AS (
+  INSERT INTO zorgpad.episode_counts(practice, state, phase, profile, n)
+  SELECT $1, x.state, x.phase, x.profile, x.n FROM json_to_recordset($8::json) AS x(state text, phase text, profile integer, n bigint)
+  ON CONFLICT (practice, state, phase, profile) DO UPDATE SET n = zorgpad.episode_counts.n + excluded.n
+)
+SELECT 1
+)sql";
 
 }  // namespace
 
@@ -68,6 +110,7 @@ pqxx::connection& PgRepository::conn() {
     conn_->prepare("exists", "SELECT 1 FROM zorgpad.episodes WHERE practice = $1 AND id = $2");
     conn_->prepare("event_id", "SELECT episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id = $2");
     conn_->prepare("practice", "SELECT set_config('zorgpad.practice', $1, true)");
+    conn_->prepare("write_back", kWriteBack);
   }
   return *conn_;
 }
@@ -224,12 +267,17 @@ std::optional<Held> PgRepository::fetch(pqxx::transaction_base& tx, const std::s
   return held_from(r[0], 0);
 }
 
+// Lists of ids go in as one JSON array and are matched with
+// `= ANY(ARRAY(SELECT json_array_elements_text(…)))`: an index condition
+// whatever the statistics say. (`IN (SELECT …)` let the planner, which knows
+// nothing of a practice new since the last ANALYZE, scan the practice's rows
+// and test each against the whole list: seconds per batch.)
 Status PgRepository::prefetch(const std::vector<std::string>& event_ids, const std::vector<std::string>& episodes) {
   return guarded<void>([&]() -> Status {
     if (!event_ids.empty()) {
       json ids = event_ids;
-      for (const auto& row : tx_->exec_params("SELECT event_id, episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id IN "
-                                              "(SELECT json_array_elements_text($2::json))",
+      for (const auto& row : tx_->exec_params("SELECT event_id, episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id IS NOT NULL "
+                                              "AND event_id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))",
                                               practice_, ids.dump()))
         known_events_[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int64_t>()};
       for (const auto& id : event_ids)
@@ -240,9 +288,11 @@ Status PgRepository::prefetch(const std::vector<std::string>& event_ids, const s
       if (!held_.count(id)) wanted.push_back(id);
     if (!wanted.empty()) {
       // Locked in id order: two imports over the same episodes wait, never deadlock here.
+      std::sort(wanted.begin(), wanted.end());
+      wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
       json ids = wanted;
       for (const auto& row : tx_->exec_params(std::string("SELECT id, ") + kEpisodeColumns +
-                                                  " FROM zorgpad.episodes WHERE practice = $1 AND id IN (SELECT json_array_elements_text($2::json)) "
+                                                  " FROM zorgpad.episodes WHERE practice = $1 AND id = ANY(ARRAY(SELECT json_array_elements_text($2::json))) "
                                                   "ORDER BY id FOR UPDATE",
                                               practice_, ids.dump())) {
         std::string id = row[0].as<std::string>();
@@ -445,80 +495,33 @@ void PgRepository::write_back(pqxx::transaction_base& tx) {
       task_json(id, t);
     }
   }
-  if (!episodes.empty())
-    tx.exec_params(
-        "INSERT INTO zorgpad.episodes(practice, id, patient, state, phase, profile, gp, therapist, last_seq, next_due, body, "
-        "last_event, terminal) "
-        "SELECT $1, x.id, x.patient, x.state, x.phase, x.profile, x.gp, x.therapist, x.last_seq, x.next_due, x.body, "
-        "x.last_event, x.terminal FROM json_to_recordset($2::json) AS x(id text, patient text, state text, phase text, "
-        "profile integer, gp text, therapist text, last_seq bigint, next_due date, body text, last_event date, terminal boolean) "
-        "ON CONFLICT (practice, id) DO UPDATE SET patient = excluded.patient, state = excluded.state, phase = excluded.phase, "
-        "profile = excluded.profile, gp = excluded.gp, therapist = excluded.therapist, last_seq = excluded.last_seq, "
-        "next_due = excluded.next_due, body = excluded.body, last_event = excluded.last_event, terminal = excluded.terminal",
-        practice_, episodes.dump());
-  if (!timers_set.empty())
-    tx.exec_params(
-        "INSERT INTO zorgpad.timers(practice, episode, due) SELECT $1, x.episode, x.due "
-        "FROM json_to_recordset($2::json) AS x(episode text, due date) "
-        "ON CONFLICT (practice, episode) DO UPDATE SET due = excluded.due",
-        practice_, timers_set.dump());
-  if (!timers_drop.empty())
-    tx.exec_params(
-        "DELETE FROM zorgpad.timers WHERE practice = $1 AND episode IN (SELECT json_array_elements_text($2::json))",
-        practice_, timers_drop.dump());
-  if (!task_rows.empty())
-    tx.exec_params(
-        "INSERT INTO zorgpad.tasks(practice, episode, seq, kind, checkpoint, due, status) "
-        "SELECT $1, x.episode, x.seq, x.kind, x.checkpoint, x.due, x.status "
-        "FROM json_to_recordset($2::json) AS x(n bigint, episode text, seq integer, kind text, checkpoint text, due date, "
-        "status text) ORDER BY x.n "
-        "ON CONFLICT (practice, episode, seq) DO UPDATE SET kind = excluded.kind, checkpoint = excluded.checkpoint, "
-        "due = excluded.due, status = excluded.status",
-        practice_, task_rows.dump());
-  if (!appended_.empty()) {
-    json rows = json::array();
-    for (const auto& [episode, e] : appended_)
-      rows.push_back({{"episode", episode},
+  json events = json::array(), ticks = json::array(), counts = json::array();
+  for (const auto& [episode, e] : appended_)
+    events.push_back({{"episode", episode},
                       {"seq", e.seq},
                       {"type", e.type},
                       {"at", e.at.iso()},
                       {"body", e.body},
                       {"event_id", e.event_id.empty() ? json() : json(e.event_id)},
                       {"recorded_at", e.recorded_at != 0 ? e.recorded_at : now_s}});
-    tx.exec_params(
-        "INSERT INTO zorgpad.events(practice, episode, seq, type, at, body, recorded_at, event_id) "
-        "SELECT $1, x.episode, x.seq, x.type, x.at, x.body, x.recorded_at, x.event_id "
-        "FROM json_to_recordset($2::json) AS x(episode text, seq bigint, type text, at date, body text, event_id text, recorded_at bigint)",
-        practice_, rows.dump());
+  for (const auto& [episode, seq, at] : ticked_) ticks.push_back({{"episode", episode}, {"after_seq", seq}, {"at", at.iso()}});
+  // Sorted by key (a std::map): two transactions add in the same order.
+  for (const auto& [key, n] : delta)
+    if (n != 0) counts.push_back({{"state", std::get<0>(key)}, {"phase", std::get<1>(key)}, {"profile", std::get<2>(key)}, {"n", n}});
+  if (!(episodes.empty() && timers_set.empty() && timers_drop.empty() && task_rows.empty() && events.empty() && ticks.empty() &&
+        counts.empty())) {
+    // One statement, one round trip: each table's rows come as one JSON
+    // array; the statements in WITH all run, to completion, whatever the
+    // final SELECT reads. (The foreign keys of events and tasks to episodes
+    // are checked at commit.)
+    tx.exec_prepared("write_back", practice_, episodes.dump(), timers_set.dump(), timers_drop.dump(), task_rows.dump(), events.dump(),
+                     ticks.dump(), counts.dump(), now_s);
   }
-  if (!ticked_.empty()) {
-    json rows = json::array();
-    for (const auto& [episode, seq, at] : ticked_) rows.push_back({{"episode", episode}, {"after_seq", seq}, {"at", at.iso()}});
-    tx.exec_params(
-        "INSERT INTO zorgpad.ticks(practice, episode, after_seq, at, recorded_at) "
-        "SELECT $1, x.episode, x.after_seq, x.at, $3 FROM json_to_recordset($2::json) AS x(episode text, after_seq bigint, at date) "
-        "ON CONFLICT (practice, episode) DO UPDATE SET after_seq = excluded.after_seq, at = excluded.at, "
-        "recorded_at = excluded.recorded_at",
-        practice_, rows.dump(), now_s);
-  }
-  add_counts(tx, delta);
   auto claimed = std::move(claimed_);
   forget();
   claimed_ = std::move(claimed);  // log_tick, later in this transaction, records their ticks
 }
 
-void PgRepository::add_counts(pqxx::transaction_base& tx, const std::map<CountKey, int64_t>& delta) {
-  json rows = json::array();
-  for (const auto& [k, n] : delta)
-    if (n != 0) rows.push_back({{"state", std::get<0>(k)}, {"phase", std::get<1>(k)}, {"profile", std::get<2>(k)}, {"n", n}});
-  if (rows.empty()) return;
-  // Sorted by key (a std::map): two transactions add in the same order.
-  tx.exec_params(
-      "INSERT INTO zorgpad.episode_counts(practice, state, phase, profile, n) "
-      "SELECT $1, x.state, x.phase, x.profile, x.n FROM json_to_recordset($2::json) AS x(state text, phase text, profile integer, n bigint) "
-      "ON CONFLICT (practice, state, phase, profile) DO UPDATE SET n = zorgpad.episode_counts.n + excluded.n",
-      practice_, rows.dump());
-}
 
 }  // namespace zorgpad::pg
 

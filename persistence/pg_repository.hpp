@@ -97,7 +97,6 @@ class PgRepository final : public Repository {
   Held& hold(const std::string& id, Held h);
   void forget();
   void write_back(pqxx::transaction_base& tx);
-  void add_counts(pqxx::transaction_base& tx, const std::map<std::tuple<std::string, std::string, int>, int64_t>& delta);
 
   std::string url_, practice_;
   const Clock& clock_;
