@@ -237,6 +237,55 @@ json run_raw_claim(const Options& o, int threads, int64_t rows) {
           {"duplicates", std::max<int64_t>(0, claimed - rows)}, {"lost", std::max<int64_t>(0, rows - claimed)}};
 }
 
+// The least a fire must do: claim a due row and write the episode's new
+// state back. Rows of an episode's size (`body_bytes`, the average stored
+// body), each claimed (SKIP LOCKED, batches of --claim) and rewritten with a
+// body of the same size and its next due date, committed per batch.
+json run_raw_fire(const Options& o, int threads, int64_t rows, int64_t body_bytes) {
+  {
+    pqxx::connection c(o.owner_url);
+    pqxx::work tx(c);
+    tx.exec("DROP TABLE IF EXISTS bench_raw_eps; CREATE TABLE bench_raw_eps(practice text NOT NULL, episode text COLLATE \"C\" NOT NULL, "
+            "due date NOT NULL, body text NOT NULL, PRIMARY KEY (practice, episode)); CREATE INDEX ON bench_raw_eps(practice, due)");
+    tx.exec_params("INSERT INTO bench_raw_eps SELECT 'p-' || (i % $2), 'ep-' || i, $3::date, "
+                   "left(repeat(md5(i::text), ($4 / 32) + 1), $4) FROM generate_series(1, $1) i",
+                   rows, o.practices, Date{kToday + 1}.iso(), body_bytes);
+    tx.exec("ANALYZE bench_raw_eps");
+    tx.commit();
+  }
+  std::atomic<int64_t> fired{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      pqxx::connection c(o.owner_url);
+      c.prepare("fire",
+                "WITH c AS (SELECT practice, episode FROM bench_raw_eps WHERE due <= $1::date ORDER BY due LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                "UPDATE bench_raw_eps r SET due = $3::date, body = left(md5(r.episode) || r.body, length(r.body)) "
+                "FROM c WHERE r.practice = c.practice AND r.episode = c.episode");
+      for (;;) {
+        pqxx::work tx(c);
+        auto r = tx.exec_prepared("fire", kFireAt.iso(), o.claim, Date{kToday + 400}.iso());
+        tx.commit();
+        fired += int64_t(r.affected_rows());
+        if (r.affected_rows() == 0) break;
+      }
+    });
+  for (auto& th : pool) th.join();
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return {{"threads", threads}, {"rows", rows}, {"fired", fired.load()}, {"body_bytes", body_bytes}, {"seconds", s},
+          {"rows_per_s", double(fired) / s}};
+}
+
+// The average size of the stored episode bodies of the practices `prefix`-*.
+int64_t average_body(const Options& o, const std::string& prefix) {
+  pqxx::connection c(o.url);
+  pqxx::work tx(c);
+  tx.exec_params("SELECT set_config('zorgpad.practice', $1, true)", prefix + "-0");
+  auto r = tx.exec_params("SELECT COALESCE(avg(length(body)), 0)::bigint FROM zorgpad.episodes WHERE practice = $1", prefix + "-0");
+  return r[0][0].as<int64_t>();
+}
+
 // ---- record ------------------------------------------------------------------------------
 
 json phase_record(const Options& o) {
@@ -388,6 +437,7 @@ int main(int argc, char** argv) {
         auto r = run_workers(o, prefix, threads);
         report["workers"].push_back(r);
         report["raw_claim"].push_back(run_raw_claim(o, threads, r["episodes"].get<int64_t>()));
+        report["raw_fire"].push_back(run_raw_fire(o, threads, r["episodes"].get<int64_t>(), average_body(o, prefix)));
       }
     }
     if (has("scale")) {
@@ -422,6 +472,12 @@ int main(int argc, char** argv) {
                   human(e).c_str(), (human(raw) + " rows/s").c_str(), (human(e / raw, 2) + "x").c_str(), ">= 0.5x");
       std::printf("%-46s %16s %16s\n", "   left due / duplicates+lost (raw)", human(get(w, "left_due")).c_str(),
                   human(get(r, "duplicates") + get(r, "lost")).c_str());
+      if (report.contains("raw_fire")) {
+        const json& f = report["raw_fire"][i];
+        double rf = get(f, "rows_per_s");
+        std::printf("%-46s %16s %16s %7s\n", ("   vs claim + rewrite a " + human(get(f, "body_bytes")) + "-byte row").c_str(), "",
+                    (human(rf) + " rows/s").c_str(), (human(e / rf, 2) + "x").c_str());
+      }
     }
   if (report.contains("record")) {
     for (const char* k : {"p50_ms", "p99_ms"}) {
