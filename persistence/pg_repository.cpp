@@ -201,6 +201,9 @@ Status PgRepository::write_once(const std::function<Status()>& body, bool* lost_
     } catch (const pqxx::deadlock_detected&) {
       if (!lost_race) throw;
       *lost_race = true;
+    } catch (const LostRace&) {
+      if (!lost_race) throw;
+      *lost_race = true;
     }
     forget();
     return Status::Ok();
@@ -274,15 +277,10 @@ std::optional<Held> PgRepository::fetch(pqxx::transaction_base& tx, const std::s
 // and test each against the whole list: seconds per batch.)
 Status PgRepository::prefetch(const std::vector<std::string>& event_ids, const std::vector<std::string>& episodes) {
   return guarded<void>([&]() -> Status {
-    if (!event_ids.empty()) {
-      json ids = event_ids;
-      for (const auto& row : tx_->exec_params("SELECT event_id, episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id IS NOT NULL "
-                                              "AND event_id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))",
-                                              practice_, ids.dump()))
-        known_events_[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int64_t>()};
-      for (const auto& id : event_ids)
-        if (!known_events_.count(id)) absent_events_.insert(id);
-    }
+    // Episodes first, then event ids: each statement sees what was committed
+    // when it began, so an event id found absent here belongs to no episode
+    // found absent above (a concurrent import of the same lines then loses
+    // the race at its write-back and runs again, finding them all).
     std::vector<std::string> wanted;
     for (const auto& id : episodes)
       if (!held_.count(id)) wanted.push_back(id);
@@ -300,6 +298,15 @@ Status PgRepository::prefetch(const std::vector<std::string>& event_ids, const s
       }
       for (const auto& id : wanted)
         if (!held_.count(id)) absent_episodes_.insert(id);
+    }
+    if (!event_ids.empty()) {
+      json ids = event_ids;
+      for (const auto& row : tx_->exec_params("SELECT event_id, episode, seq FROM zorgpad.events WHERE practice = $1 AND event_id IS NOT NULL "
+                                              "AND event_id = ANY(ARRAY(SELECT json_array_elements_text($2::json)))",
+                                              practice_, ids.dump()))
+        known_events_[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int64_t>()};
+      for (const auto& id : event_ids)
+        if (!known_events_.count(id)) absent_events_.insert(id);
     }
     return Status::Ok();
   });
@@ -350,7 +357,12 @@ Expected<std::optional<Recorded>> PgRepository::find_event(const std::string& ev
   using Out = std::optional<Recorded>;
   if (event_id.empty()) return Out{};
   if (auto it = appended_ids_.find(event_id); it != appended_ids_.end()) return Out{Recorded{it->second.first, it->second.second, true}};
-  if (auto it = known_events_.find(event_id); it != known_events_.end()) return Out{Recorded{it->second.first, it->second.second, true}};
+  if (auto it = known_events_.find(event_id); it != known_events_.end()) {
+    // The prefetch read the episodes, then the event ids: an event of an
+    // episode it found absent was committed in between.
+    if (absent_episodes_.count(it->second.first)) throw LostRace("episode " + it->second.first + " appeared during the prefetch");
+    return Out{Recorded{it->second.first, it->second.second, true}};
+  }
   if (absent_events_.count(event_id)) return Out{};
   return guarded<Out>([&]() -> Expected<Out> {
     auto r = tx_->exec_prepared("event_id", practice_, event_id);

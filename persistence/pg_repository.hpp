@@ -13,6 +13,7 @@
 #include <memory>
 #include <tuple>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -31,6 +32,13 @@ namespace zorgpad::pg {
 std::string first_line_of(std::string s);
 // A practice code: letters, digits, '-' and '_', 1 to 32.
 bool valid_practice_code(const std::string& code);
+
+// Thrown inside a write transaction when what it read is seen to have moved
+// under it (another transaction committed between two of its statements):
+// write() runs the transaction again.
+struct LostRace : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct Held {
   Working w;
@@ -136,6 +144,10 @@ Expected<T> PgRepository::guarded(Fn fn) {
     std::string what = first_line_of(e.what());
     log_->debug("store error: {}", what);
     return store_failure("database error: " + what);
+  } catch (const LostRace& e) {
+    if (tx_) throw;
+    forget();
+    return store_failure(std::string("the command lost a race with another too often: ") + e.what());
   } catch (const std::exception& e) {
     forget();
     return store_failure(std::string("internal error: ") + e.what());

@@ -135,7 +135,14 @@ Expected<Recorded> Engine::open_in(const std::string& given_id, const std::strin
   else if (*e) return earlier(**e);
   auto exists = repo_->exists(episode);
   if (!exists) return exists.error();
-  if (*exists) return bad_input(episode + ": the episode already exists");
+  if (*exists) {
+    // Another transaction may have opened it with this very event since the
+    // event id was looked up (PostgreSQL reads each statement afresh): then
+    // the answer is the one a retry one after the other gets.
+    if (auto again = repo_->find_event(event.id); !again) return again.error();
+    else if (*again) return earlier(**again);
+    return bad_input(episode + ": the episode already exists");
+  }
   if (!event.patient.empty() && !given_patient.empty() && event.patient != given_patient)
     return bad_input(label + ": the event's 'patient' differs from the one given");
   Event logged = event;  // the log keeps the patient reference, so rebuild can recreate the projection

@@ -38,7 +38,8 @@ security). Every section works in a practice of its own.
   tick to the same date changes nothing, `rebuild` reports 0 differences,
   and a sample of episodes equals `zorgpad replay` of the same events with
   that `until`;
-- connections: an unreachable server, a wrong password, an unknown database,
+- connections: a multi-host URL whose first host is down works (libpq moves
+  on to the next); an unreachable server, a wrong password, an unknown database,
   a malformed URL, a role outside zorgpad_app (with or without USAGE on the
   schema), a role that may not log in, a schema version newer (99) or older
   (0) than the binary's, a missing or malformed --practice: each exits 2 with
@@ -758,6 +759,15 @@ def connections():
     check(dump(pr) == before, "commands on a schema of another version changed the practice's rows")
     p = run(pr, "show", "ep-1", "--json")
     check(p.returncode == 0, f"show after the schema version was restored: {p.stderr.strip()!r}")
+
+    # A multi-host URL (failover, docs/deploy.md): the first host is down, the
+    # second is the primary; libpq goes on to it and the command works.
+    multi = f"postgresql://zorgpad_a:a-pw@127.0.0.1:1,{u.hostname}:{u.port}/zorgpad?target_session_attrs=read-write"
+    p = run(pr, "show", "ep-1", "--json", url=multi, timeout=30)
+    check(p.returncode == 0 and json.loads(p.stdout or "{}").get("id") == "ep-1",
+          f"a multi-host URL whose first host is down: exit {p.returncode} {p.stderr.strip()!r}")
+    p = run(pr, "open", "--id", "ep-multi", "-", stdin=json.dumps(OPEN), url=multi, timeout=30)
+    check(p.returncode == 0, f"open through a multi-host URL: exit {p.returncode} {p.stderr.strip()!r}")
 
 
 def main():
