@@ -124,30 +124,6 @@ Expected<std::vector<LogEntry>> PgRepository::log(const std::string& episode) {
   });
 }
 
-Expected<std::vector<StoredEvent>> PgRepository::events(const std::string& episode) {
-  auto raw = log(episode);
-  if (!raw) return raw.error();
-  std::vector<StoredEvent> out;
-  for (const LogEntry& l : *raw) {
-    StoredEvent e;
-    e.seq = l.seq;
-    e.type = l.type;
-    e.at = l.at;
-    auto unreadable = [&] { return store_failure("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
-    if (e.type == kTaskDoneEntry) {
-      auto j = json::parse(l.body, nullptr, false);
-      if (!j.is_object() || !j.contains("task") || !j["task"].is_number_integer()) return unreadable();
-      e.task = j["task"].get<int>();
-    } else if (e.type != "tick") {
-      auto ev = parse_event_text(l.body);
-      if (!ev) return unreadable();
-      e.event = std::move(*ev);
-    }
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 Expected<std::vector<TaskRow>> PgRepository::tasks(const TaskFilter& f) {
   return reading<std::vector<TaskRow>>([&](pqxx::transaction_base& tx) -> Expected<std::vector<TaskRow>> {
     Where w;

@@ -72,7 +72,6 @@ class PgRepository final : public Repository {
   Expected<std::optional<std::pair<std::string, int>>> task_ref(int64_t task_id) override;
 
   Expected<Episode> episode(const std::string& id) override;
-  Expected<std::vector<StoredEvent>> events(const std::string& episode) override;
   Expected<int64_t> log_length(const std::string& episode) override;
   Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) override;
   Expected<int64_t> episode_count() override;

@@ -81,35 +81,6 @@ Expected<int64_t> SqliteRepository::log_length(const std::string& id) {
   });
 }
 
-Expected<std::vector<StoredEvent>> SqliteRepository::events(const std::string& episode) {
-  return guarded<std::vector<StoredEvent>>([&]() -> Expected<std::vector<StoredEvent>> {
-    SQLite::Transaction tx(db_);
-    if (!row_exists(episode)) return bad_input("no episode '" + clip(episode) + "'");
-    SQLite::Statement q(db_, "SELECT seq, type, at, body FROM events WHERE episode = ? ORDER BY seq");
-    q.bind(1, episode);
-    std::vector<StoredEvent> out;
-    while (q.executeStep()) {
-      StoredEvent e;
-      e.seq = q.getColumn(0).getInt64();
-      e.type = q.getColumn(1).getString();
-      e.at = Date::parse_stored(q.getColumn(2).getString()).value_or(Date{});
-      const std::string body = q.getColumn(3).getString();
-      auto unreadable = [&] { return store_failure("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
-      if (e.type == kTaskDoneEntry) {
-        auto j = nlohmann::json::parse(body, nullptr, false);
-        if (!j.is_object() || !j.contains("task") || !j["task"].is_number_integer()) return unreadable();
-        e.task = j["task"].get<int>();
-      } else if (e.type != "tick") {  // schema 2 logged ticks per episode
-        auto ev = parse_event_text(body);
-        if (!ev) return unreadable();
-        e.event = std::move(*ev);
-      }
-      out.push_back(std::move(e));
-    }
-    return out;
-  });
-}
-
 Expected<int64_t> SqliteRepository::due_count(Date now) {
   return guarded<int64_t>([&]() -> Expected<int64_t> {
     SQLite::Statement q(db_, "SELECT count(*) FROM episodes WHERE next_due <= ?");

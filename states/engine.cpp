@@ -291,6 +291,31 @@ Expected<TickReport> Engine::tick(Date now) {
   return rep;
 }
 
+Expected<std::vector<StoredEvent>> Engine::events(const std::string& episode) {
+  auto raw = repo_->log(episode);
+  if (!raw) return raw.error();
+  std::vector<StoredEvent> out;
+  out.reserve(raw->size());
+  for (const LogEntry& l : *raw) {
+    StoredEvent e;
+    e.seq = l.seq;
+    e.type = l.type;
+    e.at = l.at;
+    auto unreadable = [&] { return store_failure("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
+    if (e.type == kTaskDoneEntry) {
+      json j = json::parse(l.body, nullptr, false);
+      if (!j.is_object() || !j.contains("task") || !j["task"].is_number_integer()) return unreadable();
+      e.task = j["task"].get<int>();
+    } else if (e.type != "tick") {  // schema 2 logged ticks per episode
+      auto ev = parse_event_text(l.body);
+      if (!ev) return unreadable();
+      e.event = std::move(*ev);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Expected<TickReport> Engine::tick_batch(Date now, int limit) {
   if (!repo_->batched_ticks()) return store_failure("this database fires timers in one transaction only: use tick");
   TickReport rep;

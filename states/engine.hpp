@@ -107,7 +107,8 @@ class Engine {
 
   // Reads.
   Expected<Episode> load(const std::string& episode) { return repo_->episode(episode); }
-  Expected<std::vector<StoredEvent>> events(const std::string& episode) { return repo_->events(episode); }
+  // The episode's log, oldest first, read as events (one reader for every backend).
+  Expected<std::vector<StoredEvent>> events(const std::string& episode);
   Expected<int64_t> log_length(const std::string& episode) { return repo_->log_length(episode); }
   Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) { return repo_->tasks(filter); }
   Expected<int64_t> episode_count() { return repo_->episode_count(); }

@@ -183,8 +183,6 @@ class Repository {
   // ---- reads (each its own snapshot) ---------------------------------------------
   // The episode's projection; an unknown id is bad input.
   virtual Expected<Episode> episode(const std::string& id) = 0;
-  // The episode's log, oldest first.
-  virtual Expected<std::vector<StoredEvent>> events(const std::string& episode) = 0;
   // The length of the episode's log (the index of its next entry).
   virtual Expected<int64_t> log_length(const std::string& episode) = 0;
   virtual Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) = 0;
