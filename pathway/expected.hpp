@@ -11,7 +11,9 @@
 
 namespace zorgpad {
 
-enum class ErrorKind { bad_input, store };
+// bad_input, not_found and stale are the caller's mistakes (exit 2; HTTP
+// 422, 404, 412); store is the database's or the machine's (exit 1; 500).
+enum class ErrorKind { bad_input, store, not_found, stale };
 
 struct Error {
   std::string message;  // one line, no patient data
@@ -20,6 +22,10 @@ struct Error {
 
 inline Error bad_input(std::string message) { return {std::move(message), ErrorKind::bad_input}; }
 inline Error store_failure(std::string message) { return {std::move(message), ErrorKind::store}; }
+// An episode or task id that names nothing (in the practice at hand).
+inline Error not_found(std::string message) { return {std::move(message), ErrorKind::not_found}; }
+// A writer that has not seen the latest event (an expected log length that no longer holds).
+inline Error stale(std::string message) { return {std::move(message), ErrorKind::stale}; }
 
 // A value echoed in an error: cut to `max` bytes (at a UTF-8 boundary) with
 // "..." after it, control characters shown as \xNN. An error is one

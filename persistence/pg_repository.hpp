@@ -89,6 +89,13 @@ class PgRepository final : public Repository {
   Status prefetch(const std::vector<std::string>& event_ids, const std::vector<std::string>& episodes) override;
   Expected<int64_t> due_count(Date now) override;
 
+  Expected<int64_t> add_user(const UserRow& user) override;
+  Expected<std::optional<UserRow>> user(int64_t id) override;
+  Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) override;
+  Expected<bool> revoke_user(int64_t id, int64_t at) override;
+  Status append_audit(const AuditRow& row) override;
+  Expected<std::vector<AuditRow>> audit(const AuditQuery& query) override;
+
  private:
   template <typename T, typename Fn>
   Expected<T> guarded(Fn fn);

@@ -118,7 +118,66 @@ BEGIN
 END $$;
 )sql";
 
-constexpr std::array kMigrations{kV1};
+// Version 2: the network service. `users` is of the database, not of a
+// practice (a request is authenticated before its practice is known): no
+// row-level security; the token's SHA-256 only. The audit log (NEN 7513) is
+// per practice under the same policy as the rest, and append-only: the
+// application role may only INSERT and SELECT, and triggers refuse UPDATE,
+// DELETE and TRUNCATE to everyone, the owner included.
+constexpr const char* kV2 = R"sql(
+CREATE TABLE zorgpad.users(
+  id         bigserial PRIMARY KEY,
+  name       text NOT NULL,
+  role       text NOT NULL CHECK (role IN ('therapist', 'practice_admin', 'coordinator', 'gp')),
+  practice   text COLLATE "C" NOT NULL DEFAULT '',
+  gp         text NOT NULL DEFAULT '',
+  token_hash text NOT NULL UNIQUE,
+  created_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE TABLE zorgpad.audit(
+  practice text COLLATE "C" NOT NULL,
+  id       bigserial,
+  at       bigint NOT NULL,
+  "user"   text NOT NULL,
+  role     text NOT NULL,
+  action   text NOT NULL,
+  address  text NOT NULL,
+  outcome  text NOT NULL,
+  PRIMARY KEY (practice, id)
+);
+CREATE INDEX audit_user ON zorgpad.audit(practice, "user", id);
+CREATE TABLE zorgpad.audit_episodes(
+  practice text COLLATE "C" NOT NULL,
+  episode  text COLLATE "C" NOT NULL,
+  audit    bigint NOT NULL,
+  PRIMARY KEY (practice, episode, audit)
+);
+CREATE FUNCTION zorgpad.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only';
+END $$;
+CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON zorgpad.audit
+  FOR EACH ROW EXECUTE FUNCTION zorgpad.append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON zorgpad.audit
+  FOR EACH STATEMENT EXECUTE FUNCTION zorgpad.append_only();
+CREATE TRIGGER audit_episodes_append_only BEFORE UPDATE OR DELETE ON zorgpad.audit_episodes
+  FOR EACH ROW EXECUTE FUNCTION zorgpad.append_only();
+CREATE TRIGGER audit_episodes_no_truncate BEFORE TRUNCATE ON zorgpad.audit_episodes
+  FOR EACH STATEMENT EXECUTE FUNCTION zorgpad.append_only();
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['audit', 'audit_episodes'] LOOP
+    EXECUTE format('ALTER TABLE zorgpad.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE zorgpad.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format('CREATE POLICY practice_only ON zorgpad.%I USING (practice = current_setting(''zorgpad.practice'', true)) '
+                   'WITH CHECK (practice = current_setting(''zorgpad.practice'', true))', t);
+  END LOOP;
+END $$;
+)sql";
+
+constexpr std::array kMigrations{kV1, kV2};
 
 }  // namespace
 
@@ -131,7 +190,11 @@ std::string grants_sql(const std::string& quoted_role) {
          "GRANT SELECT, INSERT ON zorgpad.practices TO " + quoted_role + ";\n" +
          "GRANT SELECT, INSERT, UPDATE, DELETE ON zorgpad.episodes, zorgpad.events, zorgpad.tasks, zorgpad.timers, "
          "zorgpad.ticks, zorgpad.episode_counts TO " + quoted_role + ";\n" +
-         "GRANT USAGE ON SEQUENCE zorgpad.task_ids TO " + quoted_role + ";\n";
+         "GRANT USAGE ON SEQUENCE zorgpad.task_ids TO " + quoted_role + ";\n" +
+         "GRANT SELECT, INSERT ON zorgpad.users TO " + quoted_role + ";\n" +
+         "GRANT UPDATE (revoked_at) ON zorgpad.users TO " + quoted_role + ";\n" +
+         "GRANT USAGE ON SEQUENCE zorgpad.users_id_seq, zorgpad.audit_id_seq TO " + quoted_role + ";\n" +
+         "GRANT SELECT, INSERT ON zorgpad.audit, zorgpad.audit_episodes TO " + quoted_role + ";\n";
 }
 
 }  // namespace zorgpad::pg

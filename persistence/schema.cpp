@@ -121,7 +121,45 @@ constexpr const char* kV6 = R"sql(
 SELECT 1;
 )sql";
 
-constexpr std::array kMigrations{kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: the network service (issue 14). Users hold the SHA-256 of their
+// token, never the token. The audit log (NEN 7513) is append-only: triggers
+// refuse every UPDATE and DELETE, so that not even a bug of ours can edit
+// it. audit_episodes names the episodes of each access (one row per episode),
+// indexed to answer "who saw this patient?".
+constexpr const char* kV7 = R"sql(
+CREATE TABLE users(
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  role       TEXT NOT NULL CHECK (role IN ('therapist', 'practice_admin', 'coordinator', 'gp')),
+  practice   TEXT NOT NULL DEFAULT '',
+  gp         TEXT NOT NULL DEFAULT '',
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE audit(
+  id       INTEGER PRIMARY KEY,
+  at       INTEGER NOT NULL,
+  practice TEXT NOT NULL,
+  user     TEXT NOT NULL,
+  role     TEXT NOT NULL,
+  action   TEXT NOT NULL,
+  address  TEXT NOT NULL,
+  outcome  TEXT NOT NULL
+);
+CREATE INDEX audit_user ON audit(user, id);
+CREATE TABLE audit_episodes(
+  episode TEXT NOT NULL,
+  audit   INTEGER NOT NULL REFERENCES audit(id),
+  PRIMARY KEY (episode, audit)
+) WITHOUT ROWID;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_episodes_no_update BEFORE UPDATE ON audit_episodes BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_episodes_no_delete BEFORE DELETE ON audit_episodes BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql";
+
+constexpr std::array kMigrations{kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

@@ -117,6 +117,11 @@ Status SqliteRepository::write(const std::function<Status()>& body) {
   forget();
   return guarded<void>([&]() -> Status {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    struct InWrite {
+      bool& flag;
+      explicit InWrite(bool& f) : flag(f) { flag = true; }
+      ~InWrite() { flag = false; }
+    } in_write(in_write_);
     Status s = body();
     if (!s) {
       forget();  // rolled back by tx: what the command held is gone too

@@ -1,8 +1,9 @@
 // The SQLite repository (SQLiteCpp): SQL only. Commands run in one RAII
 // transaction each; every SQLiteCpp exception is caught at the method
-// boundary and returned as an ErrorKind::store error. Split over three files:
+// boundary and returned as an ErrorKind::store error. Split over four files:
 // sqlite_repository.cpp (opening, migrations, the write side),
-// sqlite_queries.cpp (reads) and sqlite_rebuild.cpp (rebuild).
+// sqlite_queries.cpp (reads), sqlite_rebuild.cpp (rebuild) and
+// sqlite_access.cpp (users, the audit log).
 #pragma once
 #include <map>
 #include <memory>
@@ -74,6 +75,13 @@ class SqliteRepository final : public Repository {
   Expected<std::vector<LogEntry>> log(const std::string& episode) override;
   Expected<int64_t> due_count(Date now) override;
 
+  Expected<int64_t> add_user(const UserRow& user) override;
+  Expected<std::optional<UserRow>> user(int64_t id) override;
+  Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) override;
+  Expected<bool> revoke_user(int64_t id, int64_t at) override;
+  Status append_audit(const AuditRow& row) override;
+  Expected<std::vector<AuditRow>> audit(const AuditQuery& query) override;
+
  private:
   // Runs fn, turning a database exception into an error; an exception
   // forgets what the command loaded (the transaction is rolled back).
@@ -100,7 +108,8 @@ class SqliteRepository final : public Repository {
   void forget();                              // drops what the transaction held
   bool in_write_ = false;
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
-      update_episode_q_, update_activity_q_, upsert_task_q_, count_q_;
+      update_episode_q_, update_activity_q_, upsert_task_q_, count_q_,
+      user_q_, audit_q_, audit_episode_q_;
 };
 
 template <typename T, typename Fn>

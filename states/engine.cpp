@@ -84,7 +84,7 @@ Expected<Recorded> Engine::open(const std::string& id, const std::string& patien
     auto r = open_in(id, patient, event);
     if (!r) return r.status();
     out = std::move(*r);
-    return Status::Ok();
+    return audit_in(out->duplicate ? "episode.open.repeat" : "episode.open", {out->episode});
   });
   if (!s) return s.error();
   return std::move(*out);
@@ -96,7 +96,7 @@ Expected<Recorded> Engine::record(const std::string& episode, const Event& event
     auto r = record_in(episode, event, expect_seq);
     if (!r) return r.status();
     out = std::move(*r);
-    return Status::Ok();
+    return audit_in(out->duplicate ? "event.record.repeat" : "event.record", {out->episode});
   });
   if (!s) return s.error();
   return std::move(*out);
@@ -162,12 +162,12 @@ Expected<Recorded> Engine::record_in(const std::string& episode, const Event& ev
   auto loaded = repo_->load(episode);
   if (!loaded) return loaded.error();
   Working* w = *loaded;
-  if (!w) return bad_input("no episode '" + clip(episode) + "'");
+  if (!w) return not_found("no episode '" + clip(episode) + "'");
   const std::string label = event_label(episode, w->last_seq, kTriggers.name(event.type));
   if (auto e = repo_->find_event(event.id); !e) return e.error();
   else if (*e) return earlier(**e);
   if (expect_seq && *expect_seq != w->last_seq)
-    return bad_input(label + ": expected the log to end at event " + std::to_string(*expect_seq) + " but it ends at " +
+    return stale(label + ": expected the log to end at event " + std::to_string(*expect_seq) + " but it ends at " +
                      std::to_string(w->last_seq) + " (someone recorded in between)");
   if (Status s = apply(w->ep, event); !s) return bad_input(label + ": " + s.message());
   ++w->last_seq;
@@ -249,10 +249,14 @@ Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
         if (!e) {
           std::string where = "line " + std::to_string(l.number) + ": " + e.message();
           if (committed_lines > 0) where += " (lines 1-" + std::to_string(committed_lines) + " were imported before)";
-          return Error{where, e.kind()};
+          return Error{where, e.kind() == ErrorKind::store ? ErrorKind::store : ErrorKind::bad_input};
         }
       }
-      return Status::Ok();
+      if (!actor_ || episodes.empty()) return Status::Ok();
+      std::vector<std::string> touched = episodes;
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      return audit_in("import", std::move(touched));
     });
     if (!s) return s.error();
     rep.lines = lines;
@@ -390,7 +394,7 @@ Expected<TaskRow> Engine::complete_task(int64_t task_id) {
   Status s = repo_->write([&]() -> Status {
     auto ref = repo_->task_ref(task_id);
     if (!ref) return ref.status();
-    if (!*ref) return bad_input("no task " + std::to_string(task_id));
+    if (!*ref) return not_found("no task " + std::to_string(task_id));
     const auto& [episode, seq] = **ref;
     auto loaded = repo_->load(episode);
     if (!loaded) return loaded.status();
@@ -404,11 +408,33 @@ Expected<TaskRow> Engine::complete_task(int64_t task_id) {
     ++w->last_seq;
     if (Status a = repo_->append(episode, {w->last_seq, kTaskDoneEntry, at, body.dump(), ""}); !a) return a;
     row = TaskRow{task_id, episode, w->ep.tasks[size_t(seq - 1)]};
-    return Status::Ok();
+    return audit_in("task.done", {episode});
   });
   if (!s) return s.error();
   log_->info("episode {}: task {} done", row->episode, task_id);
   return std::move(*row);
+}
+
+AuditRow Engine::audit_row(const std::string& action, std::vector<std::string> episodes, const std::string& outcome) const {
+  AuditRow row;
+  row.at = clock_.unix_seconds();
+  row.user = actor_->user;
+  row.role = actor_->role;
+  row.address = actor_->address;
+  row.action = action;
+  row.episodes = std::move(episodes);
+  row.outcome = outcome;
+  return row;
+}
+
+Status Engine::audit_in(const char* action, std::vector<std::string> episodes) {
+  if (!actor_) return Status::Ok();
+  return repo_->append_audit(audit_row(action, std::move(episodes), "ok"));
+}
+
+Status Engine::audit(const std::string& action, std::vector<std::string> episodes, const std::string& outcome) {
+  if (!actor_) return Status::Ok();
+  return repo_->append_audit(audit_row(action, std::move(episodes), outcome));
 }
 
 Expected<RebuildReport> Engine::rebuild() {

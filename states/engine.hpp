@@ -59,6 +59,13 @@ struct TickReport {
   int64_t episodes = 0, timers = 0;
 };
 
+// Who the commands are done for (a user of the network service, the CLI's
+// login): while one is set, every write command appends its audit row in its
+// own transaction (NEN 7513).
+struct Actor {
+  std::string user, role, address;
+};
+
 class Engine {
  public:
   Engine(std::unique_ptr<Repository> repo, const Clock& clock, std::shared_ptr<spdlog::logger> log);
@@ -105,6 +112,20 @@ class Engine {
   // Re-derives every projection from the log; reports and repairs differences.
   Expected<RebuildReport> rebuild();
 
+  // The audit trail. set_actor: who the next commands are for (none: not audited).
+  void set_actor(std::optional<Actor> actor) { actor_ = std::move(actor); }
+  const std::optional<Actor>& actor() const { return actor_; }
+  // Appends an audit row for the actor (a read, or a write that was refused),
+  // in a transaction of its own. Without an actor, nothing.
+  Status audit(const std::string& action, std::vector<std::string> episodes, const std::string& outcome = "ok");
+  Expected<std::vector<AuditRow>> audit_log(const AuditQuery& query) { return repo_->audit(query); }
+  // Users (every practice of the database).
+  Expected<int64_t> add_user(const UserRow& user) { return repo_->add_user(user); }
+  Expected<std::optional<UserRow>> user(int64_t id) { return repo_->user(id); }
+  Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) { return repo_->users(practice); }
+  Expected<bool> revoke_user(int64_t id) { return repo_->revoke_user(id, clock_.unix_seconds()); }
+  const Clock& clock() const { return clock_; }
+
   // Reads.
   Expected<Episode> load(const std::string& episode) { return repo_->episode(episode); }
   // The episode's log, oldest first, read as events (one reader for every backend).
@@ -129,10 +150,14 @@ class Engine {
   Expected<Recorded> record_in(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
   Status import_line(const nlohmann::json& j, ImportReport& rep);
   Expected<Recorded> earlier(Recorded r);
+  // Inside a write: the actor's audit row for `action` on `episodes`.
+  Status audit_in(const char* action, std::vector<std::string> episodes);
+  AuditRow audit_row(const std::string& action, std::vector<std::string> episodes, const std::string& outcome) const;
 
   std::unique_ptr<Repository> repo_;
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
+  std::optional<Actor> actor_;
 };
 
 // "ep-1 event 4 (measurement)": how an error names an event.

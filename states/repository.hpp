@@ -130,6 +130,39 @@ struct RebuildReport {
   std::vector<std::string> differences;  // "ep-1: field 'state'", episode ids only
 };
 
+// ---- users and the audit log (NEN 7513) ---------------------------------------------
+// A user of the network service. The token itself is never stored: only its
+// SHA-256 (the token is 32 random bytes, so a fast hash is as good as a slow
+// one). Roles: "therapist", "practice_admin", "coordinator", "gp".
+struct UserRow {
+  int64_t id = 0;
+  std::string name, role;
+  std::string practice;  // the practice a therapist, practice admin (or gp, when given) belongs to; "" for all
+  std::string gp;        // a gp's GP code
+  std::string token_hash;  // 64 hex digits
+  int64_t created_at = 0;  // Unix seconds
+  std::optional<int64_t> revoked_at;
+};
+
+// One access to patients' data: who, when, what, from where. Append-only.
+struct AuditRow {
+  int64_t id = 0;
+  int64_t at = 0;  // Unix seconds, from the clock
+  std::string practice;
+  std::string user;  // "user:NAME#ID", "local:LOGIN" (serve on loopback without a token), "cli:LOGIN"
+  std::string role;
+  std::string action;  // "episode.read", "event.record", "letter.read", ...
+  std::vector<std::string> episodes;
+  std::string address;  // the client's address; "local" for the CLI
+  std::string outcome;  // "ok", or the refusal: "rejected 422", "denied 403"
+};
+
+struct AuditQuery {
+  std::optional<std::string> episode, user;
+  std::optional<int64_t> since;  // Unix seconds, inclusive
+  int64_t limit = 1000;
+};
+
 // Replays one episode's stored log: the engine's (states/engine.hpp), handed
 // to the repository's rebuild so that the backend replays nothing itself.
 class LogReplay {
@@ -225,6 +258,19 @@ class Repository {
   virtual Status note_ticked(const std::string& /*episode*/, int64_t /*after_seq*/, Date /*at*/) {
     return Status::Fail("this backend logs ticks for the whole database only", ErrorKind::store);
   }
+
+  // ---- users and the audit log ------------------------------------------------------
+  // Users are of the database (every practice); each call its own transaction.
+  virtual Expected<int64_t> add_user(const UserRow& user) = 0;  // the new id
+  virtual Expected<std::optional<UserRow>> user(int64_t id) = 0;
+  virtual Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) = 0;
+  // False when there is no such user or it was revoked before.
+  virtual Expected<bool> revoke_user(int64_t id, int64_t at) = 0;
+  // Appends to the audit log of the practice at hand: inside write(), in that
+  // transaction; outside, in a transaction of its own.
+  virtual Status append_audit(const AuditRow& row) = 0;
+  // Newest first.
+  virtual Expected<std::vector<AuditRow>> audit(const AuditQuery& query) = 0;
 };
 
 }  // namespace zorgpad

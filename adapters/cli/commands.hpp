@@ -70,5 +70,7 @@ void setup_letter(CLI::App& app, Context& ctx);
 void setup_letters(CLI::App& app, Context& ctx);
 void setup_overview(CLI::App& app, Context& ctx);
 void setup_serve(CLI::App& app, Context& ctx);
+void setup_user(CLI::App& app, Context& ctx);
+void setup_audit(CLI::App& app, Context& ctx);
 
 }  // namespace zorgpad::cli

@@ -28,6 +28,10 @@ void setup_fhir(CLI::App& app, Context& ctx) {
     if (!o->all) which = o->episode;
     auto r = export_fhir(*store, ctx.clock(), which, opts);
     if (!r) return ctx.fail(r.error());
+    // --all: the export names every episode; the audit row says so by its action.
+    if (Status a = store->audit(which ? "fhir.export" : "fhir.export.all", which ? std::vector<std::string>{*which} : std::vector<std::string>{});
+        !a)
+      return ctx.fail(a.error());
     const std::string text = r.value().dump(2) + "\n";
     if (o->out.empty()) {
       std::cout << text;

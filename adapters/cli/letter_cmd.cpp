@@ -2,6 +2,7 @@
 // `zorgpad letters --pending` writes every letter task still open. Neither
 // marks a task done unless asked (`letters --mark-sent`, or `task done ID`):
 // writing a letter is not sending it. Output names task and episode ids only.
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +100,7 @@ void setup_letter(CLI::App& app, Context& ctx) {
       ctx.status = kExitFailure;
       return;
     }
+    if (Status a = store->audit("letter.read", {row.episode}); !a) return ctx.fail(a.error());
     if (o->out.empty()) {
       std::cout << *letter << std::flush;
       return;
@@ -170,6 +172,13 @@ void setup_letters(CLI::App& app, Context& ctx) {
       written.push_back(row);
     }
     std::cout << written.size() << " letter(s) written" << (written.size() < pending.size() ? ", some failed" : "") << "\n";
+    if (!written.empty()) {
+      std::vector<std::string> eps;
+      for (const auto& row : written) eps.push_back(row.episode);
+      std::sort(eps.begin(), eps.end());
+      eps.erase(std::unique(eps.begin(), eps.end()), eps.end());
+      if (Status a = store->audit("letters.write", eps); !a) return ctx.fail(a.error());
+    }
     if (!o->mark_sent) return;
     int64_t marked = 0;
     for (const auto& row : written) {

@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <unistd.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -83,12 +84,15 @@ std::unique_ptr<Store> Context::open_store(StoreOptions options) {
     status = kExitBadInput;  // the file named is not usable as a zorgpad store
     return nullptr;
   }
+  // What the CLI writes is audited under the login that ran it (NEN 7513).
+  const passwd* pw = ::getpwuid(::geteuid());
+  r.value()->set_actor(Actor{std::string("cli:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(::geteuid()).c_str()), "cli", "local"});
   return std::move(r.value());
 }
 
 void Context::fail(const Error& e) {
   print_error(e.message);
-  status = e.kind == ErrorKind::bad_input ? kExitBadInput : kExitFailure;
+  status = e.kind == ErrorKind::store ? kExitFailure : kExitBadInput;
 }
 
 void Context::fail_bad_input(const std::string& message) {
@@ -142,6 +146,8 @@ int main(int argc, char** argv) {
   setup_letters(app, ctx);
   setup_overview(app, ctx);
   setup_serve(app, ctx);
+  setup_user(app, ctx);
+  setup_audit(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

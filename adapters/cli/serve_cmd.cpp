@@ -14,11 +14,13 @@ namespace zorgpad::cli {
 void setup_serve(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("serve", "Serve the coordinator's dashboard and the JSON API over HTTP");
   auto o = std::make_shared<web::ServeOptions>();
-  cmd->add_option("--bind", o->bind, "address to listen on (default 127.0.0.1; any other needs --token)");
+  cmd->add_option("--bind", o->bind, "address to listen on (default 127.0.0.1; any other needs TLS or --behind-proxy)");
   cmd->add_option("--port", o->port, "port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
-  cmd->add_option("--token", o->token,
-                  "the access token (default: $ZORGPAD_TOKEN; on loopback without one, a random token for POST is "
-                  "generated and printed)");
+  cmd->add_option("--tls-cert", o->tls_cert, "PEM certificate (chain) to serve HTTPS with")->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", o->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cmd->add_flag("--behind-proxy", o->behind_proxy,
+                "a reverse proxy ends TLS and appends the client's address to X-Forwarded-For; no access without a "
+                "user's token (docs/deploy.md)");
   cmd->add_option("--threads", o->threads,
                   "worker threads kept running, each with its own database connection (default 8)")
       ->check(CLI::Range(1, 256));
@@ -32,8 +34,6 @@ void setup_serve(CLI::App& app, Context& ctx) {
                   "seconds a connection has to send a whole request; then 408 and closed (default 10)")
       ->check(CLI::Range(1, 300));
   cmd->callback([o, &ctx] {
-    if (o->token.empty())
-      if (const char* env = std::getenv("ZORGPAD_TOKEN")) o->token = env;
     o->db = ctx.db;
     o->practice = ctx.practice;
     o->logger = spdlog::get("zorgpad");

@@ -29,6 +29,7 @@ void setup_show(CLI::App& app, Context& ctx) {
     auto r = store->load(o->episode);
     if (!r) return ctx.fail(r.error());
     const Episode& ep = r.value();
+    if (Status a = store->audit("episode.read", {ep.id}); !a) return ctx.fail(a.error());
     if (o->json) {
       std::cout << episode_view(ep).dump(2) << "\n";
       return;

@@ -10,6 +10,7 @@
 #include "adapters/calendar/calendar.hpp"
 #include "adapters/letters/letters.hpp"
 #include "adapters/overview/overview.hpp"
+#include "adapters/web/http.hpp"
 #include "adapters/web/web.hpp"
 #include "states/diagram.hpp"
 #include "states/episode_json.hpp"
@@ -18,71 +19,27 @@ namespace zorgpad::web {
 namespace {
 
 using nlohmann::json;
+using namespace http;
 
 constexpr int64_t kDefaultEpisodePage = 50;
 constexpr int64_t kDefaultTaskPage = 100;
 constexpr int64_t kMaxPage = 1000;
 constexpr const char* kCookie = "zorgpad_token";
 // Headers a request may carry at most once (names in lower case, as in HttpRequest).
-constexpr const char* kSingleHeaders[] = {"host", "authorization", "x-zorgpad-token", "cookie", "content-length"};
+constexpr const char* kSingleHeaders[] = {"host", "authorization", "x-zorgpad-token", "cookie", "content-length",
+                                          "x-forwarded-for", "content-type"};
+// Paths any client may read without a token: the dashboard's own files and the API's description.
+constexpr const char* kPublicPaths[] = {"/", "/app.js", "/app.css", "/api/openapi.yaml"};
+// The slow-down of bad tokens (docs/serve.md).
+constexpr int kFreeFailures = 5;
+constexpr auto kFailureWindow = std::chrono::minutes(10);
+constexpr int64_t kMaxWaitSeconds = 300;
 
 // The dashboard's own files only; letters bring their own inline style and no script.
 constexpr const char* kPageCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 constexpr const char* kLetterCsp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-HttpResponse json_response(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = dump(body) + "\n";
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
-
-HttpResponse error(int status, std::string message) {
-  return json_response(status, {{"error", std::move(message)}, {"status", status}});
-}
-
-HttpResponse store_error(const Error& e) {
-  return e.kind == ErrorKind::bad_input ? error(400, e.message) : error(500, e.message);
-}
-
-// Query parameters, each allowed name at most once; `token` is the access
-// check's. Anything else is a mistake worth a 400, not a silent default.
-class Params {
- public:
-  static Expected<Params> parse(const HttpRequest& req, std::initializer_list<const char*> allowed) {
-    Params p;
-    std::set<std::string> names(allowed.begin(), allowed.end());
-    for (const auto& [k, v] : req.query) {
-      if (k == "token") continue;
-      if (!names.count(k)) return Error{"unknown query parameter '" + k.substr(0, 40) + "'"};
-      if (!p.values_.emplace(k, v).second) return Error{"query parameter '" + k + "' given twice"};
-    }
-    return p;
-  }
-  std::string get(const std::string& k) const {
-    auto it = values_.find(k);
-    return it == values_.end() ? std::string() : it->second;
-  }
-  bool has(const std::string& k) const { return values_.count(k) > 0; }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-std::optional<int64_t> parse_int(const std::string& s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
 
 struct Page {
   int64_t offset = 0, limit = 0;
@@ -114,11 +71,6 @@ std::optional<Date> date_param(const Params& p, const std::string& name, std::st
   auto d = Date::parse(p.get(name));
   if (!d) err = name + ": '" + p.get(name).substr(0, 40) + "' is not a date (YYYY-MM-DD)";
   return d;
-}
-
-std::string header(const HttpRequest& req, const std::string& name) {
-  auto it = req.headers.find(name);
-  return it == req.headers.end() ? std::string() : it->second;
 }
 
 bool same_token(const std::string& a, const std::string& b) {
@@ -186,7 +138,15 @@ HttpResponse get_overview(Store& store, Date today, const HttpRequest& req) {
   }
   auto r = build_overview(store, today, o);
   if (!r) return store_error(r.error());
-  return json_response(200, overview_json(r.value()));
+  const Overview& ov = r.value();
+  std::set<std::string> shown;  // every episode the overview names
+  for (const auto* list : {&ov.urgent, &ov.overdue, &ov.due_this_week})
+    for (const auto& t : list->items) shown.insert(t.episode.id);
+  for (const auto& w : ov.waiting_on_gp.items) shown.insert(w.episode.id);
+  for (const auto& x : ov.referred_this_month.items) shown.insert(x.episode.id);
+  for (const auto& x : ov.inactive.items) shown.insert(x.episode.id);
+  if (auto failed = audit_or_fail(store, "overview.read", {shown.begin(), shown.end()})) return *failed;
+  return json_response(200, overview_json(ov));
 }
 
 HttpResponse get_episodes(Store& store, const HttpRequest& req) {
@@ -202,7 +162,13 @@ HttpResponse get_episodes(Store& store, const HttpRequest& req) {
   if (!r) return store_error(r.error());
   const auto& pg = r.value();
   json out = {{"total", pg.total}, {"offset", page->offset}, {"limit", page->limit}, {"episodes", json::array()}};
-  for (const auto& s : pg.episodes) out["episodes"].push_back(summary_json(s));
+  std::vector<std::string> shown;
+  for (const auto& s : pg.episodes) {
+    out["episodes"].push_back(summary_json(s));
+    shown.push_back(s.id);
+  }
+  if (!shown.empty())
+    if (auto failed = audit_or_fail(store, "episodes.list", std::move(shown))) return *failed;
   return json_response(200, out);
 }
 
@@ -213,7 +179,7 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
   if (!p) return error(400, p.message());
   auto r = store.load(id);
   if (!r)  // load's only bad input is an unknown id
-    return r.error().kind == ErrorKind::bad_input ? error(404, "no episode '" + id.substr(0, 100) + "'") : store_error(r.error());
+    return r.error().kind != ErrorKind::store ? error(404, "no episode '" + clip(id) + "'") : store_error(r.error());
   const Episode& ep = r.value();
   TaskFilter tf;
   tf.episode = ep.id;
@@ -245,7 +211,10 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
   for (const auto& e : log.value())
     history.push_back({{"seq", e.seq}, {"type", e.type}, {"at", e.at.iso()}});
   out["log"] = history;
-  return json_response(200, out);
+  if (auto failed = audit_or_fail(store, "episode.read", {ep.id})) return *failed;
+  HttpResponse answer = json_response(200, out);
+  answer.headers.emplace_back("ETag", "\"" + std::to_string(log.value().size()) + "\"");
+  return answer;
 }
 
 HttpResponse get_tasks(Store& store, const HttpRequest& req) {
@@ -266,8 +235,13 @@ HttpResponse get_tasks(Store& store, const HttpRequest& req) {
   if (!r) return store_error(r.error());
   const auto& rows = r.value();
   json out = {{"total", int64_t(rows.size())}, {"offset", page->offset}, {"limit", page->limit}, {"tasks", json::array()}};
-  for (int64_t i = page->offset; i < int64_t(rows.size()) && i < page->offset + page->limit; ++i)
+  std::set<std::string> shown;
+  for (int64_t i = page->offset; i < int64_t(rows.size()) && i < page->offset + page->limit; ++i) {
     out["tasks"].push_back(task_row_json(rows[size_t(i)]));
+    shown.insert(rows[size_t(i)].episode);
+  }
+  if (!shown.empty())
+    if (auto failed = audit_or_fail(store, "tasks.list", {shown.begin(), shown.end()})) return *failed;
   return json_response(200, out);
 }
 
@@ -300,12 +274,15 @@ HttpResponse post_task_done(Store& store, const std::string& id_text, const Http
   if (err) return store_error(*err);
   if (!row) return error(404, "no task " + std::to_string(*id));
   auto r = store.complete_task(*id);
-  if (!r)  // the engine refuses: the task is no longer open
-    return r.error().kind == ErrorKind::bad_input ? error(409, r.error().message) : store_error(r.error());
+  if (!r) {  // the engine refuses: the task is no longer open (audited as a refused write)
+    if (r.error().kind != ErrorKind::bad_input) return store_error(r.error());
+    if (auto failed = audit_or_fail(store, "task.done", {row->episode}, "rejected 409")) return *failed;
+    return error(409, r.error().message);
+  }
   return json_response(200, {{"task", task_row_json(r.value())}});
 }
 
-HttpResponse get_letter(Store& store, Date today, const std::string& id_text, const HttpRequest& req) {
+HttpResponse get_letter(Store& store, Date today, const Principal& who, const std::string& id_text, const HttpRequest& req) {
   auto p = Params::parse(req, {"lang", "format"});
   if (!p) return error(400, p.message());
   auto id = task_id_of(id_text);
@@ -324,11 +301,13 @@ HttpResponse get_letter(Store& store, Date today, const std::string& id_text, co
                           " task, not a letter; letters exist for " + letter_kinds_list());
   auto er = store.load(row->episode);
   if (!er) return store_error(er.error());
+  if (who.role == access::Role::gp && er->gp != who.gp) return error(403, "this letter is not addressed to your GP code");
   auto log = store.events(row->episode);  // the letter tells "not measured again" from "unchanged"
   if (!log) return store_error(log.error());
   std::vector<Event> clinical = clinical_events(log.value());
   auto letter = render_letter(er.value(), *row, *lang, *format, today, &clinical);
   if (!letter) return error(500, "letter: " + letter.message());
+  if (auto failed = audit_or_fail(store, "letter.read", {row->episode})) return *failed;
   HttpResponse r;
   r.content_type = *format == LetterFormat::html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
   r.body = *letter;
@@ -359,8 +338,16 @@ HttpResponse get_calendar(Store& store, const Clock& clock, const HttpRequest& r
     o.lang = p->get("lang");
     if (o.lang != "nl" && o.lang != "en") return error(400, "lang: must be nl or en");
   }
-  auto ics = render_calendar(store, clock, o);
+  auto rows = store.tasks(TaskFilter{});
+  if (!rows) return store_error(rows.error());
+  auto ics = render_calendar(rows.value(), o, clock.unix_seconds());
   if (!ics) return error(500, "calendar: " + ics.message());
+  std::set<std::string> shown;  // the episodes of the appointments in the export
+  for (const auto& row : rows.value())
+    if (is_calendar_task(row.task.kind) && (!o.from || !(row.task.due < *o.from)) && (!o.to || !(*o.to < row.task.due)))
+      shown.insert(row.episode);
+  if (!shown.empty())
+    if (auto failed = audit_or_fail(store, "calendar.read", {shown.begin(), shown.end()})) return *failed;
   HttpResponse r;
   r.content_type = "text/calendar; charset=utf-8";
   r.body = *ics;
@@ -377,6 +364,57 @@ HttpResponse get_health(Store& store, const HttpRequest& req) {
   return json_response(200, {{"status", "ok"}, {"episodes", r.value()}});
 }
 
+// The letters the caller may read: a GP's, those of the episodes addressed
+// to their GP code; anyone else's, every letter of the practice.
+HttpResponse get_letters(Store& store, const Principal& who, const HttpRequest& req) {
+  auto p = Params::parse(req, {"status"});
+  if (!p) return error(400, p.message());
+  std::optional<TaskStatus> status;
+  if (p->has("status") && !(status = kTaskStatuses.parse(p->get("status"))))
+    return error(400, "status: unknown status '" + clip(p->get("status"), 40) + "' (open, done, cancelled)");
+  std::vector<TaskRow> rows;
+  auto add = [&](const TaskFilter& f) -> Status {
+    auto r = store.tasks(f);
+    if (!r) return r.error();
+    for (auto& row : *r)
+      if (is_letter(row.task.kind)) rows.push_back(std::move(row));
+    return Status::Ok();
+  };
+  if (who.role == access::Role::gp) {
+    EpisodeFilter f;
+    f.gp = who.gp;
+    f.limit = kMaxPage;
+    for (;;) {  // the GP's episodes, a page at a time (by key)
+      auto page = store.list_episodes(f);
+      if (!page) return store_error(page.error());
+      for (const auto& e : page->episodes) {
+        TaskFilter tf;
+        tf.episode = e.id;
+        tf.status = status;
+        if (Status s = add(tf); !s) return store_error(s.error());
+      }
+      if (int64_t(page->episodes.size()) < f.limit) break;
+      f.after = page->episodes.back().id;
+    }
+  } else {
+    TaskFilter tf;
+    tf.status = status;
+    if (Status s = add(tf); !s) return store_error(s.error());
+  }
+  json out = json::array();
+  std::set<std::string> shown;
+  for (const auto& row : rows) {
+    json j = task_row_json(row);
+    j["html"] = letter_url(row.id);
+    j["text"] = letter_url(row.id) + "?format=text";
+    out.push_back(j);
+    shown.insert(row.episode);
+  }
+  if (!shown.empty())
+    if (auto failed = audit_or_fail(store, "letters.list", {shown.begin(), shown.end()})) return *failed;
+  return json_response(200, {{"total", int64_t(rows.size())}, {"letters", out}});
+}
+
 }  // namespace
 
 std::string web_dir() {
@@ -390,6 +428,7 @@ Expected<Assets> load_assets(const std::string& dir) {
       {"/", {"index.html", "text/html; charset=utf-8"}},
       {"/app.js", {"app.js", "text/javascript; charset=utf-8"}},
       {"/app.css", {"app.css", "text/css; charset=utf-8"}},
+      {"/api/openapi.yaml", {"openapi.yaml", "application/yaml; charset=utf-8"}},
   };
   Assets out;
   for (const auto& [url, file] : files) {
@@ -441,16 +480,48 @@ std::string generate_token() {
   return t;
 }
 
+int64_t BadTokens::wait_seconds(const std::string& address) {
+  std::lock_guard lock(mu_);
+  auto it = by_address_.find(address);
+  if (it == by_address_.end()) return 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (it->second.blocked_until <= now) return 0;
+  return std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count();
+}
+
+void BadTokens::failed(const std::string& address) {
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (by_address_.size() > 100000)  // forget the stale ones rather than grow without bound
+    for (auto it = by_address_.begin(); it != by_address_.end();)
+      it = now - it->second.first > kFailureWindow && it->second.blocked_until <= now ? by_address_.erase(it) : std::next(it);
+  Entry& e = by_address_[address];
+  if (e.failures == 0 || (now - e.first > kFailureWindow && e.blocked_until <= now)) {
+    e.failures = 0;
+    e.first = now;
+  }
+  ++e.failures;
+  if (e.failures >= kFreeFailures) {
+    const int64_t wait = std::min<int64_t>(kMaxWaitSeconds, int64_t(1) << std::min(e.failures - kFreeFailures, 20));
+    e.blocked_until = now + std::chrono::seconds(wait);
+  }
+}
+
+void BadTokens::succeeded(const std::string& address) {
+  std::lock_guard lock(mu_);
+  by_address_.erase(address);
+}
+
 WebApp::WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shared_ptr<spdlog::logger> logger)
     : clock_(clock), policy_(std::move(policy)), assets_(std::move(assets)), log_(std::move(logger)) {}
 
-std::optional<HttpResponse> WebApp::check_access(const HttpRequest& req) const {
+std::optional<HttpResponse> WebApp::check_headers(const HttpRequest& req) const {
   // Headers read for access or framing must come once: with two Host headers
   // the Host check would judge one copy while another part of the chain might
   // use the other (RFC 9112 §3.2: 400).
   for (const char* name : kSingleHeaders)
     if (req.headers.count(name) > 1) return error(400, std::string("the request has more than one ") + name + " header");
-  if (policy_.loopback) {
+  if (policy_.loopback && !policy_.behind_proxy) {
     std::string host = header(req, "host");
     if (!host.empty() && host.front() == '[') {
       host = host.substr(0, host.find(']') + 1);
@@ -458,114 +529,252 @@ std::optional<HttpResponse> WebApp::check_access(const HttpRequest& req) const {
       host.resize(colon);
     }
     if (!host.empty() && !is_loopback_host(host))
-      return error(403, "this server answers to loopback names only (Host: '" + host.substr(0, 60) + "')");
+      return error(403, "this server answers to loopback names only (Host: '" + clip(host, 60) + "')");
   }
-  if (policy_.token.empty()) return std::nullopt;
-  const bool read = req.method == "GET" || req.method == "HEAD";
-  if (!read) {
-    if (same_token(bearer_token(req), policy_.token)) return std::nullopt;
-    auto r = error(401, "this action needs the token: send 'Authorization: Bearer TOKEN' (printed when serve started)");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"zorgpad\"");
-    return r;
-  }
-  if (!policy_.reads_need_token) return std::nullopt;
-  if (same_token(bearer_token(req), policy_.token) || same_token(cookie_token(req), policy_.token) ||
-      same_token(query_token(req), policy_.token))
-    return std::nullopt;
-  auto r = error(401, "this server needs its token: open /?token=TOKEN, or send 'Authorization: Bearer TOKEN'");
-  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"zorgpad\"");
-  return r;
+  return std::nullopt;
 }
 
-HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store) const {
-  HttpResponse r;
-  if (auto denied = check_access(req)) {
-    r = std::move(*denied);
-  } else {
-    try {
-      r = route(req, store);
-    } catch (const std::exception& e) {
-      r = error(500, std::string("internal error: ") + e.what());
+// Behind a proxy, the client is the last address the proxy appended to
+// X-Forwarded-For (earlier entries come from the client and prove nothing).
+std::string WebApp::client_address(const HttpRequest& req) const {
+  if (policy_.behind_proxy) {
+    std::string xff = header(req, "x-forwarded-for");
+    if (auto comma = xff.rfind(','); comma != std::string::npos) xff = xff.substr(comma + 1);
+    xff.erase(0, xff.find_first_not_of(' '));
+    while (!xff.empty() && xff.back() == ' ') xff.pop_back();
+    if (!xff.empty() && xff.size() <= 64) return xff;
+  }
+  return req.remote.empty() ? "unknown" : req.remote;
+}
+
+std::variant<Principal, HttpResponse> WebApp::authenticate(const HttpRequest& req, const StoreFn& store_fn,
+                                                           const std::string& address) const {
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  auto unauthorized = [&](const std::string& why) {
+    auto r = error(401, why);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"zorgpad\"");
+    return r;
+  };
+  if (const int64_t wait = bad_tokens_.wait_seconds(address); wait > 0) {
+    auto r = error(429, "too many bad tokens from this address; try again in " + std::to_string(wait) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    return r;
+  }
+  // A POST takes the token from a header only: a cookie or a link cannot make a browser write.
+  std::string token = bearer_token(req);
+  if (token.empty() && read) token = query_token(req);
+  if (token.empty() && read) token = cookie_token(req);
+  Principal local;
+  local.user = policy_.local_user;
+  local.role = access::Role::practice_admin;
+  local.practice = policy_.practice;
+  local.address = address;
+  local.local = true;
+  if (token.empty()) {
+    if (policy_.local_access && read) return local;
+    if (policy_.local_access)
+      return unauthorized("this action needs the token: send 'Authorization: Bearer TOKEN' (printed when serve started, or a user's)");
+    return unauthorized("this server needs a user's token: send 'Authorization: Bearer TOKEN' (zorgpad user add)");
+  }
+  if (policy_.local_access && same_token(token, policy_.local_token)) return local;
+  if (access::is_user_token(token)) {
+    Store* store = store_fn ? store_fn() : nullptr;
+    if (!store) return error(503, "the database cannot be opened");
+    auto user = access::authenticate(*store, token);
+    if (!user) return error(503, "the users cannot be read: " + user.error().message);
+    if (*user) {
+      bad_tokens_.succeeded(address);
+      const UserRow& u = **user;
+      Principal p;
+      p.user = access::audit_name(u);
+      p.role = *access::parse_role(u.role);
+      p.practice = u.practice;
+      p.gp = u.gp;
+      p.user_id = u.id;
+      p.address = address;
+      return p;
     }
-    // A page opened with ?token=… keeps the token in a cookie for the reads that follow.
-    if (policy_.reads_need_token && r.status < 400 && same_token(query_token(req), policy_.token))
-      r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + policy_.token + "; Path=/; HttpOnly; SameSite=Strict");
+  }
+  bad_tokens_.failed(address);
+  if (log_) log_->warn("serve: a bad token from {}", address);
+  return unauthorized("the token is not valid (unknown, revoked or mistyped)");
+}
+
+HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) const {
+  HttpResponse r;
+  std::string who = "-";
+  if (auto bad = check_headers(req)) {
+    r = std::move(*bad);
+  } else if (auto asset = assets_.find(req.path);
+             asset != assets_.end() && std::find(std::begin(kPublicPaths), std::end(kPublicPaths), req.path) != std::end(kPublicPaths)) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      r = error(405, "method " + clip(req.method, 20) + " is not allowed on " + clip(req.path) + " (allowed: GET, HEAD)");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+    } else {
+      r.content_type = asset->second.content_type;
+      r.body = asset->second.body;
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      if (req.path == "/") r.headers.emplace_back("Content-Security-Policy", kPageCsp);
+    }
+  } else {
+    const std::string address = client_address(req);
+    auto auth = authenticate(req, store_fn, address);
+    if (auto* refused = std::get_if<HttpResponse>(&auth)) {
+      r = std::move(*refused);
+    } else {
+      const Principal& p = std::get<Principal>(auth);
+      who = p.user;
+      Store* store = store_fn ? store_fn() : nullptr;
+      if (!store) {
+        r = error(503, "the database cannot be opened");
+      } else {
+        store->set_actor(Actor{p.user, access::role_name(p.role), p.address});
+        try {
+          r = route(req, *store, p);
+        } catch (const std::exception& e) {
+          r = error(500, std::string("internal error: ") + e.what());
+        }
+        store->set_actor(std::nullopt);
+      }
+      // A page opened with ?token=… keeps the token in a cookie for the reads that follow.
+      const std::string qt = query_token(req);
+      if (r.status < 400 && !qt.empty() && !p.local)
+        r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + qt + "; Path=/; HttpOnly; SameSite=Strict" +
+                                                 (policy_.behind_proxy ? "; Secure" : ""));
+    }
   }
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("X-Frame-Options", "DENY");
-  if (log_) log_->info("{} {} {}", req.method, req.path, r.status);
+  if (log_) log_->info("{} {} {} {}", req.method, clip(req.path, 60), r.status, who);  // never the query: it may hold a token
   return r;
 }
 
-HttpResponse WebApp::route(const HttpRequest& req, const StoreFn& store_fn) const {
+HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal& who) const {
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
   const auto seg = segments(req.path);
   auto method_not_allowed = [&](const char* allowed) {
-    auto r = error(405, "method " + req.method.substr(0, 20) + " is not allowed on " + req.path.substr(0, 100) +
-                            " (allowed: " + allowed + ")");
+    auto r = error(405, "method " + clip(req.method, 20) + " is not allowed on " + clip(req.path) + " (allowed: " + allowed + ")");
     r.headers.emplace_back("Allow", allowed);
     return r;
   };
-  auto with_store = [&](auto fn) -> HttpResponse {
-    Store* s = store_fn ? store_fn() : nullptr;
-    if (!s) return error(503, "the database cannot be opened");
-    return fn(*s);
-  };
 
-  if (auto it = assets_.find(req.path); it != assets_.end()) {
-    if (!get) return method_not_allowed("GET, HEAD");
-    auto p = Params::parse(req, {});
-    if (!p) return error(400, p.message());
-    HttpResponse r;
-    r.content_type = it->second.content_type;
-    r.body = it->second.body;
-    r.headers.emplace_back("Cache-Control", "no-cache");
-    if (req.path == "/") r.headers.emplace_back("Content-Security-Policy", kPageCsp);
-    return r;
+  // The practice the request works on: the caller's own, or (a coordinator,
+  // a network GP) the one named, else the one served.
+  std::string named;
+  int practice_params = 0;
+  for (const auto& [k, v] : req.query)
+    if (k == "practice") {
+      named = v;
+      ++practice_params;
+    }
+  if (practice_params > 1) return error(400, "query parameter 'practice' given twice");
+  std::string practice = policy_.practice;
+  if (!policy_.multi_practice) {
+    if (practice_params) return error(400, "practice: this database is one practice; leave ?practice= out");
+  } else if (!who.practice.empty()) {
+    if (practice_params && named != who.practice) return error(403, "you may not see practice '" + clip(named, 32) + "'");
+    practice = who.practice;
+  } else if (practice_params) {
+    practice = named;
   }
+  if (policy_.multi_practice) {
+    if (practice.empty()) return error(400, "practice: name the practice with ?practice=CODE");
+    if (Status s = store.use_practice(practice); !s) return error(400, s.message());
+  }
+
   if (req.path == "/healthz") {
     if (!get) return method_not_allowed("GET, HEAD");
-    return with_store([&](Store& s) { return get_health(s, req); });
+    return get_health(store, req);
   }
   if (req.path == "/calendar.ics") {
     if (!get) return method_not_allowed("GET, HEAD");
-    return with_store([&](Store& s) { return get_calendar(s, clock_, req); });
+    if (!may_read_episodes(who)) return forbidden(who, "read the practice's calendar");
+    return get_calendar(store, clock_, req);
   }
   if (seg.size() >= 2 && seg[0] == "api") {
     const Date today = clock_.today();
+    if (seg[1] == "me" && seg.size() == 2) {
+      if (!get) return method_not_allowed("GET, HEAD");
+      json me = {{"user", who.user}, {"role", access::role_name(who.role)}, {"practice", practice}, {"local", who.local}};
+      if (!who.gp.empty()) me["gp"] = who.gp;
+      return json_response(200, me);
+    }
+    if (seg[1] == "practices" && seg.size() == 2) {
+      if (!get) return method_not_allowed("GET, HEAD");
+      if (!policy_.multi_practice || !who.practice.empty()) return json_response(200, {{"practices", json::array({practice})}});
+      auto all = store.practices();
+      if (!all) return store_error(all.error());
+      return json_response(200, {{"practices", *all}});
+    }
     if (seg[1] == "overview" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
-      return with_store([&](Store& s) { return get_overview(s, today, req); });
+      if (!may_read_episodes(who)) return forbidden(who, "read the overview");
+      return get_overview(store, today, req);
     }
     if (seg[1] == "diagram" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
       return get_diagram(req);
     }
-    if (seg[1] == "episodes") {
+    if (seg[1] == "import" && seg.size() == 2) {
+      if (!post) return method_not_allowed("POST");
+      return post_import(store, who, req);
+    }
+    if (seg[1] == "letters" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
-      if (seg.size() == 2) return with_store([&](Store& s) { return get_episodes(s, req); });
-      const std::string id = req.path.substr(std::string("/api/episodes/").size());
-      if (id.empty() || id.size() > 100) return error(404, "no episode '" + id.substr(0, 100) + "'");
-      return with_store([&](Store& s) { return get_episode(s, today, id, req); });
+      return get_letters(store, who, req);
+    }
+    if (seg[1] == "episodes") {
+      if (seg.size() == 2) {
+        if (post) return post_episode(store, who, req);
+        if (!get) return method_not_allowed("GET, HEAD, POST");
+        if (!may_read_episodes(who)) return forbidden(who, "read episodes");
+        return get_episodes(store, req);
+      }
+      std::string id = req.path.substr(std::string("/api/episodes/").size());
+      constexpr std::string_view kEvents = "/events";
+      if (id.size() > kEvents.size() && id.compare(id.size() - kEvents.size(), kEvents.size(), kEvents) == 0) {
+        id.resize(id.size() - kEvents.size());
+        if (id.empty() || id.size() > 100) return error(404, "no episode '" + clip(id) + "'");
+        if (post) return post_event(store, who, id, req);
+        if (!get) return method_not_allowed("GET, HEAD, POST");
+        return get_events(store, who, id, req);
+      }
+      if (!get) return method_not_allowed("GET, HEAD");
+      if (id.empty() || id.size() > 100) return error(404, "no episode '" + clip(id) + "'");
+      if (!may_read_episodes(who)) return forbidden(who, "read episodes");
+      return get_episode(store, today, id, req);
     }
     if (seg[1] == "tasks") {
       if (seg.size() == 2) {
         if (!get) return method_not_allowed("GET, HEAD");
-        return with_store([&](Store& s) { return get_tasks(s, req); });
+        if (!may_read_episodes(who)) return forbidden(who, "read tasks");
+        return get_tasks(store, req);
       }
       if (seg.size() == 4 && seg[3] == "done") {
         if (!post) return method_not_allowed("POST");
-        return with_store([&](Store& s) { return post_task_done(s, seg[2], req); });
+        if (!may_mark_done(who)) return forbidden(who, "mark tasks done");
+        return post_task_done(store, seg[2], req);
       }
       if (seg.size() == 4 && seg[3] == "letter") {
         if (!get) return method_not_allowed("GET, HEAD");
-        return with_store([&](Store& s) { return get_letter(s, today, seg[2], req); });
+        return get_letter(store, today, who, seg[2], req);
+      }
+    }
+    if (seg[1] == "users") {
+      if (seg.size() == 2) {
+        if (post) return post_user(store, who, req);
+        if (!get) return method_not_allowed("GET, HEAD, POST");
+        return get_users(store, who, req);
+      }
+      if (seg.size() == 4 && seg[3] == "revoke") {
+        if (!post) return method_not_allowed("POST");
+        return post_user_revoke(store, who, seg[2], req);
       }
     }
   }
-  return error(404, "no such resource: " + req.path.substr(0, 100));
+  return error(404, "no such resource: " + clip(req.path));
 }
 
 Status check_serve_options(const ServeOptions& o) {
@@ -578,13 +787,12 @@ Status check_serve_options(const ServeOptions& o) {
   if (o.max_per_client < 1 || o.max_per_client > o.max_connections)
     return Status::Fail("--max-per-client: must be 1-" + std::to_string(o.max_connections) + " (--max-connections)");
   if (o.request_timeout < 1 || o.request_timeout > 300) return Status::Fail("--request-timeout: must be 1-300 seconds");
-  if (!o.token.empty() && o.token.size() < 16) return Status::Fail("the token must have at least 16 characters");
-  for (char c : o.token)
-    if (c <= ' ' || c == ';' || c == ',' || c == '"' || c == '\\' || c == 0x7f)
-      return Status::Fail("the token may hold printable characters only (no spaces, ';', ',', '\"', '\\')");
-  if (!is_loopback_host(o.bind) && o.token.empty())
+  if (o.tls_cert.empty() != o.tls_key.empty()) return Status::Fail("--tls-cert and --tls-key go together");
+  if (!o.tls_cert.empty() && o.behind_proxy) return Status::Fail("--behind-proxy: the proxy ends TLS; leave out --tls-cert and --tls-key");
+  if (!is_loopback_host(o.bind) && o.tls_cert.empty() && !o.behind_proxy)
     return Status::Fail("refusing to serve on " + o.bind +
-                        " without a token: give --token or set ZORGPAD_TOKEN (every request will need it)");
+                        " without TLS: give --tls-cert and --tls-key, or --behind-proxy when a reverse proxy ends TLS "
+                        "(docs/deploy.md)");
   return Status::Ok();
 }
 

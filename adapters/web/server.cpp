@@ -22,6 +22,7 @@
 #include <httplib.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -53,7 +54,8 @@ using std::chrono::seconds;
 
 // The limits that are not options (docs/serve.md, "Limits").
 constexpr size_t kHeadMaxBytes = 32 * 1024;        // request line and headers
-constexpr size_t kBodyMaxBytes = 64 * 1024;        // a request body, as sent (our one POST has none)
+constexpr size_t kBodyMaxBytes = 64 * 1024;        // a request body, as sent
+constexpr size_t kImportMaxBytes = 8 * 1024 * 1024;  // the body of POST /api/import (NDJSON)
 constexpr time_t kKeepAliveSeconds = 5;            // the wait for the next request on an open connection
 constexpr size_t kKeepAliveRequests = 5;           // requests per connection
 constexpr auto kSendTimeout = seconds(60);         // sending one answer, in all
@@ -92,7 +94,15 @@ HttpRequest convert(const httplib::Request& req) {
   HttpRequest r;
   r.method = req.method;
   r.path = req.path;
-  for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
+  r.body = req.body;
+  r.remote = req.remote_addr;
+  // The query of the request target only: httplib also puts the fields of a
+  // form-encoded body into req.params, and a body is never a query here.
+  if (auto q = req.target.find('?'); q != std::string::npos) {
+    httplib::Params params;
+    httplib::detail::parse_query_text(req.target.substr(q + 1), params);
+    for (const auto& [k, v] : params) r.query.emplace_back(k, v);
+  }
   for (const auto& [k, v] : req.headers) {
     std::string name = k;
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -211,7 +221,9 @@ CutAnswer answer_for(Cut cut, seconds request_timeout) {
       return {431, "Request Header Fields Too Large",
               "request line and headers larger than " + std::to_string(kHeadMaxBytes / 1024) + " KiB"};
     case Cut::body_too_large:
-      return {413, "Payload Too Large", "request body larger than " + std::to_string(kBodyMaxBytes / 1024) + " KiB"};
+      return {413, "Payload Too Large",
+              "request body larger than " + std::to_string(kBodyMaxBytes / 1024) + " KiB (" +
+                  std::to_string(kImportMaxBytes / (1024 * 1024)) + " MiB for POST /api/import)"};
     default:
       return {408, "Request Timeout",
               "the request did not arrive whole within " + std::to_string(request_timeout.count()) + " s"};
@@ -232,6 +244,8 @@ class ConnectionStream final : public httplib::Stream {
     head_done_ = false;
     head_end_match_ = 0;
     head_bytes_ = body_bytes_ = written_ = 0;
+    request_line_.clear();
+    body_limit_ = kBodyMaxBytes;
     send_deadline_ = TimePoint::max();
   }
 
@@ -310,14 +324,16 @@ class ConnectionStream final : public httplib::Stream {
         return i;
       }
       const char c = p[i];
+      if (request_line_.size() < kImportLine.size()) request_line_ += c;
       head_end_match_ = c == '\n' ? (head_end_match_ == 2 ? 3 : 1) : (c == '\r' && head_end_match_ == 1 ? 2 : 0);
       head_done_ = head_end_match_ == 3;
+      if (head_done_ && request_line_ == kImportLine) body_limit_ = kImportMaxBytes;
     }
     const size_t body = n - i;
-    if (body_bytes_ + body > kBodyMaxBytes) {
+    if (body_bytes_ + body > body_limit_) {
       cut_ = Cut::body_too_large;
-      const size_t allowed = kBodyMaxBytes - body_bytes_;
-      body_bytes_ = kBodyMaxBytes;
+      const size_t allowed = body_limit_ - body_bytes_;
+      body_bytes_ = body_limit_;
       return i + allowed;
     }
     body_bytes_ += body;
@@ -333,6 +349,10 @@ class ConnectionStream final : public httplib::Stream {
   bool head_done_ = false;
   int head_end_match_ = 0;
   size_t head_bytes_ = 0, body_bytes_ = 0, written_ = 0;
+  // The import takes a larger body: told by the request line's start.
+  static constexpr std::string_view kImportLine = "POST /api/import ";
+  std::string request_line_;
+  size_t body_limit_ = kBodyMaxBytes;
 };
 
 // The stream of the connection this thread serves, for the error handler:
@@ -610,10 +630,22 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   }
 
   AccessPolicy policy;
-  const bool generated = o.token.empty();
-  policy.token = generated ? generate_token() : o.token;
-  policy.reads_need_token = !generated;  // an explicit token guards every request
   policy.loopback = is_loopback_host(o.bind);
+  policy.behind_proxy = o.behind_proxy;
+  policy.multi_practice = is_postgres_url(o.db);
+  policy.practice = o.practice;
+  // The loopback convenience: a single practice on its own machine.
+  policy.local_access = policy.loopback && !o.behind_proxy;
+  const bool generated = policy.local_access;
+  if (generated) {
+    policy.local_token = generate_token();
+    const passwd* pw = ::getpwuid(::geteuid());
+    policy.local_user = std::string("local:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(::geteuid()).c_str());
+    if (o.logger)
+      o.logger->warn("serve: on loopback without TLS or a proxy: anyone on this machine reads without a token, and writes "
+                     "with the token printed below, as the user {} (a practice admin); every access is audited under that name",
+                     policy.local_user);
+  }
   const WebApp app(clock, policy, std::move(*assets), o.logger);
   const uint64_t run = ++g_runs;
   raise_file_limit(size_t(o.max_connections), o.logger);
@@ -622,7 +654,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   GuardedServer svr(Limits{size_t(o.max_per_client), request_timeout}, o.logger);
   const size_t keep = size_t(o.threads), max = size_t(o.max_connections);
   svr.new_task_queue = [keep, max] { return new WorkerPool(keep, max); };
-  svr.set_payload_max_length(kBodyMaxBytes);  // a Content-Length above it: 413 before the body is read
+  svr.set_payload_max_length(kImportMaxBytes);  // a Content-Length above it: 413 before the body is read (others: ConnectionStream)
   svr.set_keep_alive_timeout(kKeepAliveSeconds);
   svr.set_keep_alive_max_count(kKeepAliveRequests);
   // httplib puts these on every accepted socket (SO_RCVTIMEO, SO_SNDTIMEO);
@@ -701,7 +733,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   const std::string base = "http://" + url_host(o.bind) + ":" + std::to_string(port) + "/";
   out << "zorgpad: serving " << base << "\n";
   if (generated)
-    out << "zorgpad: token " << policy.token << " (POST needs it; open " << base << "?token=" << policy.token << ")\n";
+    out << "zorgpad: token " << policy.local_token << " (POST needs it; open " << base << "?token=" << policy.local_token << ")\n";
   out.flush();
 
   const bool ok = svr.listen_after_bind();

@@ -15,23 +15,29 @@
 // can hold: the time and bytes a request may take, the connections per
 // client address, the threads (see the limits in ServeOptions).
 //
-// Access (see docs/serve.md):
-//   - bound to a loopback address (the default, 127.0.0.1) without a token:
-//     reads need none; a random token is generated and printed at start, and
-//     every POST needs it;
-//   - bound to any other address: serve refuses to start without --token or
-//     $ZORGPAD_TOKEN, and every request needs the token;
-//   - a token given on loopback is required on every request too;
+// Access (see docs/serve.md, "Users and roles"):
+//   - a user token ("zp_…", `zorgpad user add`) names a user with a role:
+//     therapist, practice_admin, coordinator or gp; the role decides the
+//     routes, the user's practice the data (a coordinator and a network GP
+//     name the practice with ?practice=CODE on PostgreSQL);
+//   - on a loopback address and not --behind-proxy, a request without a
+//     token reads as the local user ("local:LOGIN", a practice admin of the
+//     one practice served); writes need the token printed at start; both
+//     are audited under that name;
 //   - the token travels as `Authorization: Bearer T` or `X-Zorgpad-Token: T`;
 //     reads may also carry it as `?token=T` (a calendar subscription, the
 //     first page load) or the `zorgpad_token` cookie that such a page load
 //     sets (HttpOnly, SameSite=Strict); a POST accepts the header forms only,
-//     so another site cannot make a browser act on a task;
+//     so another site cannot make a browser act;
+//   - repeated bad tokens from one address are slowed down: after 5 within
+//     10 minutes, 429 with Retry-After (1 s, doubling, at most 5 minutes);
 //   - on loopback, a request whose Host header names anything but a loopback
 //     name is refused (403), so a rebound DNS name cannot read the data;
 //   - a request with more than one Host, Authorization, X-Zorgpad-Token,
-//     Cookie or Content-Length header is refused (400) on any address: which
-//     of two copies counts would be a guess.
+//     Cookie, Content-Length or X-Forwarded-For header is refused (400): which
+//     of two copies counts would be a guess;
+//   - every read of a patient's data and every write appends a row to the
+//     audit log (NEN 7513), a write's in its own transaction.
 //
 // Web assets (index.html, app.js, app.css) are files under
 // $ZORGPAD_SHARE_DIR/web, else under the share directory compiled in
@@ -46,7 +52,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
+#include <chrono>
+#include <mutex>
 
 #include <spdlog/logger.h>
 
@@ -61,6 +70,8 @@ struct HttpRequest {
   std::string path;    // decoded, without the query
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::multimap<std::string, std::string> headers;         // names in lower case, every copy as sent
+  std::string body;
+  std::string remote;  // the peer's address
 };
 
 struct HttpResponse {
@@ -71,9 +82,15 @@ struct HttpResponse {
 };
 
 struct AccessPolicy {
-  std::string token;              // empty: no token at all (tests of WebApp only)
-  bool reads_need_token = false;  // every request needs it, not only POST
-  bool loopback = true;           // check the Host header against loopback names
+  // The loopback convenience: reads without a token, writes with local_token,
+  // as local_user. Off behind a proxy and off loopback.
+  bool local_access = false;
+  std::string local_token;
+  std::string local_user = "local:zorgpad";
+  bool loopback = true;        // check the Host header against loopback names
+  bool behind_proxy = false;   // the client's address is the last X-Forwarded-For entry
+  bool multi_practice = false; // PostgreSQL: a request works on one practice of many
+  std::string practice;        // the practice served by default (serve --practice)
 };
 
 struct Asset {
@@ -93,6 +110,27 @@ std::string generate_token();
 
 // The routes. Thread-safety: handle() is const and keeps no state between
 // calls; several threads call it at once, each with its own Store.
+namespace http {
+struct Principal;
+}
+
+// Bad tokens per client address, for the slow-down (thread-safe).
+class BadTokens {
+ public:
+  // Seconds the address must wait; 0: it may try.
+  int64_t wait_seconds(const std::string& address);
+  void failed(const std::string& address);
+  void succeeded(const std::string& address);
+
+ private:
+  struct Entry {
+    int failures = 0;
+    std::chrono::steady_clock::time_point first{}, blocked_until{};
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> by_address_;
+};
+
 class WebApp {
  public:
   using StoreFn = std::function<Store*()>;  // the calling thread's store; null when it cannot be opened
@@ -101,13 +139,18 @@ class WebApp {
   HttpResponse handle(const HttpRequest& req, const StoreFn& store) const;
 
  private:
-  std::optional<HttpResponse> check_access(const HttpRequest& req) const;
-  HttpResponse route(const HttpRequest& req, const StoreFn& store) const;
+  std::optional<HttpResponse> check_headers(const HttpRequest& req) const;
+  std::string client_address(const HttpRequest& req) const;
+  // The caller, or the answer that refuses them.
+  std::variant<http::Principal, HttpResponse> authenticate(const HttpRequest& req, const StoreFn& store,
+                                                           const std::string& address) const;
+  HttpResponse route(const HttpRequest& req, Store& store, const http::Principal& who) const;
 
   const Clock& clock_;
   AccessPolicy policy_;
   Assets assets_;
   std::shared_ptr<spdlog::logger> log_;
+  mutable BadTokens bad_tokens_;
 };
 
 struct ServeOptions {
@@ -115,7 +158,8 @@ struct ServeOptions {
   std::string practice;  // with PostgreSQL: the practice served
   std::string bind = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed at start)
-  std::string token;  // --token or $ZORGPAD_TOKEN; empty: none given
+  std::string tls_cert, tls_key;  // PEM files; both or neither
+  bool behind_proxy = false;       // TLS ends at a reverse proxy (docs/deploy.md)
   // Each open connection holds a worker thread from its acceptance until it
   // closes; a thread opens its own Store when it first serves a request.
   int threads = 8;             // worker threads kept running
@@ -125,8 +169,8 @@ struct ServeOptions {
   std::shared_ptr<spdlog::logger> logger;
 };
 
-// Bad options (exit 2): a non-loopback address without a token, a port out
-// of range, a token shorter than 16 characters, a limit out of its range
+// Bad options (exit 2): a non-loopback address without TLS or --behind-proxy,
+// one of --tls-cert/--tls-key without the other, a port out of range, a limit out of its range
 // (threads 1-256 and at most max_connections, max_connections 1-1000,
 // max_per_client 1-max_connections, request_timeout 1-300).
 Status check_serve_options(const ServeOptions& options);

@@ -181,7 +181,7 @@ TEST_CASE("a rejected event names the episode and the event and changes nothing"
   }
   SECTION("unknown episode") {
     Error e = error_of(s->record("ep-9", ev(session("2026-01-06")), std::nullopt));
-    CHECK(e.kind == ErrorKind::bad_input);
+    CHECK(e.kind == ErrorKind::not_found);  // 404 over HTTP, exit 2 from the CLI
     CHECK_THAT(e.message, Catch::Contains("ep-9"));
     CHECK(content(path) == before);
   }
@@ -241,12 +241,12 @@ TEST_CASE("expect_seq accepts the log's end and rejects a stale or future one", 
   const std::string before = content(path);
   for (int64_t n : {0, 3, 5, 100}) {
     Error e = error_of(s->record("ep-1", ev(session("2026-01-06")), n));
-    CHECK(e.kind == ErrorKind::bad_input);
+    CHECK(e.kind == ErrorKind::stale);  // 412 over HTTP, exit 2 from the CLI
     CHECK_THAT(e.message, Catch::Contains("ep-1 event 4"));
   }
   CHECK(content(path) == before);
   CHECK(take(s->record("ep-1", ev(session("2026-01-06")), int64_t(4))).seq == 5);
-  CHECK(error_of(s->record("ep-1", ev(session("2026-01-06")), int64_t(4))).kind == ErrorKind::bad_input);
+  CHECK(error_of(s->record("ep-1", ev(session("2026-01-06")), int64_t(4))).kind == ErrorKind::stale);
   // a retry of a command that did succeed: the event id wins over the stale expectation
   json retried = session("2026-01-07");
   retried["id"] = "retry-1";
@@ -345,7 +345,7 @@ TEST_CASE("complete_task marks the task done, logs it, and refuses a second time
   CHECK(take(s->load("ep-1")).tasks[0].status == TaskStatus::done);
   const std::string before = content(path);
   CHECK(error_of(s->complete_task(rows[0].id)).kind == ErrorKind::bad_input);
-  CHECK(error_of(s->complete_task(9999)).kind == ErrorKind::bad_input);
+  CHECK(error_of(s->complete_task(9999)).kind == ErrorKind::not_found);
   CHECK(content(path) == before);
   CHECK(take(s->rebuild()).differences.empty());
 }

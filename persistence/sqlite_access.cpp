@@ -1,0 +1,157 @@
+// SQLite repository: users and the audit log (schema version 7). SQL only.
+#include "persistence/sqlite_repository.hpp"
+
+namespace zorgpad::sqlite {
+namespace {
+
+UserRow user_of(SQLite::Statement& q) {
+  UserRow u;
+  u.id = q.getColumn(0).getInt64();
+  u.name = q.getColumn(1).getString();
+  u.role = q.getColumn(2).getString();
+  u.practice = q.getColumn(3).getString();
+  u.gp = q.getColumn(4).getString();
+  u.token_hash = q.getColumn(5).getString();
+  u.created_at = q.getColumn(6).getInt64();
+  if (!q.getColumn(7).isNull()) u.revoked_at = q.getColumn(7).getInt64();
+  return u;
+}
+
+constexpr const char* kUserColumns = "SELECT id, name, role, practice, gp, token_hash, created_at, revoked_at FROM users";
+
+}  // namespace
+
+Expected<int64_t> SqliteRepository::add_user(const UserRow& u) {
+  return guarded<int64_t>([&]() -> Expected<int64_t> {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db_, "INSERT INTO users(name, role, practice, gp, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+    q.bind(1, u.name);
+    q.bind(2, u.role);
+    q.bind(3, u.practice);
+    q.bind(4, u.gp);
+    q.bind(5, u.token_hash);
+    q.bind(6, u.created_at);
+    q.exec();
+    const int64_t id = db_.getLastInsertRowid();
+    tx.commit();
+    return id;
+  });
+}
+
+Expected<std::optional<UserRow>> SqliteRepository::user(int64_t id) {
+  return guarded<std::optional<UserRow>>([&]() -> Expected<std::optional<UserRow>> {
+    auto& q = stmt(user_q_, "SELECT id, name, role, practice, gp, token_hash, created_at, revoked_at FROM users WHERE id = ?");
+    q.bind(1, id);
+    std::optional<UserRow> out;
+    if (q.executeStep()) out = user_of(q);
+    q.reset();
+    return out;
+  });
+}
+
+Expected<std::vector<UserRow>> SqliteRepository::users(const std::optional<std::string>& practice) {
+  return guarded<std::vector<UserRow>>([&]() -> Expected<std::vector<UserRow>> {
+    SQLite::Statement q(db_, std::string(kUserColumns) + (practice ? " WHERE practice = ?" : "") + " ORDER BY id");
+    if (practice) q.bind(1, *practice);
+    std::vector<UserRow> out;
+    while (q.executeStep()) out.push_back(user_of(q));
+    return out;
+  });
+}
+
+Expected<bool> SqliteRepository::revoke_user(int64_t id, int64_t at) {
+  return guarded<bool>([&]() -> Expected<bool> {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db_, "UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+    q.bind(1, at);
+    q.bind(2, id);
+    const bool changed = q.exec() == 1;
+    tx.commit();
+    return changed;
+  });
+}
+
+// Outside a write, an audit row is a transaction of its own, committed with
+// synchronous=NORMAL: in WAL mode it is atomic and survives a crash of the
+// process, and the next full commit (any write command) syncs it to disk with
+// everything before it. A read does not wait for an fsync of its own.
+Status SqliteRepository::append_audit(const AuditRow& row) {
+  return guarded<void>([&]() -> Status {
+    auto insert = [&] {
+      auto& q = stmt(audit_q_, "INSERT INTO audit(at, practice, user, role, action, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      q.bind(1, row.at);
+      q.bind(2, row.practice);
+      q.bind(3, row.user);
+      q.bind(4, row.role);
+      q.bind(5, row.action);
+      q.bind(6, row.address);
+      q.bind(7, row.outcome);
+      q.exec();
+      q.reset();
+      const int64_t id = db_.getLastInsertRowid();
+      auto& e = stmt(audit_episode_q_, "INSERT OR IGNORE INTO audit_episodes(episode, audit) VALUES (?, ?)");
+      for (const auto& ep : row.episodes) {
+        e.bind(1, ep);
+        e.bind(2, id);
+        e.exec();
+        e.reset();
+      }
+    };
+    if (in_write_) {
+      insert();
+      return Status::Ok();
+    }
+    if (opt_.synchronous_full) db_.exec("PRAGMA synchronous=NORMAL");
+    struct Restore {
+      SQLite::Database& db;
+      bool full;
+      ~Restore() {
+        if (full) try { db.exec("PRAGMA synchronous=FULL"); } catch (...) {}
+      }
+    } restore{db_, opt_.synchronous_full};
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    insert();
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
+Expected<std::vector<AuditRow>> SqliteRepository::audit(const AuditQuery& query) {
+  return guarded<std::vector<AuditRow>>([&]() -> Expected<std::vector<AuditRow>> {
+    std::string sql = "SELECT a.id, a.at, a.practice, a.user, a.role, a.action, a.address, a.outcome FROM audit a";
+    std::vector<std::string> where;
+    if (query.episode) sql += " JOIN audit_episodes x ON x.audit = a.id AND x.episode = :episode";
+    if (query.user) where.push_back("a.user = :user");
+    if (query.since) where.push_back("a.at >= :since");
+    for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+    sql += " ORDER BY a.id DESC LIMIT :limit";
+    SQLite::Transaction tx(db_);  // the rows and their episodes from one snapshot
+    SQLite::Statement q(db_, sql);
+    if (query.episode) q.bind(":episode", *query.episode);
+    if (query.user) q.bind(":user", *query.user);
+    if (query.since) q.bind(":since", *query.since);
+    q.bind(":limit", query.limit);
+    std::vector<AuditRow> out;
+    while (q.executeStep()) {
+      AuditRow r;
+      r.id = q.getColumn(0).getInt64();
+      r.at = q.getColumn(1).getInt64();
+      r.practice = q.getColumn(2).getString();
+      r.user = q.getColumn(3).getString();
+      r.role = q.getColumn(4).getString();
+      r.action = q.getColumn(5).getString();
+      r.address = q.getColumn(6).getString();
+      r.outcome = q.getColumn(7).getString();
+      out.push_back(std::move(r));
+    }
+    SQLite::Statement e(db_, "SELECT episode FROM audit_episodes WHERE audit = ? ORDER BY episode");
+    for (auto& r : out) {
+      e.bind(1, r.id);
+      while (e.executeStep()) r.episodes.push_back(e.getColumn(0).getString());
+      e.reset();
+    }
+    return out;
+  });
+}
+
+}  // namespace zorgpad::sqlite
