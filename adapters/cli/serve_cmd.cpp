@@ -40,7 +40,7 @@ void setup_serve(CLI::App& app, Context& ctx) {
     if (Status s = web::check_serve_options(*o); !s.ok()) return ctx.fail_bad_input("serve: " + s.message());
     if (Status s = web::serve(*o, ctx.clock(), std::cout); !s.ok()) {
       print_error("serve: " + s.message());
-      ctx.status = kExitFailure;
+      ctx.status = s.kind() == ErrorKind::bad_input ? kExitBadInput : kExitFailure;  // a certificate that cannot be used: 2
     }
   });
 }

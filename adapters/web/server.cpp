@@ -19,8 +19,11 @@
 // (--max-per-client, then 429), and WorkerPool grows from --threads up to
 // --max-connections threads, one per open connection. docs/serve.md,
 // "Limits", tells the same for the operator.
+#include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pwd.h>
 #include <pthread.h>
@@ -168,13 +171,18 @@ Peer peer_of(int fd) {
 // A whole answer of our own (408, 413, 431, 429) on a socket whose request
 // httplib will not answer; best effort, without waiting: a socket's send
 // buffer takes a few hundred bytes.
-void say(int fd, int status, const char* reason, const std::string& what) {
+void say(int fd, SSL* ssl, int status, const char* reason, const std::string& what) {
   const std::string body = error_json(status, what);
   std::string msg = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                     "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                     "\r\nConnection: close\r\nX-Content-Type-Options: nosniff\r\n";
   if (status == 429) msg += "Retry-After: 1\r\n";
   msg += "\r\n" + body;
+  if (ssl) {  // one try: a TLS record of a few hundred bytes fits the socket's buffer
+    ERR_clear_error();
+    SSL_write(ssl, msg.data(), int(msg.size()));
+    return;
+  }
   size_t off = 0;
   while (off < msg.size()) {
     const ssize_t n = ::send(fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -235,7 +243,7 @@ CutAnswer answer_for(Cut cut, seconds request_timeout) {
 // time. Every recv and send comes after a poll() and does not block.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(int fd, const Peer& peer) : fd_(fd), peer_(peer) {}
+  ConnectionStream(int fd, const Peer& peer, SSL* ssl = nullptr) : fd_(fd), peer_(peer), ssl_(ssl) {}
 
   // A new request: its deadline, fresh byte counts, the answer not started.
   void begin_request(TimePoint deadline) {
@@ -245,13 +253,15 @@ class ConnectionStream final : public httplib::Stream {
     head_end_match_ = 0;
     head_bytes_ = body_bytes_ = written_ = 0;
     request_line_.clear();
+    head_.clear();
     body_limit_ = kBodyMaxBytes;
+    no_body_ = false;
     send_deadline_ = TimePoint::max();
   }
 
   // Waits for the first byte of the next request, until `idle_until` at most.
   bool wait_request(TimePoint idle_until) const {
-    return pos_ < len_ || wait_for(fd_, POLLIN, std::min(idle_until, deadline_));
+    return pos_ < len_ || (ssl_ && SSL_pending(ssl_) > 0) || wait_for(fd_, POLLIN, std::min(idle_until, deadline_));
   }
 
   Cut cut() const { return cut_; }
@@ -259,6 +269,7 @@ class ConnectionStream final : public httplib::Stream {
 
   bool is_readable() const override {
     if (pos_ < len_) return true;
+    if (ssl_ && SSL_pending(ssl_) > 0) return true;
     if (cut_ != Cut::none) return false;
     if (wait_for(fd_, POLLIN, deadline_)) return true;
     if (SteadyClock::now() >= deadline_) cut_ = Cut::timeout;
@@ -270,10 +281,11 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t read(char* ptr, size_t size) override {
     if (size == 0) return 0;
     if (cut_ != Cut::none) return -1;
+    if (head_done_ && no_body_) return 0;  // the body is empty: what follows is the next request
     while (pos_ == len_) {
       if (!is_readable()) return -1;
-      const ssize_t n = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      const ssize_t n = receive(buf_.data(), buf_.size());
+      if (n == kAgain) continue;
       if (n <= 0) return n;  // 0: the client closed its side
       pos_ = 0;
       len_ = size_t(n);
@@ -288,6 +300,16 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t write(const char* ptr, size_t size) override {
     if (send_deadline_ == TimePoint::max()) send_deadline_ = SteadyClock::now() + kSendTimeout;
     if (!wait_for(fd_, POLLOUT, send_until())) return -1;
+    if (ssl_) {
+      ERR_clear_error();
+      const int n = SSL_write(ssl_, ptr, int(std::min<size_t>(size, 1 << 30)));
+      if (n > 0) {
+        written_ += size_t(n);
+        return n;
+      }
+      const int err = SSL_get_error(ssl_, n);
+      return err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ? 0 : -1;
+    }
     const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;  // 0: httplib's writer calls again
     written_ += size_t(n);
@@ -308,6 +330,28 @@ class ConnectionStream final : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  static constexpr ssize_t kAgain = -2;
+  // One read from the socket (or its TLS session) without blocking: bytes,
+  // 0 at the end, -1 on an error, kAgain when nothing is there yet.
+  ssize_t receive(char* p, size_t n) {
+    if (!ssl_) {
+      const ssize_t r = ::recv(fd_, p, n, MSG_DONTWAIT);
+      return r < 0 && (errno == EINTR || errno == EAGAIN) ? kAgain : r;
+    }
+    ERR_clear_error();
+    const int r = SSL_read(ssl_, p, int(n));
+    if (r > 0) return r;
+    switch (SSL_get_error(ssl_, r)) {
+      case SSL_ERROR_WANT_READ:
+      case SSL_ERROR_WANT_WRITE:
+        return kAgain;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      default:
+        return -1;
+    }
+  }
+
   TimePoint send_until() const {
     const TimePoint stall = SteadyClock::now() + kSendStall;
     return std::min(stall, send_deadline_);
@@ -325,10 +369,20 @@ class ConnectionStream final : public httplib::Stream {
       }
       const char c = p[i];
       if (request_line_.size() < kImportLine.size()) request_line_ += c;
+      head_ += char(std::tolower(static_cast<unsigned char>(c)));
       head_end_match_ = c == '\n' ? (head_end_match_ == 2 ? 3 : 1) : (c == '\r' && head_end_match_ == 1 ? 2 : 0);
       head_done_ = head_end_match_ == 3;
-      if (head_done_ && request_line_ == kImportLine) body_limit_ = kImportMaxBytes;
+      if (head_done_) {
+        if (request_line_ == kImportLine) body_limit_ = kImportMaxBytes;
+        // RFC 9112 §6.3: a request without Content-Length or Transfer-Encoding
+        // has no body. httplib would read a POST's body until the connection
+        // closes (and the client waits for the answer): it gets end of file.
+        no_body_ = head_.find("\ncontent-length:") == std::string::npos &&
+                   head_.find("\ntransfer-encoding:") == std::string::npos;
+        head_.clear();
+      }
     }
+    if (head_done_ && no_body_) return i;
     const size_t body = n - i;
     if (body_bytes_ + body > body_limit_) {
       cut_ = Cut::body_too_large;
@@ -342,6 +396,7 @@ class ConnectionStream final : public httplib::Stream {
 
   const int fd_;
   const Peer& peer_;
+  SSL* const ssl_;
   std::array<char, 16 * 1024> buf_{};
   size_t pos_ = 0, len_ = 0;
   TimePoint deadline_ = TimePoint::max(), send_deadline_ = TimePoint::max();
@@ -352,7 +407,9 @@ class ConnectionStream final : public httplib::Stream {
   // The import takes a larger body: told by the request line's start.
   static constexpr std::string_view kImportLine = "POST /api/import ";
   std::string request_line_;
+  std::string head_;  // the head so far, in lower case, until it ends
   size_t body_limit_ = kBodyMaxBytes;
+  bool no_body_ = false;
 };
 
 // The stream of the connection this thread serves, for the error handler:
@@ -436,10 +493,58 @@ struct Limits {
   seconds request_timeout{10};
 };
 
+// The TLS side of `serve --tls-cert --tls-key` (OpenSSL): one context for
+// the server, TLS 1.2 at least; a session per connection, its handshake
+// bounded by the request deadline like the request itself.
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+using SslCtx = std::unique_ptr<SSL_CTX, SslCtxFree>;
+
+std::string ssl_error_text() {
+  const unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return e ? buf : "unknown error";
+}
+
+Expected<SslCtx> make_ssl_ctx(const std::string& cert, const std::string& key) {
+  SslCtx ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx) return store_failure("TLS: " + ssl_error_text());
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
+    return bad_input("--tls-cert: cannot use '" + clip(cert) + "' (" + ssl_error_text() + ")");
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return bad_input("--tls-key: cannot use '" + clip(key) + "' (" + ssl_error_text() + ")");
+  if (SSL_CTX_check_private_key(ctx.get()) != 1) return bad_input("--tls-key: the key does not belong to --tls-cert");
+  return ctx;
+}
+
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+
+// The handshake of a new connection, without blocking past `until`.
+std::unique_ptr<SSL, SslFree> tls_accept(SSL_CTX* ctx, int fd, TimePoint until) {
+  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx));
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) return nullptr;
+  for (;;) {
+    ERR_clear_error();
+    const int r = SSL_accept(ssl.get());
+    if (r == 1) return ssl;
+    const int err = SSL_get_error(ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ && wait_for(fd, POLLIN, until)) continue;
+    if (err == SSL_ERROR_WANT_WRITE && wait_for(fd, POLLOUT, until)) continue;
+    return nullptr;
+  }
+}
+
 class GuardedServer final : public httplib::Server {
  public:
-  GuardedServer(Limits limits, std::shared_ptr<spdlog::logger> log)
-      : limits_(limits), connections_(limits.per_client), warnings_(std::move(log)) {}
+  GuardedServer(Limits limits, std::shared_ptr<spdlog::logger> log, SSL_CTX* tls = nullptr)
+      : limits_(limits), tls_(tls), connections_(limits.per_client), warnings_(std::move(log)) {}
 
   // After bind_to_port: httplib listens with a backlog of 5, and connections
   // beyond it that arrive at once are taken in only when the client's
@@ -463,7 +568,13 @@ class GuardedServer final : public httplib::Server {
         ::close(sock);
         return false;
       case Connections::Entry::over_limit:
-        say(sock, 429, "Too Many Requests",
+        if (tls_) {  // before a handshake there is no way to say it: closed
+          ::close(sock);
+          warnings_.note(Warnings::refused, peer.client,
+                         "a connection closed unanswered, " + std::to_string(limits_.per_client) + " open already");
+          return false;
+        }
+        say(sock, nullptr, 429, "Too Many Requests",
             "too many connections at once from this address (at most " + std::to_string(limits_.per_client) + ")");
         linger_and_close(sock, kLingerRefused);
         warnings_.note(Warnings::refused, peer.client,
@@ -471,7 +582,17 @@ class GuardedServer final : public httplib::Server {
         return false;
     }
 
-    ConnectionStream strm(sock, peer);
+    std::unique_ptr<SSL, SslFree> ssl;
+    if (tls_) {
+      ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
+      ssl = tls_accept(tls_, sock, SteadyClock::now() + limits_.request_timeout);
+      if (!ssl) {  // not TLS, too slow, or refused: nothing to answer in
+        connections_.leave(sock, peer.client);
+        ::close(sock);
+        return false;
+      }
+    }
+    ConnectionStream strm(sock, peer, ssl.get());
     t_stream = &strm;
     bool ret = false;
     Cut cut = Cut::none;
@@ -486,7 +607,7 @@ class GuardedServer final : public httplib::Server {
         // (see the error handler); in the request line it gave up silently.
         if (strm.written() == 0) {
           const CutAnswer a = answer_for(cut, limits_.request_timeout);
-          say(sock, a.status, a.reason, a.what);
+          say(sock, ssl.get(), a.status, a.reason, a.what);
         }
         ret = false;
         break;
@@ -495,6 +616,10 @@ class GuardedServer final : public httplib::Server {
     }
     t_stream = nullptr;
     connections_.leave(sock, peer.client);
+    if (ssl) {
+      ERR_clear_error();
+      SSL_shutdown(ssl.get());  // our close_notify, without waiting for the client's
+    }
     if (cut != Cut::none) {
       linger_and_close(sock, kLingerCut);
       const CutAnswer a = answer_for(cut, limits_.request_timeout);
@@ -507,6 +632,7 @@ class GuardedServer final : public httplib::Server {
   }
 
   const Limits limits_;
+  SSL_CTX* const tls_;
   Connections connections_;
   Warnings warnings_;
 };
@@ -629,6 +755,12 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
     if (!first) return Status::Fail(first.error().message);
   }
 
+  SslCtx tls;
+  if (!o.tls_cert.empty()) {
+    auto ctx = make_ssl_ctx(o.tls_cert, o.tls_key);
+    if (!ctx) return ctx.error();
+    tls = std::move(*ctx);
+  }
   AccessPolicy policy;
   policy.loopback = is_loopback_host(o.bind);
   policy.behind_proxy = o.behind_proxy;
@@ -642,7 +774,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
     const passwd* pw = ::getpwuid(::geteuid());
     policy.local_user = std::string("local:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(::geteuid()).c_str());
     if (o.logger)
-      o.logger->warn("serve: on loopback without TLS or a proxy: anyone on this machine reads without a token, and writes "
+      o.logger->warn("serve: on loopback (not behind a proxy): anyone on this machine reads without a token, and writes "
                      "with the token printed below, as the user {} (a practice admin); every access is audited under that name",
                      policy.local_user);
   }
@@ -651,7 +783,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   raise_file_limit(size_t(o.max_connections), o.logger);
 
   const seconds request_timeout(o.request_timeout);
-  GuardedServer svr(Limits{size_t(o.max_per_client), request_timeout}, o.logger);
+  GuardedServer svr(Limits{size_t(o.max_per_client), request_timeout}, o.logger, tls.get());
   const size_t keep = size_t(o.threads), max = size_t(o.max_connections);
   svr.new_task_queue = [keep, max] { return new WorkerPool(keep, max); };
   svr.set_payload_max_length(kImportMaxBytes);  // a Content-Length above it: 413 before the body is read (others: ConnectionStream)
@@ -665,6 +797,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     WebApp::StoreFn store = [&] { return thread_store(run, o.db, o.practice, clock, store_opts); };
     apply(app.handle(convert(req), store), res);
+    if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
   };
   svr.Get(R"(/.*)", handler);
   svr.Post(R"(/.*)", handler);
@@ -730,7 +863,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
     svr.stop_serving();
   });
 
-  const std::string base = "http://" + url_host(o.bind) + ":" + std::to_string(port) + "/";
+  const std::string base = (tls ? "https://" : "http://") + url_host(o.bind) + ":" + std::to_string(port) + "/";
   out << "zorgpad: serving " << base << "\n";
   if (generated)
     out << "zorgpad: token " << policy.local_token << " (POST needs it; open " << base << "?token=" << policy.local_token << ")\n";
