@@ -124,20 +124,42 @@ Expected<std::vector<LogEntry>> PgRepository::log(const std::string& episode) {
   });
 }
 
-Expected<std::vector<TaskRow>> PgRepository::tasks(const TaskFilter& f) {
-  return reading<std::vector<TaskRow>>([&](pqxx::transaction_base& tx) -> Expected<std::vector<TaskRow>> {
-    Where w;
-    w.sql = "SELECT id, episode, seq, kind, checkpoint, due, status FROM zorgpad.tasks WHERE practice = $1";
-    if (f.due_before) w.sql += " AND due < " + w.add(f.due_before->iso()) + "::date";
-    if (f.kind) w.sql += " AND kind = " + w.add(std::string(kTaskKinds.name(*f.kind)));
-    if (f.status) w.sql += " AND status = " + w.add(std::string(kTaskStatuses.name(*f.status)));
-    if (f.episode) w.sql += " AND episode = " + w.add(*f.episode);
-    if (f.id) w.sql += " AND id = " + w.add(std::to_string(*f.id)) + "::bigint";
-    w.sql += " ORDER BY due, id";
-    std::vector<TaskRow> out;
-    for (const auto& row : run(tx, w.sql, practice_, w.params)) out.push_back(task_row(row));
-    return out;
+// Pages of kTaskChunk rows by key (due, id), all in one snapshot: libpq holds
+// a whole result in memory, so one query over every open task would.
+Status PgRepository::for_each_task(const TaskFilter& f, const std::function<void(const TaskRow&)>& fn) {
+  constexpr int kTaskChunk = 20000;
+  auto r = reading<bool>([&](pqxx::transaction_base& tx) -> Expected<bool> {
+    std::optional<std::pair<std::string, int64_t>> after;
+    for (;;) {
+      Where w;
+      w.sql = "SELECT id, episode, seq, kind, checkpoint, due, status FROM zorgpad.tasks WHERE practice = $1";
+      if (f.due_before) w.sql += " AND due < " + w.add(f.due_before->iso()) + "::date";
+      if (f.kind) w.sql += " AND kind = " + w.add(std::string(kTaskKinds.name(*f.kind)));
+      if (f.status) w.sql += " AND status = " + w.add(std::string(kTaskStatuses.name(*f.status)));
+      if (f.episode) w.sql += " AND episode = " + w.add(*f.episode);
+      if (f.id) w.sql += " AND id = " + w.add(std::to_string(*f.id)) + "::bigint";
+      if (after) {
+        const std::string due = w.add(after->first), id = w.add(std::to_string(after->second));
+        w.sql += " AND (due, id) > (" + due + "::date, " + id + "::bigint)";
+      }
+      w.sql += " ORDER BY due, id LIMIT " + std::to_string(kTaskChunk);
+      auto rows = run(tx, w.sql, practice_, w.params);
+      for (const auto& row : rows) {
+        TaskRow t = task_row(row);
+        after = std::make_pair(t.task.due.iso(), t.id);
+        fn(t);
+      }
+      if (rows.size() < size_t(kTaskChunk)) return true;
+    }
   });
+  if (!r) return r.error();
+  return Status::Ok();
+}
+
+Expected<std::vector<TaskRow>> PgRepository::tasks(const TaskFilter& f) {
+  std::vector<TaskRow> out;
+  if (Status s = for_each_task(f, [&](const TaskRow& r) { out.push_back(r); }); !s) return s.error();
+  return out;
 }
 
 Expected<int64_t> PgRepository::episode_count() {

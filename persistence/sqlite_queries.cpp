@@ -107,8 +107,8 @@ Expected<std::vector<LogEntry>> SqliteRepository::log(const std::string& episode
   });
 }
 
-Expected<std::vector<TaskRow>> SqliteRepository::tasks(const TaskFilter& f) {
-  return guarded<std::vector<TaskRow>>([&]() -> Expected<std::vector<TaskRow>> {
+Status SqliteRepository::for_each_task(const TaskFilter& f, const std::function<void(const TaskRow&)>& fn) {
+  return guarded<void>([&]() -> Status {
     // Open tasks come from their covering index alone: the status is the literal.
     const bool open_only = f.status && *f.status == TaskStatus::open;
     std::string sql = std::string("SELECT id, episode, seq, kind, checkpoint, due, ") + (open_only ? "'open'" : "status") +
@@ -126,10 +126,15 @@ Expected<std::vector<TaskRow>> SqliteRepository::tasks(const TaskFilter& f) {
     if (f.status && !open_only) q.bind(":status", std::string(kTaskStatuses.name(*f.status)));
     if (f.episode) q.bind(":episode", *f.episode);
     if (f.id) q.bind(":id", *f.id);
-    std::vector<TaskRow> out;
-    while (q.executeStep()) out.push_back(task_row(q));
-    return out;
+    while (q.executeStep()) fn(task_row(q));
+    return Status::Ok();
   });
+}
+
+Expected<std::vector<TaskRow>> SqliteRepository::tasks(const TaskFilter& f) {
+  std::vector<TaskRow> out;
+  if (Status s = for_each_task(f, [&](const TaskRow& r) { out.push_back(r); }); !s) return s.error();
+  return out;
 }
 
 Expected<int64_t> SqliteRepository::episode_count() {

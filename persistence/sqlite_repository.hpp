@@ -65,6 +65,7 @@ class SqliteRepository final : public Repository {
   Expected<Episode> episode(const std::string& id) override;
   Expected<int64_t> log_length(const std::string& episode) override;
   Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) override;
+  Status for_each_task(const TaskFilter& filter, const std::function<void(const TaskRow&)>& fn) override;
   Expected<int64_t> episode_count() override;
   Expected<EpisodePage> list_episodes(const EpisodeFilter& filter) override;
   Expected<InactivePage> list_inactive(const InactiveQuery& query) override;

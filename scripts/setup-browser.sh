@@ -23,3 +23,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   echo "setup-browser: npm ci in tests/browser" >&2
   npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
 fi
+if [ ! -d tests/openapi/node_modules/@apidevtools/swagger-parser ]; then
+  echo "setup-browser: npm ci in tests/openapi" >&2
+  npm ci --prefix tests/openapi --no-audit --no-fund >/dev/null
+fi

@@ -191,6 +191,7 @@ Status Engine::import_line(const json& j, ImportReport& rep) {
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.key() != "episode" && it.key() != "patient" && it.key() != "event")
       return bad_input("unknown field '" + it.key().substr(0, 40) + "'");
+  if (j.contains("patient") && !j["patient"].is_string()) return bad_input("'patient' must be a string");
   const std::string episode = j["episode"].get<std::string>();
   const json& body = j["event"];
   const bool is_open = body.is_object() && body.contains("type") && body["type"] == "open";
@@ -417,7 +418,7 @@ Expected<TaskRow> Engine::complete_task(int64_t task_id) {
 
 AuditRow Engine::audit_row(const std::string& action, std::vector<std::string> episodes, const std::string& outcome) const {
   AuditRow row;
-  row.at = clock_.unix_seconds();
+  row.at = (actor_->audit_clock ? *actor_->audit_clock : clock_).unix_seconds();
   row.user = actor_->user;
   row.role = actor_->role;
   row.address = actor_->address;

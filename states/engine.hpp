@@ -64,6 +64,10 @@ struct TickReport {
 // own transaction (NEN 7513).
 struct Actor {
   std::string user, role, address;
+  // When the access happened: the real time, also when the pathway's clock
+  // stands on a fixed date (--today), so that an access cannot be back-dated
+  // in the audit log. None: the engine's clock.
+  const Clock* audit_clock = nullptr;
 };
 
 class Engine {
@@ -132,6 +136,9 @@ class Engine {
   Expected<std::vector<StoredEvent>> events(const std::string& episode);
   Expected<int64_t> log_length(const std::string& episode) { return repo_->log_length(episode); }
   Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) { return repo_->tasks(filter); }
+  Status for_each_task(const TaskFilter& filter, const std::function<void(const TaskRow&)>& fn) {
+    return repo_->for_each_task(filter, fn);
+  }
   Expected<int64_t> episode_count() { return repo_->episode_count(); }
   // Episodes matching the filter, in id order, one page; reads the columns only.
   Expected<EpisodePage> list_episodes(const EpisodeFilter& filter) { return repo_->list_episodes(filter); }

@@ -219,6 +219,9 @@ class Repository {
   // The length of the episode's log (the index of its next entry).
   virtual Expected<int64_t> log_length(const std::string& episode) = 0;
   virtual Expected<std::vector<TaskRow>> tasks(const TaskFilter& filter) = 0;
+  // The same rows, one at a time (due, id order) from one snapshot, without
+  // holding them all: the overview's pass over every open task.
+  virtual Status for_each_task(const TaskFilter& filter, const std::function<void(const TaskRow&)>& fn) = 0;
   virtual Expected<int64_t> episode_count() = 0;
   virtual Expected<EpisodePage> list_episodes(const EpisodeFilter& filter) = 0;
   virtual Expected<InactivePage> list_inactive(const InactiveQuery& query) = 0;

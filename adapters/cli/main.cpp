@@ -86,7 +86,9 @@ std::unique_ptr<Store> Context::open_store(StoreOptions options) {
   }
   // What the CLI writes is audited under the login that ran it (NEN 7513).
   const passwd* pw = ::getpwuid(::geteuid());
-  r.value()->set_actor(Actor{std::string("cli:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(::geteuid()).c_str()), "cli", "local"});
+  static const SystemClock wall;  // the audit log's time is the real one, whatever --today says
+  r.value()->set_actor(
+      Actor{std::string("cli:") + (pw && pw->pw_name ? pw->pw_name : std::to_string(::geteuid()).c_str()), "cli", "local", &wall});
   return std::move(r.value());
 }
 

@@ -210,36 +210,45 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
   }
   for (const auto& [k, v] : ov.by_state) ov.episodes += v;
 
-  // Every open task, once (due order); referral tasks already done this month.
+  // Every open task, once (due order), streamed from the store: only the
+  // rows a list may show are kept; the GP tasks (often most of the open
+  // tasks: letters not yet sent) only as each episode's earliest due date.
+  // Then the referral tasks already done this month.
   TaskFilter open_f;
   open_f.status = TaskStatus::open;
-  auto open_r = store.tasks(open_f);
-  if (!open_r) return open_r.error();
-  const auto& open = *open_r;
   const Date month = month_start(today), next_month = next_month_start(today);
-  std::vector<TaskRow> done_referrals;
+  std::vector<TaskRow> urgent_rows, overdue_rows, week_rows, referral_rows;
+  std::vector<std::string> gp_order;             // episodes with an open GP task, longest waiting first
+  std::unordered_map<std::string, Date> gp_since;  // ... and the earliest due date among their GP tasks
+  Status streamed = store.for_each_task(open_f, [&](const TaskRow& row) {  // due order: oldest first
+    if (is_urgent_task(row.task)) urgent_rows.push_back(row);
+    if (is_overdue(row.task, today)) overdue_rows.push_back(row);
+    if (is_due_this_week(row.task, today)) week_rows.push_back(row);
+    if (is_gp_task(row.task.kind) && gp_since.emplace(row.episode, row.task.due).second) gp_order.push_back(row.episode);
+    if ((row.task.kind == TaskKind::gp_referral || row.task.kind == TaskKind::gp_urgent_contact) &&
+        row.task.due >= month && row.task.due < next_month)
+      referral_rows.push_back(row);
+  });
+  if (!streamed) return streamed.error();
   for (TaskKind k : {TaskKind::gp_referral, TaskKind::gp_urgent_contact}) {
     TaskFilter tf;
     tf.kind = k;
     tf.status = TaskStatus::done;
     tf.due_before = next_month;
-    auto r = store.tasks(tf);
-    if (!r) return r.error();
-    for (const auto& row : *r)
-      if (row.task.due >= month) done_referrals.push_back(row);
+    Status s = store.for_each_task(tf, [&](const TaskRow& row) {
+      if (row.task.due >= month) referral_rows.push_back(row);
+    });
+    if (!s) return s.error();
   }
-
-  std::vector<const TaskRow*> urgent, overdue, due_week, gp, referrals;
-  for (const auto& row : open) {  // due order: oldest first
-    if (is_urgent_task(row.task)) urgent.push_back(&row);
-    if (is_overdue(row.task, today)) overdue.push_back(&row);
-    if (is_due_this_week(row.task, today)) due_week.push_back(&row);
-    if (is_gp_task(row.task.kind)) gp.push_back(&row);
-    if ((row.task.kind == TaskKind::gp_referral || row.task.kind == TaskKind::gp_urgent_contact) &&
-        row.task.due >= month && row.task.due < next_month)
-      referrals.push_back(&row);
-  }
-  for (const auto& row : done_referrals) referrals.push_back(&row);
+  auto pointers = [](const std::vector<TaskRow>& rows) {
+    std::vector<const TaskRow*> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) out.push_back(&r);
+    return out;
+  };
+  const std::vector<const TaskRow*> urgent = pointers(urgent_rows), overdue = pointers(overdue_rows),
+                                    due_week = pointers(week_rows);
+  std::vector<const TaskRow*> referrals = pointers(referral_rows);
   // Most recent referral first; one per episode (a referred episode is terminal).
   std::stable_sort(referrals.begin(), referrals.end(), [](const TaskRow* a, const TaskRow* b) {
     return a->task.due != b->task.due ? a->task.due > b->task.due : a->id > b->id;
@@ -266,10 +275,12 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
   }
 
   Resolver resolver(store, f);
+  const std::vector<const TaskRow*>& referrals_c = referrals;
   if (resolver.filtered()) {
     std::unordered_set<std::string_view> candidates;
-    for (const auto* list : {&urgent, &overdue, &due_week, &gp, &referrals})
+    for (const std::vector<const TaskRow*>* list : {&urgent, &overdue, &due_week, &referrals_c})
       for (const TaskRow* r : *list) candidates.insert(r->episode);
+    for (const auto& id : gp_order) candidates.insert(id);
     if (auto e = resolver.prepare(candidates.size())) return *e;
   }
 
@@ -284,13 +295,9 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
   // Waiting on the GP. The open gp_* tasks come in due order, so the order
   // in which episodes first appear is longest waiting first; episodes in
   // gp_consultation without an open GP task follow, by id.
-  std::vector<std::string_view> order;
-  std::unordered_map<std::string_view, Date> since;
-  for (const TaskRow* r : gp)
-    if (since.emplace(r->episode, r->task.due).second) order.push_back(r->episode);
+  std::vector<std::string_view> order(gp_order.begin(), gp_order.end());
   for (const auto& [id, s] : in_gp_state)
-    if (!since.count(id)) order.push_back(id);
-  std::unordered_map<std::string_view, size_t> kept;  // episode → index in items
+    if (!gp_since.count(id)) order.push_back(id);
   for (std::string_view id : order) {
     const bool keep = int64_t(ov.waiting_on_gp.items.size()) < o.limit;
     std::optional<EpisodeSummary> s;
@@ -305,12 +312,20 @@ Expected<Overview> build_overview(Store& store, Date today, const OverviewOption
     if (!keep) continue;
     WaitingOnGp w;
     w.episode = std::move(*s);
-    if (auto it = since.find(id); it != since.end()) w.since = it->second;
-    kept.emplace(id, ov.waiting_on_gp.items.size());
+    if (auto it = gp_since.find(std::string(id)); it != gp_since.end()) w.since = it->second;
     ov.waiting_on_gp.items.push_back(std::move(w));
   }
-  for (const TaskRow* r : gp)
-    if (auto it = kept.find(r->episode); it != kept.end()) ov.waiting_on_gp.items[it->second].gp_tasks.push_back(*r);
+  // The open GP tasks of the episodes shown (due order), read per episode.
+  for (auto& w : ov.waiting_on_gp.items) {
+    if (!w.since) continue;
+    TaskFilter tf;
+    tf.episode = w.episode.id;
+    tf.status = TaskStatus::open;
+    Status s = store.for_each_task(tf, [&](const TaskRow& row) {
+      if (is_gp_task(row.task.kind)) w.gp_tasks.push_back(row);
+    });
+    if (!s) return s.error();
+  }
 
   // Inactive: one filtered store query over the index of non-terminal
   // episodes by last event. is_inactive is the same rule, for one episode.

@@ -3,6 +3,7 @@
 // (/api/users). Every rule stays in the engine; this file turns requests into
 // its commands and its answers and errors into HTTP (docs/serve.md, "The
 // write API").
+#include <cctype>
 #include <sstream>
 
 #include "adapters/web/http.hpp"
@@ -15,9 +16,18 @@ constexpr int64_t kDefaultImportBatch = 500;
 constexpr size_t kMaxIdempotencyKey = 100;
 
 // The JSON body of a POST: 400 when it is not JSON or not of an accepted type.
-Expected<json> json_body(const HttpRequest& req) {
+// The media type of Content-Type, without parameters, in lower case.
+std::string media_type(const HttpRequest& req) {
   std::string type = header(req, "content-type");
-  if (!type.empty() && type.compare(0, 16, "application/json") != 0)
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (char& c : type) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+Expected<json> json_body(const HttpRequest& req) {
+  const std::string type = media_type(req);
+  if (!type.empty() && type != "application/json")
     return bad_input("the body must be JSON (Content-Type: application/json), not '" + clip(type, 60) + "'");
   auto j = json::parse(req.body, nullptr, false);
   if (j.is_discarded()) return bad_input(req.body.empty() ? "the request has no body (JSON expected)" : "the body is not valid JSON");
@@ -45,10 +55,27 @@ Expected<std::optional<int64_t>> if_match(const HttpRequest& req) {
   if (!req.headers.count("if-match")) return std::optional<int64_t>();
   if (req.headers.count("if-match") > 1) return bad_input("the request has more than one If-Match header");
   std::string v = header(req, "if-match");
+  if (v == "*") return std::optional<int64_t>();  // any current version: the episode must exist, as it must anyway
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
   auto n = parse_int(v);
   if (!n) return bad_input("If-Match: the episode's log length as sent in its ETag (a whole number), not '" + clip(v, 40) + "'");
   return std::optional<int64_t>(*n);
+}
+
+// Percent-encodes all but RFC 3986's unreserved characters.
+std::string url_encode(const std::string& s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += char(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 std::string etag(int64_t last_seq) { return "\"" + std::to_string(last_seq) + "\""; }
@@ -63,7 +90,7 @@ HttpResponse recorded_answer(Store& store, const Recorded& rec) {
               {"episode", episode_view(*ep)}};
   HttpResponse r = json_response(rec.duplicate ? 200 : 201, out);
   r.headers.emplace_back("ETag", etag(*len));
-  r.headers.emplace_back("Location", "/api/episodes/" + rec.episode);
+  r.headers.emplace_back("Location", "/api/episodes/" + url_encode(rec.episode));
   return r;
 }
 
@@ -105,6 +132,8 @@ HttpResponse post_episode(Store& store, const Principal& who, const HttpRequest&
     if (!e->is_string()) return error(400, "'episode' must be a string");
     id = e->get<std::string>();
     if (id.empty() || id.size() > 100) return error(400, "episode id must be 1-100 characters");
+    // /api/episodes/{id}/events would be ambiguous for an id with a '/'.
+    if (id.find('/') != std::string::npos) return error(400, "episode id: a '/' cannot be addressed over HTTP");
   }
   if (auto e = body->find("patient"); e != body->end()) {
     if (!e->is_string()) return error(400, "'patient' must be a string");
@@ -157,8 +186,8 @@ HttpResponse post_import(Store& store, const Principal& who, const HttpRequest& 
     if (!v || *v < 1 || *v > 5000) return error(400, "batch: must be 1-5000");
     batch = *v;
   }
-  std::string type = header(req, "content-type");
-  if (!type.empty() && type.compare(0, 20, "application/x-ndjson") != 0 && type.compare(0, 16, "application/json") != 0)
+  const std::string type = media_type(req);
+  if (!type.empty() && type != "application/x-ndjson")
     return error(400, "the body must be NDJSON (Content-Type: application/x-ndjson), not '" + clip(type, 60) + "'");
   std::istringstream in(req.body);
   auto r = store.import(in, int(batch));

@@ -615,6 +615,15 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
       r.body = asset->second.body;
       r.headers.emplace_back("Cache-Control", "no-cache");
       if (req.path == "/") r.headers.emplace_back("Content-Security-Policy", kPageCsp);
+      // The dashboard opened with ?token=T (a user's): the links the browser
+      // follows by itself (a letter, the calendar) carry it as a cookie.
+      const std::string qt = query_token(req);
+      if (req.path == "/" && !qt.empty() && access::is_user_token(qt)) {
+        auto auth = authenticate(req, store_fn, client_address(req));
+        if (auto* p = std::get_if<Principal>(&auth); p && !p->local)
+          r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + qt + "; Path=/; HttpOnly; SameSite=Strict" +
+                                                   (policy_.behind_proxy ? "; Secure" : ""));
+      }
     }
   } else {
     const std::string address = client_address(req);
@@ -628,7 +637,8 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
       if (!store) {
         r = error(503, "the database cannot be opened");
       } else {
-        store->set_actor(Actor{p.user, access::role_name(p.role), p.address});
+        static const SystemClock wall;  // the audit log's time is the real one, whatever --today says
+        store->set_actor(Actor{p.user, access::role_name(p.role), p.address, &wall});
         try {
           r = route(req, *store, p);
         } catch (const std::exception& e) {
@@ -660,6 +670,34 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
     return r;
   };
 
+  // Who the caller is and what they may do: before the practice is resolved,
+  // so that a page opened with a practice the caller may not see can still ask.
+  if (req.path == "/api/me") {
+    if (!get) return method_not_allowed("GET, HEAD");
+    const bool fixed = !policy_.multi_practice || !who.practice.empty();
+    json me = {{"user", who.user},
+               {"role", access::role_name(who.role)},
+               {"practice", who.practice.empty() ? policy_.practice : who.practice},
+               {"practice_fixed", fixed},
+               {"local", who.local},
+               {"may", {{"read_episodes", may_read_episodes(who)},
+                        {"write_episodes", may_write_episodes(who)},
+                        {"mark_done", may_mark_done(who)},
+                        {"manage_users", may_manage_users(who)},
+                        {"read_letters", true}}}};
+    if (who.user_id) me["id"] = who.user_id;
+    if (!who.gp.empty()) me["gp"] = who.gp;
+    return json_response(200, me);
+  }
+  if (req.path == "/api/practices") {
+    if (!get) return method_not_allowed("GET, HEAD");
+    if (!policy_.multi_practice) return json_response(200, {{"practices", json::array()}});  // one practice: nothing to name
+    if (!who.practice.empty()) return json_response(200, {{"practices", json::array({who.practice})}});
+    auto all = store.practices();
+    if (!all) return store_error(all.error());
+    return json_response(200, {{"practices", *all}});
+  }
+
   // The practice the request works on: the caller's own, or (a coordinator,
   // a network GP) the one named, else the one served.
   std::string named;
@@ -686,6 +724,7 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
 
   if (req.path == "/healthz") {
     if (!get) return method_not_allowed("GET, HEAD");
+    if (!may_read_episodes(who)) return forbidden(who, "count the practice's episodes");
     return get_health(store, req);
   }
   if (req.path == "/calendar.ics") {
@@ -695,19 +734,6 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
   }
   if (seg.size() >= 2 && seg[0] == "api") {
     const Date today = clock_.today();
-    if (seg[1] == "me" && seg.size() == 2) {
-      if (!get) return method_not_allowed("GET, HEAD");
-      json me = {{"user", who.user}, {"role", access::role_name(who.role)}, {"practice", practice}, {"local", who.local}};
-      if (!who.gp.empty()) me["gp"] = who.gp;
-      return json_response(200, me);
-    }
-    if (seg[1] == "practices" && seg.size() == 2) {
-      if (!get) return method_not_allowed("GET, HEAD");
-      if (!policy_.multi_practice || !who.practice.empty()) return json_response(200, {{"practices", json::array({practice})}});
-      auto all = store.practices();
-      if (!all) return store_error(all.error());
-      return json_response(200, {{"practices", *all}});
-    }
     if (seg[1] == "overview" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
       if (!may_read_episodes(who)) return forbidden(who, "read the overview");

@@ -265,6 +265,8 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   Cut cut() const { return cut_; }
+  // A header that came with an empty value, of those whose emptiness matters ("" when none).
+  const std::string& empty_header() const { return empty_header_; }
   size_t written() const { return written_; }
 
   bool is_readable() const override {
@@ -379,6 +381,18 @@ class ConnectionStream final : public httplib::Stream {
         // closes (and the client waits for the answer): it gets end of file.
         no_body_ = head_.find("\ncontent-length:") == std::string::npos &&
                    head_.find("\ntransfer-encoding:") == std::string::npos;
+        // httplib drops a header line without a value; for these two an
+        // empty value is a client's mistake that would silently turn a
+        // guard off (an idempotent retry, a lost-update check): noted, 400.
+        empty_header_.clear();
+        for (const char* name : {"idempotency-key", "if-match"}) {
+          const std::string key = std::string("\n") + name + ":";
+          for (size_t at = head_.find(key); at != std::string::npos; at = head_.find(key, at + 1)) {
+            size_t v = at + key.size();
+            while (v < head_.size() && (head_[v] == ' ' || head_[v] == '\t')) ++v;
+            if (v >= head_.size() || head_[v] == '\r' || head_[v] == '\n') empty_header_ = name;
+          }
+        }
         head_.clear();
       }
     }
@@ -410,6 +424,7 @@ class ConnectionStream final : public httplib::Stream {
   std::string head_;  // the head so far, in lower case, until it ends
   size_t body_limit_ = kBodyMaxBytes;
   bool no_body_ = false;
+  std::string empty_header_;
 };
 
 // The stream of the connection this thread serves, for the error handler:
@@ -746,13 +761,13 @@ void raise_file_limit(size_t connections, const std::shared_ptr<spdlog::logger>&
 Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   if (Status s = check_serve_options(o); !s.ok()) return s;
   auto assets = load_assets(web_dir());
-  if (!assets) return Status::Fail(assets.message());
+  if (!assets) return Status::Fail(assets.message(), ErrorKind::store);
 
   StoreOptions store_opts;
   store_opts.logger = o.logger;
   {  // fail at start, not at the first request, when the database is unusable
     auto first = open_store(o.db, o.practice, clock, store_opts);
-    if (!first) return Status::Fail(first.error().message);
+    if (!first) return Status::Fail(first.error().message, ErrorKind::store);
   }
 
   SslCtx tls;
@@ -796,6 +811,12 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay behind the headers
   auto handler = [&](const httplib::Request& req, httplib::Response& res) {
     WebApp::StoreFn store = [&] { return thread_store(run, o.db, o.practice, clock, store_opts); };
+    if (t_stream && !t_stream->empty_header().empty()) {
+      res.status = 400;
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_content(error_json(400, "the " + t_stream->empty_header() + " header is empty"), "application/json");
+      return;
+    }
     apply(app.handle(convert(req), store), res);
     if (tls) res.set_header("Strict-Transport-Security", "max-age=31536000");
   };
@@ -838,9 +859,10 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   int port = o.port;
   if (port == 0) {
     port = svr.bind_to_any_port(o.bind);
-    if (port < 0) return Status::Fail("cannot listen on " + o.bind);
+    if (port < 0) return Status::Fail("cannot listen on " + o.bind, ErrorKind::store);
   } else if (!svr.bind_to_port(o.bind, port)) {
-    return Status::Fail("cannot listen on " + o.bind + ":" + std::to_string(port) + " (in use, or not an address here)");
+    return Status::Fail("cannot listen on " + o.bind + ":" + std::to_string(port) + " (in use, or not an address here)",
+                        ErrorKind::store);
   }
   svr.widen_backlog();
 
@@ -874,7 +896,7 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
   pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter if no signal came
   waiter.join();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (!ok && !by_signal) return Status::Fail("the server stopped on an error");
+  if (!ok && !by_signal) return Status::Fail("the server stopped on an error", ErrorKind::store);
   return Status::Ok();
 }
 

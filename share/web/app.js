@@ -2,6 +2,12 @@
 // build step, no dependencies: it reads the JSON API and builds the page with
 // DOM calls. Every value goes in as a text node or an attribute value, never
 // as markup, so a patient reference or a name cannot inject HTML or script.
+//
+// Role-aware (GET /api/me): a gp sees the letters addressed to their GP code
+// only; everyone else the overview, the episodes and the tasks of one
+// practice. A coordinator, or a gp of no one practice, on a server of several
+// practices (GET /api/practices) chooses the practice; every call then
+// carries ?practice=CODE. What a role may not do is not shown.
 'use strict';
 (() => {
   const STATES = ['intake', 'screened', 'red_flag_review', 'treatment', 'reevaluation_due', 'gp_consultation', 'referred', 'closed', 'excluded'];
@@ -10,12 +16,20 @@
   const TOKEN_KEY = 'zorgpad_token';
   const PAGE = 25;
 
-  const ui = { filters: {}, offset: 0, episode: null, busy: 0 };
+  const ui = {
+    filters: {}, offset: 0, episode: null, busy: 0,
+    me: null,            // GET /api/me, null until known (or when the server has no /api/me)
+    practice: '',        // the practice every call names (?practice=), '' for none: the server's default
+    choosing: false,     // the practice selector is shown
+    can: { episodes: true, markDone: true, letters: false },
+  };
   const $ = (sel) => document.querySelector(sel);
 
   // ---- the token: ?token=… on the first load, kept for this tab only ---------------
+  // (?practice=CODE stays in the address: a reload shows the same practice)
   (function captureToken() {
     const q = new URLSearchParams(location.search);
+    ui.practice = q.get('practice') || '';
     const t = q.get('token');
     if (!t) return;
     sessionStorage.setItem(TOKEN_KEY, t);
@@ -47,17 +61,29 @@
   const svg = (tag, attrs, ...children) => append(setAttrs(document.createElementNS(SVGNS, tag), attrs), children);
 
   // ---- the API ---------------------------------------------------------------------------
-  async function api(path, options = {}) {
-    const headers = Object.assign({ Accept: 'application/json' }, options.headers || {});
+  // The practice goes into every address the page asks for or links to.
+  function withPractice(path) {
+    if (!ui.practice) return path;
+    const u = new URL(path, location.origin);
+    u.searchParams.set('practice', ui.practice);
+    return u.pathname + u.search;
+  }
+  function authHeaders(extra) {
+    const headers = Object.assign({}, extra || {});
     if (token()) headers['X-Zorgpad-Token'] = token();
-    const r = await fetch(path, Object.assign({}, options, { headers, credentials: 'same-origin' }));
+    return headers;
+  }
+  function failure(status, statusText, body) {
+    const err = new Error((body && body.error) || status + ' ' + statusText);
+    err.status = status;
+    return err;
+  }
+  async function api(path, options = {}) {
+    const headers = authHeaders(Object.assign({ Accept: 'application/json' }, options.headers || {}));
+    const r = await fetch(withPractice(path), Object.assign({}, options, { headers, credentials: 'same-origin' }));
     let body = null;
     try { body = await r.json(); } catch (_) { /* not JSON */ }
-    if (!r.ok) {
-      const err = new Error((body && body.error) || r.status + ' ' + r.statusText);
-      err.status = r.status;
-      throw err;
-    }
+    if (!r.ok) throw failure(r.status, r.statusText, body);
     return body;
   }
   function query(params) {
@@ -74,6 +100,15 @@
     m.hidden = !text;
   }
   function showTokenForm() { $('#token-form').hidden = false; }
+  // An error as the page says it: a refusal names who is signed in.
+  function problem(e) {
+    if (e.status === 403) {
+      const who = ui.me ? ' (signed in as ' + displayName(ui.me) + ', ' + label(ui.me.role) + ')' : '';
+      return 'Not allowed: ' + e.message + who + '.';
+    }
+    if (e.status === 401) showTokenForm();
+    return e.message;
+  }
 
   // ---- small pieces ----------------------------------------------------------------------
   function episodeLink(id) {
@@ -81,12 +116,17 @@
       on: { click: (ev) => { ev.preventDefault(); openEpisode(id); } } }, id);
   }
   function doneButton(task) {
+    if (!ui.can.markDone) return null;
     return el('button', { type: 'button', class: 'done', dataset: { task: task.id },
       title: 'mark task ' + task.id + ' done', on: { click: () => markDone(task.id) } }, 'done');
   }
-  function letterLink(taskId, format) {
-    const href = '/api/tasks/' + encodeURIComponent(taskId) + '/letter' + (format === 'text' ? '?format=text' : '');
-    return el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, format === 'text' ? 'text' : 'letter');
+  function letterHref(taskId, format) {
+    return '/api/tasks/' + encodeURIComponent(taskId) + '/letter' + (format === 'text' ? '?format=text' : '');
+  }
+  function letterLink(path, format) {
+    const href = withPractice(path);
+    return el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'letter', dataset: { format },
+      on: { click: (ev) => openLetter(ev, href, format) } }, format === 'text' ? 'text' : 'letter');
   }
   const label = (code) => String(code).replace(/_/g, ' ');
   function fill(tbody, rows, empty, columns) {
@@ -109,7 +149,64 @@
       await refresh();
     } catch (e) {
       if (e.status === 401) { sessionStorage.removeItem(TOKEN_KEY); showTokenForm(); }
-      showMessage('Task ' + id + ': ' + e.message, 'error');
+      showMessage('Task ' + id + ': ' + problem(e), 'error');
+    }
+  }
+
+  // ---- a letter in a tab of its own ----------------------------------------------------------
+  // A link the browser follows itself carries no token (the page keeps it in
+  // this tab's sessionStorage), so with a token the page fetches the letter
+  // with it and writes it into a new tab. That tab shares the page's CSP, which
+  // refuses the letter's <style> element: its rules go in as constructed
+  // style sheets instead (CSSOM, which the CSP does not govern). Without a
+  // token (local access on loopback) or with a modifier key, the browser
+  // follows the link as it is.
+  function openLetter(ev, href, format) {
+    if (!token() || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    const w = window.open('', '_blank');
+    if (!w) {
+      showMessage('The letter opens in a new tab: allow pop-ups for this page.', 'error');
+      return;
+    }
+    w.opener = null;
+    (async () => {
+      const r = await fetch(href, { headers: authHeaders({ Accept: 'text/html, text/plain' }), credentials: 'same-origin' });
+      const text = await r.text();
+      if (!r.ok) {
+        let body = null;
+        try { body = JSON.parse(text); } catch (_) { /* not JSON */ }
+        throw failure(r.status, r.statusText, body);
+      }
+      writeLetter(w, text, (r.headers.get('Content-Type') || '').startsWith('text/html') ? 'html' : 'text', href);
+    })().catch((e) => {
+      w.close();
+      showMessage('Letter: ' + problem(e), 'error');
+    });
+  }
+  function writeLetter(w, text, format, href) {
+    const d = w.document;
+    const sheet = (css) => {
+      const s = new w.CSSStyleSheet();
+      s.replaceSync(css);
+      return s;
+    };
+    if (format === 'html') {
+      // The <style> elements come out before parsing: a parsed one already
+      // counts as a CSP violation of the page. (Their text ends at the first
+      // "</style", as the HTML parser ends it.)
+      const css = [];
+      const html = text.replace(/<style\b[^>]*>([\s\S]*?)<\/style\s*>/gi, (_, rules) => { css.push(rules); return ''; });
+      const doc = new DOMParser().parseFromString(html, 'text/html');
+      doc.querySelectorAll('style, script, link').forEach((n) => n.remove());
+      d.replaceChild(d.importNode(doc.documentElement, true), d.documentElement);
+      d.adoptedStyleSheets = css.map(sheet);
+    } else {
+      const pre = d.createElement('pre');
+      pre.textContent = text;
+      d.title = 'letter ' + href.replace(/^\/api\/tasks\/(\d+)\/letter.*$/, '#$1');
+      d.body.replaceChildren(pre);
+      d.adoptedStyleSheets = [sheet('pre { white-space: pre-wrap; font: 13px/1.5 ui-monospace, Menlo, monospace; margin: 24px; }')];
     }
   }
 
@@ -172,7 +269,7 @@
     fill($('#referred tbody'), o.referred_this_month.episodes.map((e) => el('tr', { dataset: { episode: e.id } },
       el('td', null, episodeLink(e.id)), el('td', null, e.patient), el('td', null, e.referred),
       el('td', null, label(e.task.kind), ' #', e.task.id, ' (', e.task.status, ') ',
-        e.task.kind === 'gp_referral' ? letterLink(e.task.id, 'html') : null),
+        e.task.kind === 'gp_referral' ? letterLink(letterHref(e.task.id, 'html'), 'html') : null),
       el('td', null, e.gp), el('td', null, e.therapist))),
     'No referrals this month.', 6);
 
@@ -184,12 +281,21 @@
     'No inactive episodes.', 7);
   }
 
+  // An answer for a practice no longer chosen is dropped.
+  async function current(path) {
+    const practice = ui.practice;
+    const r = await api(path);
+    return practice === ui.practice ? r : null;
+  }
+
   async function loadOverview() {
-    renderOverview(await api('/api/overview' + query(Object.assign({ limit: 100 }, ui.filters))));
+    const o = await current('/api/overview' + query(Object.assign({ limit: 100 }, ui.filters)));
+    if (o) renderOverview(o);
   }
 
   async function loadEpisodes() {
-    const p = await api('/api/episodes' + query(Object.assign({ offset: ui.offset, limit: PAGE }, ui.filters)));
+    const p = await current('/api/episodes' + query(Object.assign({ offset: ui.offset, limit: PAGE }, ui.filters)));
+    if (!p) return;
     $('#episodes-total').textContent = String(p.total);
     fill($('#episodes tbody'), p.episodes.map((e) => el('tr', { dataset: { episode: e.id } },
       el('td', null, episodeLink(e.id)), el('td', null, e.patient), el('td', null, label(e.state)),
@@ -322,7 +428,7 @@
       el('td', null, t.status === 'open' && t.id ? doneButton(t) : null))), 'No tasks.', 6);
     const letters = $('#detail-letters');
     letters.replaceChildren(...ep.letters.map((l) => el('li', null, label(l.kind), ' (due ', l.due, ', ', l.status, ') ',
-      letterLink(l.task, 'html'), ' · ', letterLink(l.task, 'text'))));
+      letterLink(letterHref(l.task, 'html'), 'html'), ' · ', letterLink(letterHref(l.task, 'text'), 'text'))));
     if (!ep.letters.length) letters.appendChild(el('li', { class: 'empty' }, 'No letters yet.'));
     const course = [{ at: ep.opened, text: 'opened (onset ' + ep.onset + ')' }]
       .concat(ep.transitions.map((t) => ({ at: t.at, text: label(t.event) + ': ' + label(t.from) + ' → ' + label(t.to) })))
@@ -340,8 +446,160 @@
       history.replaceState(null, '', location.pathname + location.search + '#episode=' + encodeURIComponent(id));
       $('#detail').scrollIntoView({ behavior: 'smooth', block: 'start' });
     } catch (e) {
-      showMessage('Episode ' + id + ': ' + e.message, 'error');
+      showMessage('Episode ' + id + ': ' + problem(e), 'error');
     }
+  }
+
+  // ---- the letters (a gp's page) -------------------------------------------------------------------
+  async function loadLetters() {
+    const r = await current('/api/letters' + query({ status: $('#letters-filter').elements.status.value }));
+    if (!r) return;
+    $('#letters-total').textContent = String(r.total);
+    // the API's own links when they are paths of this server, else the same built from the task id
+    const link = (l, format) => {
+      const given = format === 'text' ? l.text : l.html;
+      return letterLink(typeof given === 'string' && /^\/api\//.test(given) ? given : letterHref(l.id, format), format);
+    };
+    fill($('#letters tbody'), r.letters.map((l) => el('tr', { dataset: { task: l.id, episode: l.episode } },
+      el('td', null, '#' + l.id), el('td', { class: 'mono' }, l.episode),
+      el('td', null, label(l.kind), l.checkpoint ? ' (' + label(l.checkpoint) + ')' : ''), el('td', null, l.due),
+      el('td', { class: 'status-' + l.status }, l.status),
+      el('td', null, link(l, 'html'), ' · ', link(l, 'text')))),
+    'No letters.', 6);
+  }
+
+  // ---- who is signed in, and what they may do -------------------------------------------------------
+  function displayName(me) {
+    const user = String(me.user || '');
+    if (me.local) return 'local access (' + user.replace(/^local:/, '') + ')';
+    return user.replace(/^user:/, '').replace(/#\d+$/, '');
+  }
+
+  // GET /api/me; a practice in the address the caller may not see (403), or a
+  // server of one practice (400), is dropped with a message and asked again.
+  async function loadMe() {
+    try {
+      const me = await api('/api/me');
+      // /api/me answers about the caller whatever ?practice= says: a caller
+      // held to one practice cannot choose another.
+      if (me && me.practice_fixed && ui.practice && ui.practice !== me.practice) {
+        const asked = ui.practice;
+        choosePractice('');
+        showMessage('Practice ' + asked + ': you may not see practice \'' + asked + '\' (signed in as ' + displayName(me) +
+          ', ' + me.role + '). Showing ' + (me.practice ? 'practice ' + me.practice : 'this server\'s practice') + ' instead.', 'error');
+      }
+      return me;
+    } catch (e) {
+      if (ui.practice && (e.status === 403 || e.status === 400)) {
+        const asked = ui.practice;
+        choosePractice('');
+        const me = await api('/api/me');
+        showMessage('Practice ' + asked + ': ' + problem(e).replace(/\.?$/, '.') + ' Showing ' +
+          (me.practice ? 'practice ' + me.practice : 'this server\'s practice') + ' instead.', 'error');
+        return me;
+      }
+      if (e.status === 404) return null;  // a server without /api/me: the page as it was
+      throw e;
+    }
+  }
+
+  // The practices the caller may choose from; the selector only when there is a choice.
+  async function loadPractices(me) {
+    let list = [];
+    if (me) {
+      try {
+        list = ((await api('/api/practices')).practices || []).filter((p) => typeof p === 'string' && p !== '');
+      } catch (e) {
+        list = [];
+      }
+    }
+    ui.choosing = list.length > 1;
+    const sel = $('#practice');
+    if (ui.choosing) {
+      const chosen = ui.practice || me.practice;
+      if (chosen && !list.includes(chosen)) list.unshift(chosen);
+      sel.replaceChildren(...list.map((p) => el('option', { value: p }, p)));
+      sel.value = chosen;
+      ui.practice = chosen;
+    }
+    $('#practice-choice').hidden = !ui.choosing;
+  }
+
+  function renderWho() {
+    const me = ui.me;
+    $('#who').hidden = !me;
+    if (!me) return;
+    $('#who').dataset.role = me.role;
+    const parts = [el('strong', null, displayName(me)), ' · ', label(me.role)];
+    if (me.gp) parts.push(' · GP code ', el('strong', null, me.gp));
+    const practice = ui.practice || me.practice;
+    if (!ui.choosing && practice) parts.push(' · practice ', el('strong', { id: 'who-practice' }, practice));
+    $('#who-text').replaceChildren();
+    append($('#who-text'), parts);
+  }
+
+  // Shows what the role may use and hides the rest (the server answers 403 to it anyway).
+  function applyRole(me) {
+    const role = me ? me.role : '';
+    ui.can = {
+      episodes: role !== 'gp',
+      markDone: role !== 'gp',
+      letters: role === 'gp',
+    };
+    document.body.dataset.role = role || 'unknown';
+    $('#filters').hidden = !ui.can.episodes;
+    $('.top .today').hidden = !ui.can.episodes;  // the overview tells the server's today
+    for (const section of document.querySelectorAll('main > section')) {
+      if (section.id === 'letters-panel') section.hidden = !ui.can.letters;
+      else if (section.id === 'detail') section.hidden = section.hidden || !ui.can.episodes;
+      else section.hidden = !ui.can.episodes;
+    }
+    if (ui.can.letters) {
+      const practice = ui.practice || me.practice;
+      $('#letters-hint').textContent = 'Letters to the GP of the episodes addressed to your GP code' +
+        (me.gp ? ' (' + me.gp + ')' : '') + (practice ? ', in practice ' + practice : '') + '; each opens in a new tab.';
+    }
+    $('.top .sub').textContent = 'low back pain pathway — ' + (ui.can.letters ? 'GP letters' : 'coordinator');
+    document.title = 'zorgpad — ' + (ui.can.letters ? 'GP letters' : 'coordinator');
+    $('#calendar-link').setAttribute('href', withPractice('/calendar.ics'));
+    renderWho();
+  }
+
+  // The chosen practice: kept in the address, so that a reload shows it again.
+  function choosePractice(code) {
+    ui.practice = code;
+    const q = new URLSearchParams(location.search);
+    if (code) q.set('practice', code);
+    else q.delete('practice');
+    const rest = q.toString();
+    history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+  }
+  function switchPractice(code) {
+    choosePractice(code);
+    ui.offset = 0;
+    ui.episode = null;
+    $('#detail').hidden = true;
+    history.replaceState(null, '', location.pathname + location.search);
+    showMessage('');
+    applyRole(ui.me);
+    return refresh();
+  }
+
+  // Who is signed in, then the page for their role.
+  async function start() {
+    try {
+      ui.me = await loadMe();
+      await loadPractices(ui.me);
+    } catch (e) {
+      ui.me = null;
+      applyRole(null);
+      showMessage(problem(e), 'error');
+      document.body.dataset.loaded = 'true';
+      return;
+    }
+    applyRole(ui.me);
+    if (ui.can.episodes) api('/api/diagram').then((d) => { $('#diagram').textContent = d.source; }).catch(() => {});
+    await refresh();
   }
 
   // ---- filters and refresh ---------------------------------------------------------------------
@@ -362,11 +620,16 @@
     ui.busy++;
     document.body.classList.add('busy');
     try {
-      await Promise.all([loadOverview(), loadEpisodes()]);
-      if (ui.episode && !$('#detail').hidden) renderEpisode(await api('/api/episodes/' + encodeURIComponent(ui.episode)));
+      const loads = [];
+      if (ui.can.episodes) loads.push(loadOverview(), loadEpisodes());
+      if (ui.can.letters) loads.push(loadLetters());
+      await Promise.all(loads);
+      if (ui.can.episodes && ui.episode && !$('#detail').hidden) {
+        const ep = await current('/api/episodes/' + encodeURIComponent(ui.episode));
+        if (ep) renderEpisode(ep);
+      }
     } catch (e) {
-      if (e.status === 401) showTokenForm();
-      showMessage(e.message, 'error');
+      showMessage(problem(e), 'error');
     } finally {
       if (--ui.busy === 0) document.body.classList.remove('busy');
       document.body.dataset.loaded = 'true';
@@ -379,8 +642,8 @@
     for (const p of PHASES) phaseSel.appendChild(el('option', { value: p }, p));
     $('#filters').addEventListener('submit', (ev) => { ev.preventDefault(); readFilters(); refresh(); });
     $('#clear-filters').addEventListener('click', () => { $('#filters').reset(); readFilters(); refresh(); });
-    $('#prev').addEventListener('click', () => { ui.offset = Math.max(0, ui.offset - PAGE); loadEpisodes().catch((e) => showMessage(e.message, 'error')); });
-    $('#next').addEventListener('click', () => { ui.offset += PAGE; loadEpisodes().catch((e) => showMessage(e.message, 'error')); });
+    $('#prev').addEventListener('click', () => { ui.offset = Math.max(0, ui.offset - PAGE); loadEpisodes().catch((e) => showMessage(problem(e), 'error')); });
+    $('#next').addEventListener('click', () => { ui.offset += PAGE; loadEpisodes().catch((e) => showMessage(problem(e), 'error')); });
     $('#detail-close').addEventListener('click', () => {
       $('#detail').hidden = true;
       ui.episode = null;
@@ -390,12 +653,14 @@
     $('#token-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const t = $('#token').value.trim();
-      if (t) { sessionStorage.setItem(TOKEN_KEY, t); $('#token').value = ''; $('#token-form').hidden = true; showMessage('Token set for this tab.', 'ok'); refresh(); }
+      if (t) { sessionStorage.setItem(TOKEN_KEY, t); $('#token').value = ''; $('#token-form').hidden = true; showMessage('Token set for this tab.', 'ok'); start(); }
     });
-    api('/api/diagram').then((d) => { $('#diagram').textContent = d.source; }).catch(() => {});
-    refresh().then(() => {
+    $('#practice').addEventListener('change', () => switchPractice($('#practice').value));
+    $('#letters-filter').addEventListener('change', () => refresh());
+    $('#letters-filter').addEventListener('submit', (ev) => { ev.preventDefault(); refresh(); });
+    start().then(() => {
       const m = /^#episode=(.+)$/.exec(location.hash);
-      if (m) openEpisode(decodeURIComponent(m[1]));
+      if (m && ui.can.episodes) openEpisode(decodeURIComponent(m[1]));
     });
   }
 

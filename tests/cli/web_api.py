@@ -7,10 +7,16 @@ therapists and GPs added to their `open` events, plus a few episodes of its
 own, then `tick`), starts `zorgpad --db DB --today … serve --port FREE` and
 checks every route against the CLI over the same database: filters,
 pagination, the overview (urgent tasks first, overdue oldest first, inactive
-episodes), a task marked done,
-401 without the token, 404 for unknown ids, 400 for bad input, the Host check
-(400 for two Host headers, sent over a raw socket), a server on a non-loopback address, and many requests at once while the CLI
-writes. When `zorgpad demo` works, its database is served and checked too.
+episodes), a task marked done (with the token printed at start, or a user's),
+401 without a token, 404 for unknown ids, 400 for bad input, the Host check
+(400 for two Host headers, sent over a raw socket), and many requests at once
+while the CLI writes. Off loopback: serve refuses to start without TLS or
+--behind-proxy (exit 2, one line); behind a proxy every request but the public
+files needs a user's token (`zorgpad user add`), the Host check is off, and
+after 5 bad tokens from one address (X-Forwarded-For) it answers 429 with
+Retry-After, doubling; with --tls-cert/--tls-key (when openssl is installed) it
+serves HTTPS to user tokens only. --token and $ZORGPAD_TOKEN are gone. When
+`zorgpad demo` works, its database is served and checked too.
 """
 import concurrent.futures
 import glob
@@ -28,13 +34,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import zorgpad_web as web  # noqa: E402
+
 ZORGPAD = os.path.abspath(sys.argv[1])
 TESTS = os.environ.get("ZORGPAD_TESTS_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TODAY = "2027-03-01"
 THERAPISTS = ["Fysio Anna", "Fysio Bram", "Fysio Cem"]
 GPS = ["Huisarts Jansen", "Huisarts de Vries"]
 HOSTILE = "<script>alert('x')</script>&\"'"
-failures = []
+failures = web.failures  # one list with the shared helpers' checks
 
 
 def check(cond, what):
@@ -127,8 +136,11 @@ class Server:
         self.base = None
         if not expect_start:
             return
+        # serve prints a token of its own on loopback, unless behind a proxy (then user tokens only)
+        bind = args[args.index("--bind") + 1] if "--bind" in args else "127.0.0.1"
+        expect_token = web.is_loopback(bind) and "--behind-proxy" not in args
         deadline = time.time() + 30
-        while self.base is None or (self.token is None and "--token" not in args and not (env or {}).get("ZORGPAD_TOKEN")):
+        while self.base is None or (self.token is None and expect_token):
             try:
                 line = self.lines.get(timeout=max(0.1, deadline - time.time()))
             except queue.Empty:
@@ -170,13 +182,13 @@ class Reply:
         return self.body.decode("utf-8", "replace")
 
 
-def http(base, method, path, token=None, headers=None, body=None):
+def http(base, method, path, token=None, headers=None, body=None, context=None):
     h = dict(headers or {})
     if token:
         h["Authorization"] = "Bearer " + token
     req = urllib.request.Request(base + path, method=method, headers=h, data=body)
     try:
-        with urllib.request.urlopen(req, timeout=60) as r:
+        with urllib.request.urlopen(req, timeout=60, context=context) as r:
             return Reply(r.status, r.headers, r.read())
     except urllib.error.HTTPError as e:
         return Reply(e.code, e.headers, e.read())
@@ -459,7 +471,19 @@ def check_done(db, srv):
     is_json_error(http(base, "POST", "/api/tasks/0/done", token=srv.token), 400, "POST done on task 0")
     is_json_error(http(base, "GET", path), 405, "GET on …/done")
     is_json_error(http(base, "DELETE", "/api/episodes", token=srv.token), 405, "DELETE /api/episodes")
-    is_json_error(http(base, "POST", "/api/episodes", token=srv.token), 405, "POST /api/episodes")
+    is_json_error(http(base, "PUT", "/api/episodes", token=srv.token), 405, "PUT /api/episodes")
+    # POST /api/episodes opens an episode (the write API): without a body it is bad input
+    is_json_error(http(base, "POST", "/api/episodes", token=srv.token), 400, "POST /api/episodes without a body")
+    # on loopback a user's token writes too, as that user
+    _, user_token = web.add_user(ZORGPAD, db, "Fysio Loopback", "therapist", practice="main")
+    second = j["overdue"]["tasks"][1]
+    r = http(base, "POST", f"/api/tasks/{second['id']}/done", token=user_token)
+    check(r.status == 200 and r.json()["task"]["status"] == "done", f"POST done with a user's token on loopback: {r.status}")
+    me = http(base, "GET", "/api/me", token=user_token).json()
+    check(me and me["user"].startswith("user:Fysio Loopback#") and me["local"] is False, f"GET /api/me as the user: {me}")
+    me = http(base, "GET", "/api/me").json()
+    check(me and me["local"] is True and me["role"] == "practice_admin", f"GET /api/me without a token on loopback: {me}")
+    is_json_error(http(base, "GET", "/api/overview", token="0" * 32), 401, "a read with a wrong token on loopback")
 
 
 def check_misc(db, base):
@@ -588,44 +612,102 @@ def check_load(srv):
     print(f"web_api: wrk -t2 -c8 -d5s GET /api/episodes?limit=50: {rps:.0f} requests/s")
 
 
-def check_guarded(db):
-    # Any other address: refused without a token.
+def check_guarded(db, tmp):
+    # Any other address: refused without TLS or a proxy in front, one line, nothing served.
     r = run(db, "serve", "--bind", "0.0.0.0", "--port", str(free_port()))
-    check(r.returncode == 2 and "token" in r.stderr and r.stdout == "", f"serve on 0.0.0.0 without a token exits 2: {r.stderr}")
-    r = run(db, "serve", "--token", "short")
-    check(r.returncode == 2, "a token shorter than 16 characters is refused")
-    token = "s3cret-token-for-the-web-test"
-    srv = Server(db, "--bind", "0.0.0.0", env={"ZORGPAD_TOKEN": token})
+    check(r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1 and "TLS" in r.stderr,
+          f"serve on 0.0.0.0 without TLS or --behind-proxy exits 2 with one line about TLS: {r.returncode} {r.stderr!r}")
+    for args, what in ((["--tls-cert", db], "--tls-cert without --tls-key"),
+                       (["--behind-proxy", "--tls-cert", db, "--tls-key", db], "--behind-proxy with --tls-cert"),
+                       (["--tls-cert", db, "--tls-key", db], "a certificate that is not one")):
+        r = run(db, "serve", "--bind", "0.0.0.0", "--port", str(free_port()), *args)
+        check(r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, f"{what}: exit 2, one line "
+                                                                                       f"({r.returncode}: {r.stderr!r})")
+    # --token and $ZORGPAD_TOKEN are gone: user tokens (`zorgpad user add`) took their place.
+    r = run(db, "serve", "--token", "s3cret-token-for-the-web-test")
+    check(r.returncode == 2 and "--token" in r.stderr and r.stdout == "", f"serve --token is refused: {r.stderr!r}")
+    env_token = "s3cret-token-for-the-web-test"
+    srv = Server(db, env={"ZORGPAD_TOKEN": env_token})
+    try:
+        check(srv.token is not None and srv.token != env_token, "loopback: serve prints a token of its own ($ZORGPAD_TOKEN is not read)")
+        tid = http(srv.base, "GET", "/api/tasks?status=open&kind=gp_report_start").json()["tasks"][0]["id"]
+        is_json_error(http(srv.base, "POST", f"/api/tasks/{tid}/done", token=env_token), 401, "$ZORGPAD_TOKEN opens nothing")
+    finally:
+        srv.stop()
+
+    uid, token = web.add_user(ZORGPAD, db, "Fysio Proxy", "therapist", practice="main")
+    _, coordinator = web.add_user(ZORGPAD, db, "Coordinator Proxy", "coordinator")
+    srv = Server(db, "--bind", "0.0.0.0", "--behind-proxy")
     try:
         base = f"http://127.0.0.1:{srv.port}"
-        check(srv.token is None, "no token is printed when one was given")
-        is_json_error(http(base, "GET", "/api/episodes"), 401, "non-loopback server: a read without the token")
-        is_json_error(http(base, "GET", "/"), 401, "non-loopback server: the page without the token")
-        check(http(base, "GET", "/api/episodes", token=token).status == 200, "non-loopback server: Bearer token")
+        check(srv.token is None, "behind a proxy serve prints no token of its own")
+        check(srv.base == f"http://0.0.0.0:{srv.port}", f"serving on 0.0.0.0 ({srv.base})")
+        for path in ("/api/episodes", "/api/overview", "/healthz", "/calendar.ics", "/api/me"):
+            is_json_error(http(base, "GET", path), 401, f"behind a proxy: GET {path} without a token")
+        r = http(base, "GET", "/api/episodes")
+        check("Bearer" in (r.headers.get("WWW-Authenticate") or ""), "401 names the Bearer scheme")
+        for path in ("/", "/app.js", "/app.css", "/api/openapi.yaml"):
+            check(http(base, "GET", path).status == 200, f"behind a proxy: GET {path} is public")
+        check(http(base, "GET", "/api/episodes", token=token).status == 200, "behind a proxy: a user's Bearer token")
         check(http(base, "GET", "/api/episodes", headers={"X-Zorgpad-Token": token}).status == 200, "X-Zorgpad-Token")
+        me = http(base, "GET", "/api/me", token=token).json()
+        check(me and {k: me.get(k) for k in ("user", "role", "local")} ==
+              {"user": f"user:Fysio Proxy#{uid}", "role": "therapist", "local": False},
+              f"GET /api/me: the user, never the local one ({me})")
         r = http(base, "GET", "/?token=" + urllib.parse.quote(token))
         cookie = r.headers.get("Set-Cookie") or ""
-        check(r.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie, "?token= sets an HttpOnly cookie")
-        check(http(base, "GET", "/app.js", headers={"Cookie": "zorgpad_token=" + token}).status == 200,
+        check(r.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie,
+              f"the first page load with ?token= sets an HttpOnly, SameSite=Strict, Secure cookie (docs/serve.md, "
+              f"Tokens) ({r.status}, {cookie!r})")
+        r = http(base, "GET", "/?token=wrong")
+        check(r.status == 200 and not r.headers.get("Set-Cookie"), "the page with a wrong ?token=: no cookie")
+        r = http(base, "GET", "/api/overview?token=" + urllib.parse.quote(token))
+        cookie = r.headers.get("Set-Cookie") or ""
+        check(r.status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie,
+              f"a read with ?token= sets an HttpOnly, SameSite=Strict, Secure cookie behind the proxy ({cookie!r})")
+        is_json_error(http(base, "GET", "/api/overview?token=wrong"), 401, "a read with a wrong ?token=")
+        check(http(base, "GET", "/api/overview", headers={"Cookie": "zorgpad_token=" + token}).status == 200,
               "the cookie opens the reads that follow")
         check(http(base, "GET", "/calendar.ics?token=" + urllib.parse.quote(token)).status == 200,
               "a calendar subscription URL with ?token=")
-        is_json_error(http(base, "GET", "/healthz", token=token + "x"), 401, "a wrong token")
         check(http(base, "GET", "/healthz", token=token, headers={"Host": "zorgpad.example:8080"}).status == 200,
-              "any Host name is fine off loopback")
+              "behind a proxy any Host name is fine (no Host check)")
         tid = http(base, "GET", "/api/tasks?status=open&kind=gp_report_start", token=token).json()["tasks"][0]["id"]
         is_json_error(http(base, "POST", f"/api/tasks/{tid}/done", headers={"Cookie": "zorgpad_token=" + token}), 401,
                       "POST with the cookie only")
-        check(http(base, "POST", f"/api/tasks/{tid}/done", token=token).status == 200, "POST with the token")
+        is_json_error(http(base, "POST", f"/api/tasks/{tid}/done"), 401, "POST without a token")
+        check(http(base, "POST", f"/api/tasks/{tid}/done", token=token).status == 200, "POST with a user's token")
+        # bad tokens from one client (the address the proxy appended last): 5 get 401, then 429 with
+        # Retry-After, 1 s and doubling; other clients go on; a good token after the wait clears it
+        bad = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+        other = {"X-Forwarded-For": "198.51.100.1, 203.0.113.8"}
+        for i in range(5):
+            is_json_error(http(base, "GET", "/api/episodes", token=f"zp_{uid}_{'x' * 43}", headers=bad), 401,
+                          f"bad token {i + 1} of one client")
+        r = http(base, "GET", "/api/episodes", token=token, headers=bad)
+        is_json_error(r, 429, "after 5 bad tokens: 429, even with a good token")
+        check(r.headers.get("Retry-After") == "1", f"the first wait is 1 s (Retry-After {r.headers.get('Retry-After')})")
+        check(http(base, "GET", "/api/episodes", token=token, headers=other).status == 200,
+              "another client (X-Forwarded-For) is not held up")
+        check(http(base, "GET", "/api/episodes", token=token, headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}).status
+              == 200, "only the address the proxy appended (the last) counts")
+        time.sleep(1.2)
+        is_json_error(http(base, "GET", "/api/episodes", token="wrong", headers=bad), 401, "a sixth bad token after the wait")
+        r = http(base, "GET", "/api/episodes", token=token, headers=bad)
+        is_json_error(r, 429, "after 6 bad tokens: 429 again")
+        check(r.headers.get("Retry-After") == "2", f"the wait doubles to 2 s (Retry-After {r.headers.get('Retry-After')})")
+        time.sleep(2.2)
+        check(http(base, "GET", "/api/episodes", token=token, headers=bad).status == 200, "a good token after the wait")
+        is_json_error(http(base, "GET", "/api/episodes", token="wrong", headers=bad), 401,
+                      "after a good token the count starts again (401, not 429)")
+        # a revoked user is refused from then on
+        check(http(base, "GET", "/api/episodes", token=coordinator).status == 200, "a coordinator's token")
+        r = run(db, "user", "revoke", str(uid))
+        check(r.returncode == 0, f"zorgpad user revoke {uid}: {r.stderr}")
+        is_json_error(http(base, "GET", "/api/episodes", token=token), 401, "a revoked user's token")
     finally:
         srv.stop()
-    # A token given on loopback guards the reads too.
-    srv = Server(db, "--token", token)
-    try:
-        is_json_error(http(srv.base, "GET", "/api/overview"), 401, "an explicit token on loopback guards reads")
-        check(http(srv.base, "GET", "/api/overview", token=token).status == 200, "…and opens them")
-    finally:
-        srv.stop()
+    check_tls(db, tmp, coordinator)
     # The address is in use: exit 1, a clear message.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -634,6 +716,34 @@ def check_guarded(db):
         check(r.returncode == 1 and "cannot listen" in r.stderr, f"a port in use: exit 1 ({r.returncode}: {r.stderr})")
     r = run(db, "serve", "--port", "70000")
     check(r.returncode == 2, "--port 70000 is bad input")
+
+
+def check_tls(db, tmp, token):
+    """Off loopback with a certificate: HTTPS, every request but the public files needs a user's token."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        print("web_api: openssl not installed; serve with --tls-cert not checked")
+        return
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    r = subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=localhost"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"web_api: openssl could not make a certificate ({r.stderr.strip()[:100]}); TLS not checked")
+        return
+    srv = Server(db, "--bind", "0.0.0.0", "--tls-cert", cert, "--tls-key", key)
+    try:
+        check(srv.token is None and srv.base == f"https://0.0.0.0:{srv.port}", f"TLS: https, no token printed ({srv.base})")
+        base = f"https://127.0.0.1:{srv.port}"
+        ctx = web.unverified_tls()
+        is_json_error(http(base, "GET", "/api/episodes", context=ctx), 401, "TLS: a read without a token")
+        r = http(base, "GET", "/api/episodes", token=token, context=ctx)
+        check(r.status == 200 and "max-age=" in (r.headers.get("Strict-Transport-Security") or ""),
+              f"TLS: a user's token reads; HSTS ({r.status}, {r.headers.get('Strict-Transport-Security')})")
+        check(http(base, "GET", "/", context=ctx).status == 200, "TLS: the page is public")
+        check(http(base, "GET", "/healthz", token=token, headers={"Host": "zorgpad.example"}, context=ctx).status == 200,
+              "TLS off loopback: any Host name is fine")
+    finally:
+        srv.stop()
 
 
 def check_demo(tmp):
@@ -674,7 +784,7 @@ def main():
             check_load(srv)
         finally:
             srv.stop()
-        check_guarded(db)
+        check_guarded(db, tmp)
         check_demo(tmp)
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
