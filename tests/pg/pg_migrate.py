@@ -254,8 +254,10 @@ def first_migration(demo):
     check(without_task_ids(a) == without_task_ids(b), "overview --json differs beyond the task ids")
     rebuild_clean(on_pg("DEMO", "rebuild"), "after migrate", EPISODES, n_events)
 
-    # a second run changes nothing
+    # a second run changes nothing (the SQLite file's digest from just before
+    # it: `show` on the file above appends to its audit log)
     before = dump("DEMO")
+    digest = sha256(demo)
     p = migrate("DEMO", demo)
     check(p.returncode == 0 and p.stdout.strip() == f"migrate: 0 episode(s) copied, {EPISODES} already there, practice DEMO",
           f"the second migrate: exit {p.returncode}, {p.stdout.strip()!r} {p.stderr.strip()!r}")

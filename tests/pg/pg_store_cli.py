@@ -740,6 +740,7 @@ def connections():
     check(dump(pr) == before, "a refused connection or practice changed the practice's rows")
 
     # a schema newer, then older, than the binary's
+    current = psql("SELECT value FROM zorgpad.meta WHERE key = 'schema_version'").strip()
     try:
         psql("UPDATE zorgpad.meta SET value = '99' WHERE key = 'schema_version'")
         cmds = [(["tasks"], None), (["show", "ep-1"], None), (["rebuild"], None),
@@ -755,7 +756,7 @@ def connections():
         psql("UPDATE zorgpad.meta SET value = '0' WHERE key = 'schema_version'")
         refused(URL, pr, "schema version 0", mentions=["init"], cmds=cmds[:2] + cmds[5:6])
     finally:
-        psql("UPDATE zorgpad.meta SET value = '1' WHERE key = 'schema_version'")
+        psql(f"UPDATE zorgpad.meta SET value = '{current}' WHERE key = 'schema_version'")
     check(dump(pr) == before, "commands on a schema of another version changed the practice's rows")
     p = run(pr, "show", "ep-1", "--json")
     check(p.returncode == 0, f"show after the schema version was restored: {p.stderr.strip()!r}")
