@@ -67,26 +67,38 @@ Expected<bool> PgRepository::revoke_user(int64_t id, int64_t at) {
   });
 }
 
-// One statement: the row and its episodes. Inside write() in that
-// transaction; outside, a transaction of its own in the practice at hand.
+namespace {
+
+// One statement per row: the row and its episodes.
+void insert_audit(pqxx::transaction_base& tx, const std::string& practice, const AuditRow& row) {
+  tx.exec_params(
+      "WITH a AS (INSERT INTO zorgpad.audit(practice, at, \"user\", role, action, address, outcome) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) "
+      "INSERT INTO zorgpad.audit_episodes(practice, episode, audit) "
+      "SELECT DISTINCT $1, e, a.id FROM a, json_array_elements_text($8::json) AS e",
+      practice, row.at, row.user, row.role, row.action, row.address, row.outcome, nlohmann::json(row.episodes).dump());
+}
+
+}  // namespace
+
+// Inside write() in that transaction; outside, a transaction of its own in
+// the practice at hand.
 Status PgRepository::append_audit(const AuditRow& row) {
+  if (!tx_) return append_audits({row});
   if (practice_.empty()) return bad_input("no practice: give --practice CODE (or ZORGPAD_PRACTICE)");
   return guarded<void>([&]() -> Status {
-    auto insert = [&](pqxx::transaction_base& tx) {
-      tx.exec_params(
-          "WITH a AS (INSERT INTO zorgpad.audit(practice, at, \"user\", role, action, address, outcome) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) "
-          "INSERT INTO zorgpad.audit_episodes(practice, episode, audit) "
-          "SELECT DISTINCT $1, e, a.id FROM a, json_array_elements_text($8::json) AS e",
-          practice_, row.at, row.user, row.role, row.action, row.address, row.outcome, nlohmann::json(row.episodes).dump());
-    };
-    if (tx_) {
-      insert(*tx_);
-      return Status::Ok();
-    }
+    insert_audit(*tx_, practice_, row);
+    return Status::Ok();
+  });
+}
+
+Status PgRepository::append_audits(const std::vector<AuditRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  if (practice_.empty()) return bad_input("no practice: give --practice CODE (or ZORGPAD_PRACTICE)");
+  return guarded<void>([&]() -> Status {
     pqxx::work tx(conn());
     begin_practice(tx);
-    insert(tx);
+    for (const auto& row : rows) insert_audit(tx, practice_, row);
     tx.commit();
     return Status::Ok();
   });

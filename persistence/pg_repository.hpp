@@ -95,6 +95,7 @@ class PgRepository final : public Repository {
   Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) override;
   Expected<bool> revoke_user(int64_t id, int64_t at) override;
   Status append_audit(const AuditRow& row) override;
+  Status append_audits(const std::vector<AuditRow>& rows) override;
   Expected<std::vector<AuditRow>> audit(const AuditQuery& query) override;
 
  private:

@@ -1,6 +1,8 @@
 // SQLite repository: users and the audit log (schema version 7). SQL only.
 #include "persistence/sqlite_repository.hpp"
 
+#include <mutex>
+
 namespace zorgpad::sqlite {
 namespace {
 
@@ -71,36 +73,47 @@ Expected<bool> SqliteRepository::revoke_user(int64_t id, int64_t at) {
   });
 }
 
-// Outside a write, an audit row is a transaction of its own, committed with
+// Outside a write, audit rows are a transaction of their own, committed with
 // synchronous=NORMAL: in WAL mode it is atomic and survives a crash of the
 // process, and the next full commit (any write command) syncs it to disk with
 // everything before it. A read does not wait for an fsync of its own.
 Status SqliteRepository::append_audit(const AuditRow& row) {
+  if (!in_write_) return append_audits({row});
   return guarded<void>([&]() -> Status {
-    auto insert = [&] {
-      auto& q = stmt(audit_q_, "INSERT INTO audit(at, practice, user, role, action, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      q.bind(1, row.at);
-      q.bind(2, row.practice);
-      q.bind(3, row.user);
-      q.bind(4, row.role);
-      q.bind(5, row.action);
-      q.bind(6, row.address);
-      q.bind(7, row.outcome);
-      q.exec();
-      q.reset();
-      const int64_t id = db_.getLastInsertRowid();
-      auto& e = stmt(audit_episode_q_, "INSERT OR IGNORE INTO audit_episodes(episode, audit) VALUES (?, ?)");
-      for (const auto& ep : row.episodes) {
-        e.bind(1, ep);
-        e.bind(2, id);
-        e.exec();
-        e.reset();
-      }
-    };
-    if (in_write_) {
-      insert();
-      return Status::Ok();
-    }
+    insert_audit(row);
+    return Status::Ok();
+  });
+}
+
+void SqliteRepository::insert_audit(const AuditRow& row) {
+  auto& q = stmt(audit_q_, "INSERT INTO audit(at, practice, user, role, action, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  q.bind(1, row.at);
+  q.bind(2, row.practice);
+  q.bind(3, row.user);
+  q.bind(4, row.role);
+  q.bind(5, row.action);
+  q.bind(6, row.address);
+  q.bind(7, row.outcome);
+  q.exec();
+  q.reset();
+  const int64_t id = db_.getLastInsertRowid();
+  auto& e = stmt(audit_episode_q_, "INSERT OR IGNORE INTO audit_episodes(episode, audit) VALUES (?, ?)");
+  for (const auto& ep : row.episodes) {
+    e.bind(1, ep);
+    e.bind(2, id);
+    e.exec();
+    e.reset();
+  }
+}
+
+Status SqliteRepository::append_audits(const std::vector<AuditRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  return guarded<void>([&]() -> Status {
+    // One audit transaction at a time in this process: threads queue on a
+    // mutex, which wakes the next at once, not on SQLite's busy handler,
+    // which sleeps for milliseconds between tries.
+    static std::mutex one_at_a_time;
+    std::lock_guard lock(one_at_a_time);
     if (opt_.synchronous_full) db_.exec("PRAGMA synchronous=NORMAL");
     struct Restore {
       SQLite::Database& db;
@@ -110,7 +123,7 @@ Status SqliteRepository::append_audit(const AuditRow& row) {
       }
     } restore{db_, opt_.synchronous_full};
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    insert();
+    for (const auto& row : rows) insert_audit(row);
     tx.commit();
     return Status::Ok();
   });

@@ -81,6 +81,7 @@ class SqliteRepository final : public Repository {
   Expected<std::vector<UserRow>> users(const std::optional<std::string>& practice) override;
   Expected<bool> revoke_user(int64_t id, int64_t at) override;
   Status append_audit(const AuditRow& row) override;
+  Status append_audits(const std::vector<AuditRow>& rows) override;
   Expected<std::vector<AuditRow>> audit(const AuditQuery& query) override;
 
  private:
@@ -94,6 +95,7 @@ class SqliteRepository final : public Repository {
   bool row_exists(const std::string& id);
   void write_back();
   void add_counts(const Counts& counts);
+  void insert_audit(const AuditRow& row);
 
   SQLite::Database db_;
   const Clock& clock_;

@@ -123,6 +123,9 @@ class Engine {
   // in a transaction of its own. Without an actor, nothing.
   Status audit(const std::string& action, std::vector<std::string> episodes, const std::string& outcome = "ok");
   Expected<std::vector<AuditRow>> audit_log(const AuditQuery& query) { return repo_->audit(query); }
+  // Rows built elsewhere (serve's group commit of read accesses), in one
+  // transaction of their own, in the practice at hand.
+  Status append_audits(const std::vector<AuditRow>& rows) { return repo_->append_audits(rows); }
   // Users (every practice of the database).
   Expected<int64_t> add_user(const UserRow& user) { return repo_->add_user(user); }
   Expected<std::optional<UserRow>> user(int64_t id) { return repo_->user(id); }

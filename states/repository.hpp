@@ -272,6 +272,9 @@ class Repository {
   // Appends to the audit log of the practice at hand: inside write(), in that
   // transaction; outside, in a transaction of its own.
   virtual Status append_audit(const AuditRow& row) = 0;
+  // Several rows of the practice at hand in one transaction of their own (a
+  // group commit of the audit rows of many reads).
+  virtual Status append_audits(const std::vector<AuditRow>& rows) = 0;
   // Newest first.
   virtual Expected<std::vector<AuditRow>> audit(const AuditQuery& query) = 0;
 };

@@ -109,13 +109,6 @@ json user_json(const UserRow& u) {
 
 }  // namespace
 
-std::optional<HttpResponse> audit_or_fail(Store& store, const std::string& action, std::vector<std::string> episodes,
-                                          const std::string& outcome) {
-  if (Status s = store.audit(action, std::move(episodes), outcome); !s)
-    return error(500, "the access cannot be written to the audit log: " + s.message());
-  return std::nullopt;
-}
-
 HttpResponse post_episode(Store& store, const Principal& who, const HttpRequest& req) {
   if (!may_write_episodes(who)) return forbidden(who, "record events");
   auto p = Params::parse(req, {});

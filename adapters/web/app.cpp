@@ -1,5 +1,7 @@
 // The routes of `zorgpad serve`, without an HTTP library (see web.hpp).
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <fstream>
@@ -20,6 +22,15 @@ namespace {
 
 using nlohmann::json;
 using namespace http;
+
+// The request this thread serves, for its audit rows: the queue and the
+// practice it works on (set once the practice is resolved).
+struct AuditContext {
+  AuditQueue* queue = nullptr;
+  std::string practice;
+};
+thread_local AuditContext* t_audit = nullptr;
+
 
 constexpr int64_t kDefaultEpisodePage = 50;
 constexpr int64_t kDefaultTaskPage = 100;
@@ -417,6 +428,32 @@ HttpResponse get_letters(Store& store, const Principal& who, const HttpRequest& 
 
 }  // namespace
 
+namespace http {
+
+std::optional<HttpResponse> audit_or_fail(Store& store, const std::string& action, std::vector<std::string> episodes,
+                                          const std::string& outcome) {
+  Status s = Status::Ok();
+  if (t_audit && t_audit->queue && store.actor()) {
+    const Actor& a = *store.actor();
+    AuditRow row;
+    row.at = (a.audit_clock ? *a.audit_clock : store.clock()).unix_seconds();
+    row.practice = t_audit->practice;
+    row.user = a.user;
+    row.role = a.role;
+    row.action = action;
+    row.episodes = std::move(episodes);
+    row.address = a.address;
+    row.outcome = outcome;
+    s = t_audit->queue->append(std::move(row));
+  } else {
+    s = store.audit(action, std::move(episodes), outcome);
+  }
+  if (!s) return error(500, "the access cannot be written to the audit log: " + s.message());
+  return std::nullopt;
+}
+
+}  // namespace http
+
 std::string web_dir() {
   const char* env = std::getenv("ZORGPAD_SHARE_DIR");
   std::string base = env && *env ? env : ZORGPAD_SHARE_DIR;
@@ -478,6 +515,65 @@ std::string generate_token() {
     for (int j = 0; j < 8; ++j, v >>= 4) t += hex[v & 15];
   }
   return t;
+}
+
+struct AuditQueue::Item {
+  AuditRow row;
+  std::optional<Status> done;
+};
+
+AuditQueue::AuditQueue(Opener open) : open_(std::move(open)), thread_([this] { run(); }) {}
+
+AuditQueue::~AuditQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+Status AuditQueue::append(AuditRow row) {
+  Item item{std::move(row), std::nullopt};
+  std::unique_lock lock(mu_);
+  if (stopping_) return Status::Fail("the server is stopping", ErrorKind::store);
+  items_.push_back(&item);
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return item.done.has_value(); });
+  return *item.done;
+}
+
+void AuditQueue::run() {
+  // Signals are for serve's own waiter thread (SIGINT, SIGTERM stop it cleanly).
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  std::unique_ptr<Store> store;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    if (items_.empty()) return;  // stopping, nothing left
+    std::deque<Item*> batch;
+    batch.swap(items_);
+    lock.unlock();
+    if (!store) store = open_();
+    // One transaction per practice among the rows taken (PostgreSQL: each
+    // practice's rows under its own row-level security).
+    std::map<std::string, std::vector<Item*>> by_practice;
+    for (Item* it : batch) by_practice[it->row.practice].push_back(it);
+    std::vector<std::pair<Item*, Status>> results;
+    for (auto& [practice, items] : by_practice) {
+      Status s = store ? Status::Ok() : Status::Fail("the database cannot be opened", ErrorKind::store);
+      if (s && !practice.empty()) s = store->use_practice(practice);
+      std::vector<AuditRow> rows;
+      for (Item* it : items) rows.push_back(it->row);
+      if (s) s = store->append_audits(rows);
+      for (Item* it : items) results.emplace_back(it, s);
+    }
+    lock.lock();
+    for (auto& [it, s] : results) it->done = s;
+    cv_.notify_all();
+  }
 }
 
 int64_t BadTokens::wait_seconds(const std::string& address) {
@@ -639,11 +735,14 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
       } else {
         static const SystemClock wall;  // the audit log's time is the real one, whatever --today says
         store->set_actor(Actor{p.user, access::role_name(p.role), p.address, &wall});
+        AuditContext audit{audit_queue_, policy_.multi_practice ? policy_.practice : std::string()};
+        t_audit = &audit;
         try {
           r = route(req, *store, p);
         } catch (const std::exception& e) {
           r = error(500, std::string("internal error: ") + e.what());
         }
+        t_audit = nullptr;
         store->set_actor(std::nullopt);
       }
       // A page opened with ?token=… keeps the token in a cookie for the reads that follow.
@@ -720,6 +819,7 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
   if (policy_.multi_practice) {
     if (practice.empty()) return error(400, "practice: name the practice with ?practice=CODE");
     if (Status s = store.use_practice(practice); !s) return error(400, s.message());
+    if (t_audit) t_audit->practice = practice;
   }
 
   if (req.path == "/healthz") {

@@ -793,7 +793,17 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
                      "with the token printed below, as the user {} (a practice admin); every access is audited under that name",
                      policy.local_user);
   }
-  const WebApp app(clock, policy, std::move(*assets), o.logger);
+  WebApp app(clock, policy, std::move(*assets), o.logger);
+  // The audit rows of reads, group-committed by a thread with a store of its own.
+  AuditQueue audit([&]() -> std::unique_ptr<Store> {
+    auto r = open_store(o.db, o.practice, clock, store_opts);
+    if (!r) {
+      if (o.logger) o.logger->error("serve: the audit writer cannot open the database: {}", r.error().message);
+      return nullptr;
+    }
+    return std::move(r.value());
+  });
+  app.set_audit_queue(&audit);
   const uint64_t run = ++g_runs;
   raise_file_limit(size_t(o.max_connections), o.logger);
 

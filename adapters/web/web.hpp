@@ -55,7 +55,10 @@
 #include <variant>
 #include <vector>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 #include <spdlog/logger.h>
 
@@ -114,6 +117,32 @@ namespace http {
 struct Principal;
 }
 
+// The audit rows of reads (and of refused writes), committed in groups: a
+// request hands its row over and waits until the transaction that holds it
+// has committed, so no answer leaves before its record; one transaction
+// carries the rows of every request that came while the previous one
+// committed. A write command's own row stays in the command's transaction.
+class AuditQueue {
+ public:
+  using Opener = std::function<std::unique_ptr<Store>()>;
+  explicit AuditQueue(Opener open);
+  ~AuditQueue();
+  AuditQueue(const AuditQueue&) = delete;
+  AuditQueue& operator=(const AuditQueue&) = delete;
+  // Blocks until the row is committed (or its transaction failed).
+  Status append(AuditRow row);
+
+ private:
+  struct Item;
+  void run();
+  Opener open_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item*> items_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 // Bad tokens per client address, for the slow-down (thread-safe).
 class BadTokens {
  public:
@@ -136,6 +165,8 @@ class WebApp {
   using StoreFn = std::function<Store*()>;  // the calling thread's store; null when it cannot be opened
 
   WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shared_ptr<spdlog::logger> logger = nullptr);
+  // Audit rows of reads through this queue (serve); without one, each its own transaction.
+  void set_audit_queue(AuditQueue* queue) { audit_queue_ = queue; }
   HttpResponse handle(const HttpRequest& req, const StoreFn& store) const;
 
  private:
@@ -151,6 +182,7 @@ class WebApp {
   Assets assets_;
   std::shared_ptr<spdlog::logger> log_;
   mutable BadTokens bad_tokens_;
+  AuditQueue* audit_queue_ = nullptr;
 };
 
 struct ServeOptions {
