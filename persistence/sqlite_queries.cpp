@@ -81,6 +81,18 @@ Expected<int64_t> SqliteRepository::log_length(const std::string& id) {
   });
 }
 
+// Every change of a projection comes with a log entry (a command) or a tick
+// row (timers fired): the largest rowid of each is the version. Two index
+// lookups.
+Expected<std::optional<std::string>> SqliteRepository::content_version() {
+  return guarded<std::optional<std::string>>([&]() -> Expected<std::optional<std::string>> {
+    SQLite::Transaction tx(db_);
+    const int64_t events = db_.execAndGet("SELECT COALESCE(max(rowid), 0) FROM events").getInt64();
+    const int64_t ticks = db_.execAndGet("SELECT COALESCE(max(id), 0) FROM ticks").getInt64();
+    return std::optional<std::string>("e" + std::to_string(events) + ".t" + std::to_string(ticks));
+  });
+}
+
 Expected<int64_t> SqliteRepository::due_count(Date now) {
   return guarded<int64_t>([&]() -> Expected<int64_t> {
     SQLite::Statement q(db_, "SELECT count(*) FROM episodes WHERE next_due <= ?");

@@ -75,6 +75,7 @@ class SqliteRepository final : public Repository {
   Expected<RebuildReport> rebuild(const LogReplayFactory& replay) override;
   Expected<std::vector<LogEntry>> log(const std::string& episode) override;
   Expected<int64_t> due_count(Date now) override;
+  Expected<std::optional<std::string>> content_version() override;
 
   Expected<int64_t> add_user(const UserRow& user) override;
   Expected<std::optional<UserRow>> user(int64_t id) override;

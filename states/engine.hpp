@@ -110,6 +110,7 @@ class Engine {
   bool batched_ticks() const { return repo_->batched_ticks(); }
   Expected<std::vector<LogEntry>> raw_log(const std::string& episode) { return repo_->log(episode); }
   Expected<int64_t> due_count(Date now) { return repo_->due_count(now); }
+  Expected<std::optional<std::string>> content_version() { return repo_->content_version(); }
   // Marks a task done, dated like an event: the clock's today, or the
   // episode's latest event or timer if later; timers due by then fire first.
   Expected<TaskRow> complete_task(int64_t task_id);

@@ -254,6 +254,11 @@ class Repository {
   // The episodes with a timer due on or before `now` (its own snapshot),
   // those other transactions hold included.
   virtual Expected<int64_t> due_count(Date now) = 0;
+  // A text that changes whenever the episodes' projections may have changed
+  // (an entry appended to any log, a tick): a cache of a derived answer (the
+  // overview) is good while it stays the same. None: the backend cannot say
+  // cheaply, and nothing is cached.
+  virtual Expected<std::optional<std::string>> content_version() { return std::optional<std::string>(); }
   // The episode's log as written (entries in order, with their event ids).
   virtual Expected<std::vector<LogEntry>> log(const std::string& episode) = 0;
   // Inside write(): the episode (held) was advanced to `at` after log entry

@@ -135,20 +135,21 @@ std::vector<std::string> segments(const std::string& path) {
 
 // ---- handlers ----------------------------------------------------------------------
 
-HttpResponse get_overview(Store& store, Date today, const HttpRequest& req) {
+// The overview's body and the episodes it names (for the audit row).
+Expected<std::pair<std::string, std::vector<std::string>>> build_overview_body(Store& store, Date today, const HttpRequest& req) {
   auto p = Params::parse(req, {"state", "phase", "profile", "gp", "therapist", "search", "limit"});
-  if (!p) return error(400, p.message());
+  if (!p) return p.error();
   auto f = filter_of(*p);
-  if (!f) return error(400, f.message());
+  if (!f) return f.error();
   OverviewOptions o;
   o.filter = *f;
   if (p->has("limit")) {
     auto v = parse_int(p->get("limit"));
-    if (!v || *v < 1 || *v > kOverviewMaxLimit) return error(400, "limit: must be 1-" + std::to_string(kOverviewMaxLimit));
+    if (!v || *v < 1 || *v > kOverviewMaxLimit) return bad_input("limit: must be 1-" + std::to_string(kOverviewMaxLimit));
     o.limit = *v;
   }
   auto r = build_overview(store, today, o);
-  if (!r) return store_error(r.error());
+  if (!r) return r.error().kind == ErrorKind::store ? r.error() : bad_input(r.error().message);
   const Overview& ov = r.value();
   std::set<std::string> shown;  // every episode the overview names
   for (const auto* list : {&ov.urgent, &ov.overdue, &ov.due_this_week})
@@ -156,8 +157,7 @@ HttpResponse get_overview(Store& store, Date today, const HttpRequest& req) {
   for (const auto& w : ov.waiting_on_gp.items) shown.insert(w.episode.id);
   for (const auto& x : ov.referred_this_month.items) shown.insert(x.episode.id);
   for (const auto& x : ov.inactive.items) shown.insert(x.episode.id);
-  if (auto failed = audit_or_fail(store, "overview.read", {shown.begin(), shown.end()})) return *failed;
-  return json_response(200, overview_json(ov));
+  return std::make_pair(dump(overview_json(ov)) + "\n", std::vector<std::string>(shown.begin(), shown.end()));
 }
 
 HttpResponse get_episodes(Store& store, const HttpRequest& req) {
@@ -759,6 +759,40 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
   return r;
 }
 
+// The overview at a million episodes reads every open task (seconds); the
+// same question asked again before anything changed gets the same answer
+// from memory. Each answer is audited all the same.
+HttpResponse WebApp::overview(Store& store, Date today, const std::string& practice, const HttpRequest& req) const {
+  std::string key = practice + "|" + today.iso();
+  std::vector<std::pair<std::string, std::string>> query;
+  for (const auto& kv : req.query)
+    if (kv.first != "token" && kv.first != "practice") query.push_back(kv);
+  std::sort(query.begin(), query.end());
+  for (const auto& [k, v] : query) key += "|" + k + "=" + v;
+  auto version = store.content_version();
+  if (!version) return store_error(version.error());
+  std::optional<CachedOverview> hit;
+  if (*version) {
+    std::lock_guard lock(overview_mu_);
+    if (auto it = overviews_.find(key); it != overviews_.end() && it->second.version == **version) hit = it->second;
+  }
+  if (!hit) {
+    auto built = build_overview_body(store, today, req);
+    if (!built) return store_error(built.error());
+    hit = CachedOverview{version->value_or(""), std::move(built->first), std::move(built->second)};
+    if (*version) {
+      std::lock_guard lock(overview_mu_);
+      if (overviews_.size() >= 256) overviews_.clear();  // many filters: start over rather than grow
+      overviews_[key] = *hit;
+    }
+  }
+  if (auto failed = audit_or_fail(store, "overview.read", hit->shown)) return *failed;
+  HttpResponse r;
+  r.body = std::move(hit->body);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal& who) const {
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
@@ -837,7 +871,7 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
     if (seg[1] == "overview" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
       if (!may_read_episodes(who)) return forbidden(who, "read the overview");
-      return get_overview(store, today, req);
+      return overview(store, today, practice, req);
     }
     if (seg[1] == "diagram" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");

@@ -183,6 +183,15 @@ class WebApp {
   std::shared_ptr<spdlog::logger> log_;
   mutable BadTokens bad_tokens_;
   AuditQueue* audit_queue_ = nullptr;
+  // Overviews by practice, date and query, good while the store's
+  // content_version() stays the same (SQLite; docs/serve.md).
+  struct CachedOverview {
+    std::string version, body;
+    std::vector<std::string> shown;  // the episodes it names, for the audit row
+  };
+  mutable std::mutex overview_mu_;
+  mutable std::map<std::string, CachedOverview> overviews_;
+  HttpResponse overview(Store& store, Date today, const std::string& practice, const HttpRequest& req) const;
 };
 
 struct ServeOptions {
