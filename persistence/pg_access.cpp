@@ -72,10 +72,8 @@ namespace {
 // One statement per row: the row and its episodes.
 void insert_audit(pqxx::transaction_base& tx, const std::string& practice, const AuditRow& row) {
   tx.exec_params(
-      "WITH a AS (INSERT INTO zorgpad.audit(practice, at, \"user\", role, action, address, outcome) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) "
-      "INSERT INTO zorgpad.audit_episodes(practice, episode, audit) "
-      "SELECT DISTINCT $1, e, a.id FROM a, json_array_elements_text($8::json) AS e",
+      "INSERT INTO zorgpad.audit(practice, at, \"user\", role, action, address, outcome, episodes) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
       practice, row.at, row.user, row.role, row.action, row.address, row.outcome, nlohmann::json(row.episodes).dump());
 }
 
@@ -111,12 +109,9 @@ Expected<std::vector<AuditRow>> PgRepository::audit(const AuditQuery& query) {
     begin_practice(tx);
     // Optional filters as parameters that may be null: one statement for every combination.
     auto r = tx.exec_params(
-        "SELECT a.id, a.at, a.practice, a.\"user\", a.role, a.action, a.address, a.outcome, "
-        "(SELECT COALESCE(json_agg(x.episode ORDER BY x.episode), '[]') FROM zorgpad.audit_episodes x "
-        " WHERE x.practice = a.practice AND x.audit = a.id) "
+        "SELECT a.id, a.at, a.practice, a.\"user\", a.role, a.action, a.address, a.outcome, a.episodes::text "
         "FROM zorgpad.audit a WHERE a.practice = $1 "
-        "AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM zorgpad.audit_episodes x WHERE x.practice = a.practice "
-        "     AND x.episode = $2 AND x.audit = a.id)) "
+        "AND ($2::text IS NULL OR a.episodes ? $2) "
         "AND ($3::text IS NULL OR a.\"user\" = $3) AND ($4::bigint IS NULL OR a.at >= $4) "
         "ORDER BY a.id DESC LIMIT $5",
         practice_, query.episode, query.user, query.since, query.limit);

@@ -121,7 +121,8 @@ END $$;
 // Version 2: the network service. `users` is of the database, not of a
 // practice (a request is authenticated before its practice is known): no
 // row-level security; the token's SHA-256 only. The audit log (NEN 7513) is
-// per practice under the same policy as the rest, and append-only: the
+// per practice under the same policy as the rest, names the episodes of each
+// access inline (jsonb: one append per access), and is append-only: the
 // application role may only INSERT and SELECT, and triggers refuse UPDATE,
 // DELETE and TRUNCATE to everyone, the owner included.
 constexpr const char* kV2 = R"sql(
@@ -144,15 +145,10 @@ CREATE TABLE zorgpad.audit(
   action   text NOT NULL,
   address  text NOT NULL,
   outcome  text NOT NULL,
+  episodes jsonb NOT NULL DEFAULT '[]',
   PRIMARY KEY (practice, id)
 );
-CREATE INDEX audit_user ON zorgpad.audit(practice, "user", id);
-CREATE TABLE zorgpad.audit_episodes(
-  practice text COLLATE "C" NOT NULL,
-  episode  text COLLATE "C" NOT NULL,
-  audit    bigint NOT NULL,
-  PRIMARY KEY (practice, episode, audit)
-);
+CREATE INDEX audit_at ON zorgpad.audit(practice, at);
 CREATE FUNCTION zorgpad.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'the audit log is append-only';
@@ -161,14 +157,10 @@ CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON zorgpad.audit
   FOR EACH ROW EXECUTE FUNCTION zorgpad.append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON zorgpad.audit
   FOR EACH STATEMENT EXECUTE FUNCTION zorgpad.append_only();
-CREATE TRIGGER audit_episodes_append_only BEFORE UPDATE OR DELETE ON zorgpad.audit_episodes
-  FOR EACH ROW EXECUTE FUNCTION zorgpad.append_only();
-CREATE TRIGGER audit_episodes_no_truncate BEFORE TRUNCATE ON zorgpad.audit_episodes
-  FOR EACH STATEMENT EXECUTE FUNCTION zorgpad.append_only();
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['audit', 'audit_episodes'] LOOP
+  FOREACH t IN ARRAY ARRAY['audit'] LOOP
     EXECUTE format('ALTER TABLE zorgpad.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format('ALTER TABLE zorgpad.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE format('CREATE POLICY practice_only ON zorgpad.%I USING (practice = current_setting(''zorgpad.practice'', true)) '
@@ -194,7 +186,7 @@ std::string grants_sql(const std::string& quoted_role) {
          "GRANT SELECT, INSERT ON zorgpad.users TO " + quoted_role + ";\n" +
          "GRANT UPDATE (revoked_at) ON zorgpad.users TO " + quoted_role + ";\n" +
          "GRANT USAGE ON SEQUENCE zorgpad.users_id_seq, zorgpad.audit_id_seq TO " + quoted_role + ";\n" +
-         "GRANT SELECT, INSERT ON zorgpad.audit, zorgpad.audit_episodes TO " + quoted_role + ";\n";
+         "GRANT SELECT, INSERT ON zorgpad.audit TO " + quoted_role + ";\n";
 }
 
 }  // namespace zorgpad::pg

@@ -1,6 +1,8 @@
 // SQLite repository: users and the audit log (schema version 7). SQL only.
 #include "persistence/sqlite_repository.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <mutex>
 
 namespace zorgpad::sqlite {
@@ -86,7 +88,8 @@ Status SqliteRepository::append_audit(const AuditRow& row) {
 }
 
 void SqliteRepository::insert_audit(const AuditRow& row) {
-  auto& q = stmt(audit_q_, "INSERT INTO audit(at, practice, user, role, action, address, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  auto& q = stmt(audit_q_,
+                 "INSERT INTO audit(at, practice, user, role, action, address, outcome, episodes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   q.bind(1, row.at);
   q.bind(2, row.practice);
   q.bind(3, row.user);
@@ -94,16 +97,9 @@ void SqliteRepository::insert_audit(const AuditRow& row) {
   q.bind(5, row.action);
   q.bind(6, row.address);
   q.bind(7, row.outcome);
+  q.bind(8, nlohmann::json(row.episodes).dump());
   q.exec();
   q.reset();
-  const int64_t id = db_.getLastInsertRowid();
-  auto& e = stmt(audit_episode_q_, "INSERT OR IGNORE INTO audit_episodes(episode, audit) VALUES (?, ?)");
-  for (const auto& ep : row.episodes) {
-    e.bind(1, ep);
-    e.bind(2, id);
-    e.exec();
-    e.reset();
-  }
 }
 
 Status SqliteRepository::append_audits(const std::vector<AuditRow>& rows) {
@@ -131,16 +127,20 @@ Status SqliteRepository::append_audits(const std::vector<AuditRow>& rows) {
 
 Expected<std::vector<AuditRow>> SqliteRepository::audit(const AuditQuery& query) {
   return guarded<std::vector<AuditRow>>([&]() -> Expected<std::vector<AuditRow>> {
-    std::string sql = "SELECT a.id, a.at, a.practice, a.user, a.role, a.action, a.address, a.outcome FROM audit a";
+    std::string sql = "SELECT id, at, practice, user, role, action, address, outcome, episodes FROM audit a";
     std::vector<std::string> where;
-    if (query.episode) sql += " JOIN audit_episodes x ON x.audit = a.id AND x.episode = :episode";
+    // The quoted id found in the array text, then confirmed element by element.
+    if (query.episode)
+      where.push_back("instr(a.episodes, :quoted) > 0 AND EXISTS (SELECT 1 FROM json_each(a.episodes) WHERE value = :episode)");
     if (query.user) where.push_back("a.user = :user");
     if (query.since) where.push_back("a.at >= :since");
     for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
     sql += " ORDER BY a.id DESC LIMIT :limit";
-    SQLite::Transaction tx(db_);  // the rows and their episodes from one snapshot
     SQLite::Statement q(db_, sql);
-    if (query.episode) q.bind(":episode", *query.episode);
+    if (query.episode) {
+      q.bind(":quoted", nlohmann::json(*query.episode).dump());
+      q.bind(":episode", *query.episode);
+    }
     if (query.user) q.bind(":user", *query.user);
     if (query.since) q.bind(":since", *query.since);
     q.bind(":limit", query.limit);
@@ -155,13 +155,11 @@ Expected<std::vector<AuditRow>> SqliteRepository::audit(const AuditQuery& query)
       r.action = q.getColumn(5).getString();
       r.address = q.getColumn(6).getString();
       r.outcome = q.getColumn(7).getString();
+      auto eps = nlohmann::json::parse(q.getColumn(8).getString(), nullptr, false);
+      if (eps.is_array())
+        for (const auto& e : eps)
+          if (e.is_string()) r.episodes.push_back(e.get<std::string>());
       out.push_back(std::move(r));
-    }
-    SQLite::Statement e(db_, "SELECT episode FROM audit_episodes WHERE audit = ? ORDER BY episode");
-    for (auto& r : out) {
-      e.bind(1, r.id);
-      while (e.executeStep()) r.episodes.push_back(e.getColumn(0).getString());
-      e.reset();
     }
     return out;
   });

@@ -113,7 +113,7 @@ class SqliteRepository final : public Repository {
   bool in_write_ = false;
   std::unique_ptr<SQLite::Statement> due_q_, exists_q_, load_q_, event_id_q_, insert_event_q_, insert_episode_q_,
       update_episode_q_, update_activity_q_, upsert_task_q_, count_q_,
-      user_q_, audit_q_, audit_episode_q_;
+      user_q_, audit_q_;
 };
 
 template <typename T, typename Fn>

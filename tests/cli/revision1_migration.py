@@ -70,7 +70,7 @@ def dump(db):
     con = sqlite3.connect(db)
     try:
         return "\n".join(line for line in con.iterdump()
-                         if not line.startswith(('INSERT INTO "audit"', 'INSERT INTO "audit_episodes"')))
+                         if not line.startswith('INSERT INTO "audit"'))
     finally:
         con.close()
 
