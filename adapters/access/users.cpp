@@ -74,6 +74,13 @@ std::string sha256_hex(std::string_view text) {
 
 bool is_user_token(std::string_view token) { return token.substr(0, kPrefix.size()) == kPrefix; }
 
+nlohmann::json user_json(const UserRow& u) {
+  nlohmann::json j = {{"id", u.id}, {"name", u.name}, {"role", u.role}, {"practice", u.practice}, {"created_at", u.created_at}};
+  if (!u.gp.empty()) j["gp"] = u.gp;
+  j["revoked_at"] = u.revoked_at ? nlohmann::json(*u.revoked_at) : nlohmann::json(nullptr);
+  return j;
+}
+
 std::string audit_name(const UserRow& user) { return "user:" + user.name + "#" + std::to_string(user.id); }
 
 Expected<Added> add_user(Store& store, const NewUser& u) {

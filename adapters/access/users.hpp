@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "pathway/expected.hpp"
 #include "persistence/store.hpp"
 
@@ -50,6 +52,10 @@ Expected<std::optional<UserRow>> authenticate(Store& store, std::string_view tok
 bool is_user_token(std::string_view token);
 // "user:NAME#ID": how the audit log names a user.
 std::string audit_name(const UserRow& user);
+
+// {"id", "name", "role", "practice", ["gp",] "created_at", "revoked_at"}:
+// a user as `user list --json` and GET /api/users show it (never the hash).
+nlohmann::json user_json(const UserRow& user);
 
 // SHA-256 of `text`, 64 lower-case hex digits.
 std::string sha256_hex(std::string_view text);

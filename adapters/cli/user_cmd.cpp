@@ -7,17 +7,6 @@
 
 namespace zorgpad::cli {
 
-namespace {
-
-nlohmann::json user_json(const UserRow& u) {
-  nlohmann::json j = {{"id", u.id}, {"name", u.name}, {"role", u.role}, {"practice", u.practice}, {"created_at", u.created_at}};
-  if (!u.gp.empty()) j["gp"] = u.gp;
-  j["revoked_at"] = u.revoked_at ? nlohmann::json(*u.revoked_at) : nlohmann::json(nullptr);
-  return j;
-}
-
-}  // namespace
-
 void setup_user(CLI::App& app, Context& ctx) {
   auto* user = app.add_subcommand("user", "Users of `zorgpad serve`: add (prints the token once), list, revoke");
   user->require_subcommand(1);
@@ -56,7 +45,7 @@ void setup_user(CLI::App& app, Context& ctx) {
     if (!rows) return ctx.fail(rows.error());
     for (const auto& u : *rows) {
       if (l->json) {
-        std::cout << user_json(u).dump() << "\n";
+        std::cout << access::user_json(u).dump() << "\n";
         continue;
       }
       std::cout << u.id << "\t" << u.name << "\t" << u.role << "\t" << (u.practice.empty() ? "-" : u.practice) << "\t"

@@ -100,12 +100,6 @@ HttpResponse refused(Store& store, const std::string& action, std::vector<std::s
   return answer;
 }
 
-json user_json(const UserRow& u) {
-  json j = {{"id", u.id}, {"name", u.name}, {"role", u.role}, {"practice", u.practice}, {"created_at", u.created_at}};
-  if (!u.gp.empty()) j["gp"] = u.gp;
-  j["revoked_at"] = u.revoked_at ? json(*u.revoked_at) : json(nullptr);
-  return j;
-}
 
 }  // namespace
 
@@ -216,7 +210,7 @@ HttpResponse get_users(Store& store, const Principal& who, const HttpRequest& re
   auto rows = store.users(who.practice.empty() ? std::nullopt : std::optional<std::string>(who.practice));
   if (!rows) return store_error(rows.error());
   json out = json::array();
-  for (const auto& u : *rows) out.push_back(user_json(u));
+  for (const auto& u : *rows) out.push_back(access::user_json(u));
   return json_response(200, {{"users", out}});
 }
 
@@ -241,7 +235,7 @@ HttpResponse post_user(Store& store, const Principal& who, const HttpRequest& re
     return error(403, "a practice admin adds users of their own practice only");
   auto added = access::add_user(store, u);
   if (!added) return error(added.kind() == ErrorKind::store ? 500 : 400, added.error().message);
-  json out = user_json(added->user);
+  json out = access::user_json(added->user);
   return json_response(201, {{"user", out}, {"token", added->token}});
 }
 
@@ -258,7 +252,7 @@ HttpResponse post_user_revoke(Store& store, const Principal& who, const std::str
   if (!r) return store_error(r.error());
   auto now = store.user(*id);
   if (!now || !*now) return error(500, "the user vanished");
-  return json_response(200, {{"user", user_json(**now)}, {"revoked", *r}});
+  return json_response(200, {{"user", access::user_json(**now)}, {"revoked", *r}});
 }
 
 }  // namespace zorgpad::web::http
