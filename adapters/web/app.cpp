@@ -111,6 +111,11 @@ std::string cookie_token(const HttpRequest& req) {
   return {};
 }
 
+// The cookie that keeps a token given with ?token= for the reads that follow.
+std::string token_cookie(const std::string& token, bool secure) {
+  return std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
+}
+
 std::string query_token(const HttpRequest& req) {
   for (const auto& [k, v] : req.query)
     if (k == "token") return v;
@@ -717,8 +722,7 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
       if (req.path == "/" && !qt.empty() && access::is_user_token(qt)) {
         auto auth = authenticate(req, store_fn, client_address(req));
         if (auto* p = std::get_if<Principal>(&auth); p && !p->local)
-          r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + qt + "; Path=/; HttpOnly; SameSite=Strict" +
-                                                   (policy_.behind_proxy ? "; Secure" : ""));
+          r.headers.emplace_back("Set-Cookie", token_cookie(qt, policy_.behind_proxy));
       }
     }
   } else {
@@ -748,8 +752,7 @@ HttpResponse WebApp::handle(const HttpRequest& req, const StoreFn& store_fn) con
       // A page opened with ?token=… keeps the token in a cookie for the reads that follow.
       const std::string qt = query_token(req);
       if (r.status < 400 && !qt.empty() && !p.local)
-        r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + qt + "; Path=/; HttpOnly; SameSite=Strict" +
-                                                 (policy_.behind_proxy ? "; Secure" : ""));
+        r.headers.emplace_back("Set-Cookie", token_cookie(qt, policy_.behind_proxy));
     }
   }
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
