@@ -95,6 +95,11 @@ Status SqliteRepository::rewrite_bodies() {
 
 SQLite::Statement& SqliteRepository::stmt(std::unique_ptr<SQLite::Statement>& s, const char* sql) {
   if (!s) s = std::make_unique<SQLite::Statement>(db_, sql);
+  // A kept statement whose step threw (a read error, a full disk) is left
+  // running, and its next bind would be refused as misuse: every command
+  // after a failed one would fail too (found by the fault injection test).
+  // Reset on every hand-out; on a statement already reset it costs nothing.
+  s->tryReset();
   return *s;
 }
 
