@@ -1,5 +1,7 @@
 #include "states/machine.hpp"
 
+#include "states/episode_ops.hpp"
+
 namespace zorgpad {
 namespace {
 
@@ -104,9 +106,7 @@ Status complete_task(Episode& ep, int task_seq, Date at) {
   Task& t = ep.tasks[size_t(task_seq - 1)];
   if (t.status != TaskStatus::open)
     return Status::Fail("task is already " + std::string(kTaskStatuses.name(t.status)));
-  t.status = TaskStatus::done;
-  t.closed = at;
-  drop_checkpoint_timer(ep, task_seq);
+  ops::finish_task(ep, t, TaskStatus::done, at);  // its checkpoint timer goes with it
   return Status::Ok();
 }
 

@@ -31,8 +31,6 @@ Status check_context(const Episode& ep, const Event& ev) { return pathway_revisi
 
 void on_terminal_entry(Episode& ep, Date at) { pathway_revision(ep.revision).on_terminal_entry(ep, at); }
 
-void drop_checkpoint_timer(Episode& ep, int task_seq) { ops::drop_checkpoint_timer(ep, task_seq); }
-
 std::string describe(StateSet s) {
   std::string out;
   for (size_t i = 0; i < kStates.size(); ++i)

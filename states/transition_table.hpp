@@ -73,9 +73,6 @@ std::span<const Row> transition_table(int revision = kCurrentRevision);
 Status check_context(const Episode& ep, const Event& ev);
 void on_terminal_entry(Episode& ep, Date at);
 
-// Removes the checkpoint timer of a reevaluation task that is done or cancelled.
-void drop_checkpoint_timer(Episode& ep, int task_seq);
-
 // Each revision's parts (transition_table_r1.cpp, transition_table.cpp).
 namespace r1 {
 std::span<const Row> table();
