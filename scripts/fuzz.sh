@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ with clang (AddressSanitizer and
 # UndefinedBehaviorSanitizer on, every library instrumented for coverage) and
-# runs each for SECONDS (default 60), seeded from the replay scenarios and the
+# runs them side by side for SECONDS each (default 60), seeded from the replay scenarios and the
 # golden files. A finding stops the run with exit status 1 and leaves the
 # input in fuzz/crashes/. Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -12,7 +12,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_event fuzz_body fuzz_commands)
 
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DZORGPAD_SANITIZE=ON -DZORGPAD_FUZZ=ON -DZORGPAD_BUILD_TESTS=OFF -DZORGPAD_BUILD_BENCH=OFF >/dev/null
+  -DZORGPAD_SANITIZE=ON -DZORGPAD_FUZZ=ON -DZORGPAD_BUILD_TESTS=OFF -DZORGPAD_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
 # Seeds: every event of the scenarios, each scenario episode as import
@@ -48,17 +48,27 @@ PY
 
 mkdir -p fuzz/crashes
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-status=0
+# The targets run at the same time, each on one core for SECONDS.
+pids=()
 for t in "${targets[@]}"; do
   echo "fuzz.sh: $t for ${seconds}s" >&2
   mkdir -p "build-fuzz/work/$t"
-  if ! "build-fuzz/fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-      -artifact_prefix="fuzz/crashes/$t-" -print_final_stats=1 "build-fuzz/work/$t" "build-fuzz/corpus/$t" \
-      2> "build-fuzz/$t.log"; then
+  "build-fuzz/fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="fuzz/crashes/$t-" -print_final_stats=1 "build-fuzz/work/$t" "build-fuzz/corpus/$t" \
+    2> "build-fuzz/$t.log" &
+  pids+=($!)
+done
+status=0
+for i in "${!targets[@]}"; do
+  t="${targets[$i]}"
+  if ! wait "${pids[$i]}"; then
     echo "fuzz.sh: $t found a failure; the input is in fuzz/crashes/ and the log in build-fuzz/$t.log" >&2
     tail -40 "build-fuzz/$t.log" >&2
+    for f in fuzz/crashes/"$t"-*; do  # the input, for a CI log that is all there is
+      [ -f "$f" ] && echo "fuzz.sh: $f (base64): $(base64 -w0 "$f")" >&2
+    done
     status=1
   fi
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|cov:" "build-fuzz/$t.log" | tail -3 >&2 || true
+  echo "fuzz.sh: $t: $(grep -E '^#[0-9]+[[:space:]]+DONE' "build-fuzz/$t.log" | tail -1)" >&2
 done
 exit $status
