@@ -2,6 +2,7 @@
 // parse_event_text, its reader), which checks every field's type, code and range;
 // the state machine then only checks what depends on the episode (state, time order, context).
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +92,13 @@ Expected<Event> parse_event(const nlohmann::json& j);
 // The same for an event as JSON text (the log's body): what parse_event reads
 // after dumping the object. Text that is not a JSON object is an error too.
 Expected<Event> parse_event_text(std::string_view text);
+
+// A patient reference given beside an event (`open --patient`, an import
+// line's "patient"): the log keeps it in the `open` event, so it obeys that
+// field's rule (at most 100 characters, no control character) or rebuild
+// could not read the log back. The error names the field like parse_event's.
+inline constexpr std::size_t kMaxPatientReference = 100;
+Status check_patient_reference(std::string_view patient);
 
 // The event as a JSON object (what the log keeps, and what `show` prints):
 // the one writer of the format parse_event reads; parse_event(event_json(e))

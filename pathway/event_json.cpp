@@ -25,6 +25,18 @@ bool is_integer(Value v) { return v.type() == Type::INT64 || v.type() == Type::U
 
 // A value as nlohmann prints it (error texts only): the same text as before
 // events were read with simdjson, non-ASCII escaped, cut at 40 characters.
+// What is wrong with a string field's value, if anything: too long, or a
+// control character (line breaks and tabs are allowed in free text).
+std::optional<std::string> string_problem(const char* k, std::string_view s, size_t max_len, bool free_text) {
+  if (s.size() > max_len) return std::string("field '") + k + "': longer than " + std::to_string(max_len) + " characters";
+  for (unsigned char c : s)
+    if ((c < 0x20 || c == 0x7f) && !(free_text && (c == '\n' || c == '\r' || c == '\t'))) {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      return std::string("field '") + k + "': contains the control character U+00" + hex[c >> 4] + hex[c & 0xf];
+    }
+  return std::nullopt;
+}
+
 // Field names echoed in errors: 40 bytes at most, control characters shown
 // as \xNN (a field named "\nset" must not break the line; found by
 // fuzz/fuzz_event).
@@ -136,13 +148,10 @@ class Reader {
     if (!present(v, k, required)) return std::nullopt;
     if (!v->is_string()) { fail(std::string("field '") + k + "': expected a string"); return std::nullopt; }
     std::string_view s = v->get_string();
-    if (s.size() > max_len) { fail(std::string("field '") + k + "': longer than " + std::to_string(max_len) + " characters"); return std::nullopt; }
-    for (unsigned char c : s)
-      if ((c < 0x20 || c == 0x7f) && !(free_text && (c == '\n' || c == '\r' || c == '\t'))) {
-        static constexpr char hex[] = "0123456789ABCDEF";
-        fail(std::string("field '") + k + "': contains the control character U+00" + hex[c >> 4] + hex[c & 0xf]);
-        return std::nullopt;
-      }
+    if (auto problem = string_problem(k, s, max_len, free_text)) {
+      fail(*problem);
+      return std::nullopt;
+    }
     return std::string(s);
   }
   std::optional<bool> boolean(const char* k) {
@@ -289,7 +298,7 @@ Expected<Event> parse_object(simdjson::dom::object j) {
       e.previous_episode_end = r.date("previous_episode_end", false);
       if (auto s = r.string("gp", false)) e.gp = *s;
       if (auto s = r.string("therapist", false)) e.therapist = *s;
-      if (auto s = r.string("patient", false, 100)) e.patient = *s;
+      if (auto s = r.string("patient", false, kMaxPatientReference)) e.patient = *s;
       if (auto b = r.code("referred_by", kReferredBy, false)) { e.referred_by = *b; e.referred_by_given = true; }
       e.revision = r.integer("revision", kFirstRevision, kCurrentRevision, false);
       if (!r.failed() && e.onset > e.at) r.fail("field 'onset': " + e.onset.iso() + " is after the event date " + e.at.iso());
@@ -476,5 +485,10 @@ json event_json(const Event& e) {
 }
 
 std::string event_text(const Event& e) { return event_json(e).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Status check_patient_reference(std::string_view patient) {
+  if (auto problem = string_problem("patient", patient, kMaxPatientReference, false)) return Status::Fail(*problem);
+  return Status::Ok();
+}
 
 }  // namespace zorgpad

@@ -129,6 +129,10 @@ Expected<Recorded> Engine::open_in(const std::string& given_id, const std::strin
     episode = std::move(*next);
   }
   if (episode.size() > 100) return bad_input("episode id must be 1-100 characters");
+  // Users type ids and see them in lists, letters and errors: no control
+  // characters (an import took "a\nb"; noticed while fixing a fuzz finding).
+  for (unsigned char c : episode)
+    if (c < 0x20 || c == 0x7f) return bad_input("episode id " + clip(episode) + ": contains a control character");
   const std::string label = event_label(episode, 0, kTriggers.name(event.type));
   if (event.type != Trigger::open) return bad_input(label + ": an episode must start with an 'open' event");
   if (auto e = repo_->find_event(event.id); !e) return e.error();
@@ -141,10 +145,13 @@ Expected<Recorded> Engine::open_in(const std::string& given_id, const std::strin
     // the answer is the one a retry one after the other gets.
     if (auto again = repo_->find_event(event.id); !again) return again.error();
     else if (*again) return earlier(**again);
-    return bad_input(episode + ": the episode already exists");
+    return bad_input(clip(episode) + ": the episode already exists");
   }
   if (!event.patient.empty() && !given_patient.empty() && event.patient != given_patient)
     return bad_input(label + ": the event's 'patient' differs from the one given");
+  // Found by fuzz_commands: a longer reference was logged, and rebuild then
+  // refused the whole database.
+  if (Status st = check_patient_reference(given_patient); !st.ok()) return bad_input(label + ": " + st.message());
   Event logged = event;  // the log keeps the patient reference, so rebuild can recreate the projection
   if (!given_patient.empty()) logged.patient = given_patient;
   auto opened = open_episode(episode, logged.patient, event);
@@ -190,7 +197,7 @@ Status Engine::import_line(const json& j, ImportReport& rep) {
   if (!j.contains("event")) return bad_input("needs an 'event'");
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.key() != "episode" && it.key() != "patient" && it.key() != "event")
-      return bad_input("unknown field '" + it.key().substr(0, 40) + "'");
+      return bad_input("unknown field '" + clip(it.key(), 40) + "'");  // a key "pati\nt": one line (fuzz_commands)
   if (j.contains("patient") && !j["patient"].is_string()) return bad_input("'patient' must be a string");
   const std::string episode = j["episode"].get<std::string>();
   const json& body = j["event"];
@@ -306,7 +313,7 @@ Expected<std::vector<StoredEvent>> Engine::events(const std::string& episode) {
     e.seq = l.seq;
     e.type = l.type;
     e.at = l.at;
-    auto unreadable = [&] { return store_failure("episode " + episode + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
+    auto unreadable = [&] { return store_failure("episode " + clip(episode) + " event " + std::to_string(e.seq - 1) + ": unreadable"); };
     if (e.type == kTaskDoneEntry) {
       json j = json::parse(l.body, nullptr, false);
       if (!j.is_object() || !j.contains("task") || !j["task"].is_number_integer()) return unreadable();

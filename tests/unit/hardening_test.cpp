@@ -182,3 +182,53 @@ TEST_CASE("an error echoing an episode id with a line break is one line", "[hard
   CHECK(r.message().find('\n') == std::string::npos);
   CHECK_THAT(r.message(), Catch::Contains("ep\\x0A1"));
 }
+
+// Found by fuzz_commands (fuzz/regressions/fuzz_commands/patient-longer-than-100):
+// a patient reference given beside the event (`open --patient`, an import
+// line's "patient") was logged in the `open` event without the event field's
+// rule, and rebuild then refused the whole database.
+TEST_CASE("a patient reference given beside the event obeys the event field's rule", "[hardening][store]") {
+  TempDir dir;
+  ManualClock clock(day("2026-05-04"));
+  auto s = take(open_sqlite_store(dir.file("z.db"), clock));
+  const std::string longest(kMaxPatientReference, 'P'), longer(kMaxPatientReference + 1, 'P');
+
+  auto r = s->open("e1", longer, ev(open_json()));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.kind() == ErrorKind::bad_input);
+  CHECK_THAT(r.message(), Catch::Contains("field 'patient': longer than 100 characters"));
+  auto esc = s->open("e1", "P\x1b[31m", ev(open_json()));
+  REQUIRE_FALSE(esc.ok());
+  CHECK_THAT(esc.message(), Catch::Contains("control character U+001B"));
+
+  std::istringstream in(json{{"episode", "e2"}, {"patient", longer}, {"event", open_json()}}.dump() + "\n");
+  auto imported = s->import(in, 10);
+  REQUIRE_FALSE(imported.ok());
+  CHECK_THAT(imported.message(), Catch::Contains("field 'patient': longer than 100 characters"));
+  CHECK(take(s->episode_count()) == 0);
+
+  // At the limit it is taken, and the log reads back.
+  take(s->open("e3", longest, ev(open_json())));
+  CHECK(take(s->load("e3")).patient == longest);
+  CHECK(take(s->rebuild()).differences.empty());
+}
+
+// Found by fuzz_commands (fuzz/regressions/fuzz_commands/unknown-key-with-line-break):
+// an import line's unknown key was echoed with its line break.
+TEST_CASE("an import line's unknown key and a new episode id are echoed on one line; ids hold no control characters", "[hardening][store]") {
+  TempDir dir;
+  ManualClock clock(day("2026-05-04"));
+  auto s = take(open_sqlite_store(dir.file("z.db"), clock));
+  std::istringstream in(json{{"episode", "e1"}, {"pati\nt", "P1"}, {"event", open_json()}}.dump() + "\n");
+  auto r = s->import(in, 10);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.message().find('\n') == std::string::npos);
+  CHECK_THAT(r.message(), Catch::Contains("unknown field 'pati\\x0At'"));
+
+  std::istringstream id(json{{"episode", "a\nb"}, {"event", open_json()}}.dump() + "\n");
+  auto bad_id = s->import(id, 10);
+  REQUIRE_FALSE(bad_id.ok());
+  CHECK(bad_id.message().find('\n') == std::string::npos);
+  CHECK_THAT(bad_id.message(), Catch::Contains("contains a control character"));
+  CHECK(take(s->episode_count()) == 0);
+}
