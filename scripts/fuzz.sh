@@ -16,7 +16,8 @@ CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
 # Seeds: every event of the scenarios, each scenario episode as import
-# lines, every golden body.
+# lines, every golden body, and fuzz/regressions/TARGET: the inputs of
+# earlier findings, run again every time.
 /usr/bin/python3 - build-fuzz/corpus <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
@@ -53,8 +54,8 @@ pids=()
 for t in "${targets[@]}"; do
   echo "fuzz.sh: $t for ${seconds}s" >&2
   mkdir -p "build-fuzz/work/$t"
-  "build-fuzz/fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="fuzz/crashes/$t-" -print_final_stats=1 "build-fuzz/work/$t" "build-fuzz/corpus/$t" \
+  "build-fuzz/fuzz/$t" -max_total_time="$seconds" -max_len=16384 -timeout=30 -rss_limit_mb=2048 \
+    -artifact_prefix="fuzz/crashes/$t-" -print_final_stats=1 "build-fuzz/work/$t" "build-fuzz/corpus/$t" "fuzz/regressions/$t" \
     2> "build-fuzz/$t.log" &
   pids+=($!)
 done

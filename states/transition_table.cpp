@@ -391,8 +391,8 @@ constexpr StateSet kReevaluable = only(T) | only(R);
 constexpr Target to(State s) { return {false, s}; }
 constexpr Target kStay{true, State::intake};
 
-#define G_(f) #f + 2, f
-#define A_(f) #f + 2, f
+#define G_(f) &(#f)[2], f  // the name without its "g_"
+#define A_(f) &(#f)[2], f  // the name without its "a_"
 #define ALWAYS nullptr, nullptr
 
 // clang-format off
