@@ -450,7 +450,7 @@ def bad_files(tmp):
     damaged = os.path.join(tmp, "damaged.db")
     must(damaged, "init")
     for i in range(40):
-        must(damaged, "open", "--id", f"ep-{i}", "--patient", "P" * 200, "-",
+        must(damaged, "open", "--id", f"ep-{i}", "--patient", "P" * 100, "-",
              stdin=json.dumps(with_(OPEN, gp="G" * 200, therapist="T" * 200)))
     con = sqlite3.connect(damaged)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
