@@ -23,8 +23,6 @@ using Type = simdjson::dom::element_type;
 
 bool is_integer(Value v) { return v.type() == Type::INT64 || v.type() == Type::UINT64; }
 
-// A value as nlohmann prints it (error texts only): the same text as before
-// events were read with simdjson, non-ASCII escaped, cut at 40 characters.
 // What is wrong with a string field's value, if anything: too long, or a
 // control character (line breaks and tabs are allowed in free text).
 std::optional<std::string> string_problem(const char* k, std::string_view s, size_t max_len, bool free_text) {
@@ -41,6 +39,8 @@ std::optional<std::string> string_problem(const char* k, std::string_view s, siz
 // as \xNN (a field named "\nset" must not break the line; found by
 // fuzz/fuzz_event).
 std::string clip(std::string_view s) { return zorgpad::clip(s, 40); }
+// A value as nlohmann prints it (error texts only): the same text as before
+// events were read with simdjson, non-ASCII escaped, cut at 40 characters.
 std::string short_dump(Value v) {
   std::string text = simdjson::to_string(v);
   json j = json::parse(text, nullptr, false);
