@@ -20,13 +20,44 @@ namespace zorgpad::cli {
 namespace {
 
 struct LetterOptions {
-  std::string lang = "nl", format = "html";
+  std::string lang = "nl", format = "html", practice, patients;
 };
 
 void add_letter_options(CLI::App* cmd, LetterOptions& o) {
   cmd->add_option("--lang", o.lang, "nl (default) or en")->check(CLI::IsMember({"nl", "en"}));
-  cmd->add_option("--format", o.format, "html (a printable A4 letter, default) or text (for a mail or the GP system)")
-      ->check(CLI::IsMember({"html", "text"}));
+  cmd->add_option("--format", o.format,
+                  "html (a printable A4 letter, default), text (for a mail or the GP system) or pdf (A4 pages)")
+      ->check(CLI::IsMember({"html", "text", "pdf"}));
+  cmd->add_option("--practice-file", o.practice,
+                  "the practice file (TOML: letterhead, therapists, GP directory; default: $ZORGPAD_PRACTICE_FILE)");
+  cmd->add_option("--patients", o.patients,
+                  "the patients file (CSV or JSON: name, birth date, BSN by patient reference), read now and never stored");
+}
+
+// The practice and patients files, read before anything is written: a file
+// that is missing or malformed is bad input (exit 2).
+struct Sources {
+  std::optional<Practice> practice;
+  std::optional<Patients> patients;
+  LetterSources view() const { return {practice ? &*practice : nullptr, patients ? &*patients : nullptr}; }
+};
+std::optional<Sources> load_sources(Context& ctx, const LetterOptions& o) {
+  Sources s;
+  auto pr = load_practice_option(o.practice);
+  if (!pr) {
+    ctx.fail(pr.error());
+    return std::nullopt;
+  }
+  s.practice = std::move(pr).value();
+  if (!o.patients.empty()) {
+    auto pa = load_patients(o.patients);
+    if (!pa) {
+      ctx.fail(pa.error());
+      return std::nullopt;
+    }
+    s.patients = std::move(pa).value();
+  }
+  return s;
 }
 
 // The templates of the chosen language and format; a missing or broken file
@@ -41,11 +72,11 @@ std::optional<LetterTemplates> load_templates(Context& ctx, const LetterOptions&
   return std::move(t).value();
 }
 
-// The episode and its clinical events (the letter tells a measure recorded
-// once from one that stayed the same).
+// The episode's patient reference and its stored log: the letter replays the
+// log to its task's date (spec §12).
 struct LoadedEpisode {
-  Episode episode;
-  std::vector<Event> log;
+  std::string patient;
+  std::vector<StoredEvent> log;
 };
 std::optional<LoadedEpisode> load_episode(Context& ctx, Store& store, const std::string& id) {
   auto er = store.load(id);
@@ -58,7 +89,15 @@ std::optional<LoadedEpisode> load_episode(Context& ctx, Store& store, const std:
     ctx.fail(lr.error());
     return std::nullopt;
   }
-  return LoadedEpisode{std::move(er.value()), clinical_events(lr.value())};
+  return LoadedEpisode{er.value().patient, std::move(lr.value())};
+}
+
+// A letter that cannot be written: bad input (a practice or patients file
+// lacking an entry) is exit 2, anything else an installation or store fault.
+void letter_failed(Context& ctx, const Error& e) {
+  if (e.kind == ErrorKind::bad_input) return ctx.fail(e);
+  print_error(e.message);
+  ctx.status = kExitFailure;
 }
 
 std::string describe(const TaskRow& row) {
@@ -90,16 +129,14 @@ void setup_letter(CLI::App& app, Context& ctx) {
     if (!is_letter(row.task.kind))
       return ctx.fail_bad_input("task " + std::to_string(row.id) + " is a " + std::string(kTaskKinds.name(row.task.kind)) +
                                 " task, not a letter; letters exist for " + letter_kinds_list());
+    auto sources = load_sources(ctx, *o);
+    if (!sources) return;
     auto templates = load_templates(ctx, *o);
     if (!templates) return;
     auto loaded = load_episode(ctx, *store, row.episode);
     if (!loaded) return;
-    auto letter = render_letter(*templates, loaded->episode, row, ctx.clock().today(), &loaded->log);
-    if (!letter) {
-      print_error(letter.message());
-      ctx.status = kExitFailure;
-      return;
-    }
+    auto letter = write_letter(*templates, loaded->patient, loaded->log, row, sources->view());
+    if (!letter) return letter_failed(ctx, letter.error());
     if (Status a = store->audit("letter.read", {row.episode}); !a) return ctx.fail(a.error());
     if (o->out.empty()) {
       std::cout << *letter << std::flush;
@@ -131,8 +168,26 @@ void setup_letters(CLI::App& app, Context& ctx) {
     std::vector<TaskRow> pending;
     for (const auto& row : tr.value())
       if (is_letter(row.task.kind)) pending.push_back(row);
+    auto sources = load_sources(ctx, *o);
+    if (!sources) return;
     auto templates = load_templates(ctx, *o);
     if (!templates) return;
+    // Every letter first, then the files: a practice or patients file lacking
+    // an entry stops the run before anything is written (exit 2).
+    const LetterFormat format = *kLetterFormats.parse(o->format);
+    std::map<std::string, LoadedEpisode> episodes;  // several letters may share an episode
+    std::vector<std::pair<TaskRow, std::string>> letters;
+    for (const auto& row : pending) {
+      auto it = episodes.find(row.episode);
+      if (it == episodes.end()) {
+        auto loaded = load_episode(ctx, *store, row.episode);
+        if (!loaded) return;
+        it = episodes.emplace(row.episode, std::move(*loaded)).first;
+      }
+      auto letter = write_letter(*templates, it->second.patient, it->second.log, row, sources->view());
+      if (!letter) return letter_failed(ctx, letter.error());
+      letters.emplace_back(row, std::move(letter).value());
+    }
 
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -146,25 +201,10 @@ void setup_letters(CLI::App& app, Context& ctx) {
       fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     }
 
-    const LetterFormat format = *kLetterFormats.parse(o->format);
-    const Date today = ctx.clock().today();
-    std::map<std::string, LoadedEpisode> episodes;  // several letters may share an episode
     std::vector<TaskRow> written;
-    for (const auto& row : pending) {
-      auto it = episodes.find(row.episode);
-      if (it == episodes.end()) {
-        auto loaded = load_episode(ctx, *store, row.episode);
-        if (!loaded) continue;
-        it = episodes.emplace(row.episode, std::move(*loaded)).first;
-      }
-      auto letter = render_letter(*templates, it->second.episode, row, today, &it->second.log);
-      if (!letter) {
-        print_error(letter.message());
-        ctx.status = kExitFailure;
-        continue;
-      }
+    for (const auto& [row, letter] : letters) {
       const std::string path = (dir / letter_file_name(row, format)).string();
-      if (Status w = write_private_file(path, *letter); !w) {
+      if (Status w = write_private_file(path, letter); !w) {
         ctx.fail(w.error());
         continue;
       }

@@ -33,6 +33,10 @@ void setup_serve(CLI::App& app, Context& ctx) {
   cmd->add_option("--request-timeout", o->request_timeout,
                   "seconds a connection has to send a whole request; then 408 and closed (default 10)")
       ->check(CLI::Range(1, 300));
+  cmd->add_option("--practice-file", o->practice_file,
+                  "the practice file for the letters (TOML; default: $ZORGPAD_PRACTICE_FILE)");
+  cmd->add_option("--patients", o->patients_file,
+                  "the patients file for the letters (CSV or JSON), read at start and never stored");
   cmd->callback([o, &ctx] {
     o->db = ctx.db;
     o->practice = ctx.practice;

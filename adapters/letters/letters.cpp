@@ -1,5 +1,8 @@
 #include "adapters/letters/letters.hpp"
 
+#include "adapters/letters/pdf.hpp"
+#include "states/engine.hpp"
+
 #include <kainjow/mustache.hpp>
 
 #include <algorithm>
@@ -28,7 +31,12 @@ struct LetterFailure {
 std::string name_of(Lang l) { return std::string(kLangs.name(l)); }
 std::string strings_file(Lang l) { return "strings." + name_of(l) + ".json"; }
 std::string layout_file(LetterFormat f) {
-  return f == LetterFormat::html ? "letter.html.mustache" : "letter.txt.mustache";
+  switch (f) {
+    case LetterFormat::html: return "letter.html.mustache";
+    case LetterFormat::text: return "letter.txt.mustache";
+    case LetterFormat::pdf: return "letter.pango.mustache";
+  }
+  return "letter.txt.mustache";
 }
 
 std::string read_file(const std::string& path) {
@@ -109,6 +117,9 @@ void check_strings(const json& s, const std::string& file) {
   check_words(words, "exclusions", kExclusions, file);
   check_words(words, "referred_by", kReferredBy, file);
   check_words(words, "red_flags", kRedFlags, file);
+  check_words(words, "course", kTriggers, file);  // a sentence per event; "event:state" entries refine it
+  check_words(words, "professions", kProfessions, file);
+  check_words(words, "disciplines", kProfessions, file);
 
   const json& date = member(s, "date", file);
   const json& months = member(date, "months", file + " date");
@@ -121,9 +132,9 @@ void check_strings(const json& s, const std::string& file) {
 void check_layout(const std::string& layout, LetterFormat format, const json& text, const std::string& file) {
   mu::mustache m{layout};
   if (!m.is_valid()) fail(file + ": " + m.error_message());
-  // HTML: every value goes through the escaper; no tag may opt out.
-  if (format == LetterFormat::html && (layout.find("{{{") != std::string::npos || layout.find("{{&") != std::string::npos))
-    fail(file + ": unescaped tags ({{{ }}} or {{& }}) are not allowed in the HTML layout");
+  // HTML and pango markup: every value goes through the escaper; no tag may opt out.
+  if (format != LetterFormat::text && (layout.find("{{{") != std::string::npos || layout.find("{{&") != std::string::npos))
+    fail(file + ": unescaped tags ({{{ }}} or {{& }}) are not allowed in a markup layout");
   for (const std::string& name : partials_used(layout)) {
     bool computed = std::find(kComputedPartials.begin(), kComputedPartials.end(), name) != kComputedPartials.end();
     if (computed) continue;
@@ -346,17 +357,82 @@ std::optional<std::string> status_reason(const Episode& ep, const Words& w) {
   }
 }
 
-std::string course_word(const Transition& t, const std::string& name, const Words& w) {
-  if (t.event == Trigger::phase) {
-    if (!kPhases.parse(name)) fail("episode: unknown phase '" + name.substr(0, 40) + "' in the course");
-    return w("phases", name);
-  }
-  if (!kStates.parse(name)) fail("episode: unknown state '" + name.substr(0, 40) + "' in the course");
-  return w("states", name);
+
+// A sentence of the `course` words for one transition, in plain words: the
+// entry "event:state" when there is one, else the event's own.
+std::string render_words(const std::string& tmpl, const mu::data& values) {
+  mu::mustache m{tmpl};
+  m.set_custom_escape([](const std::string& v) { return v; });  // a value: escaped where it is shown
+  return m.render(values);
 }
 
-mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRow& row, Date today,
-                     const std::vector<Event>* log) {
+std::string course_sentence(const Episode& ep, const Transition& t, const json& words, const Words& w) {
+  const json& table = words.at("course");
+  const std::string trig(kTriggers.name(t.event));
+  auto it = table.find(trig + ":" + t.to);
+  if (it == table.end() || !it->is_string()) it = table.find(trig);
+  mu::data v;
+  if (t.event == Trigger::phase) {
+    if (!kPhases.parse(t.to)) fail("episode: unknown phase '" + t.to.substr(0, 40) + "' in the course");
+    v.set("phase", w("phases", t.to));
+    const int weeks = std::max(0, (t.at - ep.onset) / kDaysPerWeek);
+    v.set("weeks", std::to_string(weeks));
+    v.set("one", weeks == 1);
+  } else {
+    if (!kStates.parse(t.to)) fail("episode: unknown state '" + t.to.substr(0, 40) + "' in the course");
+    v.set("state", w("states", t.to));
+    const auto to = *kStates.parse(t.to);
+    if (is_terminal(to) && to == ep.state && ep.reason) {
+      switch (to) {
+        case State::referred: v.set("reason", w("referral_reasons", *ep.reason)); break;
+        case State::closed: v.set("reason", w("stop_reasons", *ep.reason)); break;
+        case State::excluded: v.set("reason", w("exclusions", *ep.reason)); break;
+        default: break;
+      }
+    }
+  }
+  for (const auto& r : ep.reevaluations)
+    if (r.at == t.at) v.set("judgement", w("judgements", kJudgements.name(r.judgement)));
+  for (const auto& p : ep.profile_history)
+    if (!(t.at < p.at)) v.set("profile", std::to_string(p.profile));
+  for (const Task& task : ep.tasks)
+    if (task.kind == TaskKind::reevaluation && task.due == t.at && task.checkpoint)
+      v.set("checkpoint", w("checkpoints", kCheckpoints.name(*task.checkpoint)));
+  return render_words(it->get<std::string>(), v);
+}
+
+// Weeks of treatment on `at` (spec §12: the course counts weeks of treatment).
+std::optional<mu::data> treatment_week(const Episode& ep, Date at) {
+  if (!ep.treatment_start || at < *ep.treatment_start) return std::nullopt;
+  const int weeks = (at - *ep.treatment_start) / kDaysPerWeek;
+  mu::data wk;
+  wk.set("weeks", std::to_string(weeks));
+  wk.set("one", weeks == 1);
+  wk.set("first", weeks == 0);
+  return wk;
+}
+
+// Every measurement up to the letter's date, dated (spec §12): NPRS, QBPDS and
+// PSK as recorded by a measurement, a reevaluation or a stop's end measurement.
+struct Measured {
+  Date at;
+  Trigger by{};
+  Measures m;
+};
+std::vector<Measured> measurements(const std::vector<Event>* log, Date until) {
+  std::vector<Measured> out;
+  if (!log) return out;
+  for (const Event& ev : *log) {
+    if (until < ev.at) break;
+    if (ev.type != Trigger::measurement && ev.type != Trigger::reevaluation && ev.type != Trigger::stop) continue;
+    if (!ev.measures.nprs && !ev.measures.qbpds && !ev.measures.psk) continue;
+    out.push_back({ev.at, ev.type, ev.measures});
+  }
+  return out;
+}
+
+mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRow& row,
+                     const std::vector<Event>* log, const LetterSources& src) {
   const json& strings = tpl.strings();
   const json& text = strings.at("text");
   const Words w(strings);
@@ -373,7 +449,51 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
                        .get<std::string>());
 
   d.set("lang", name_of(tpl.lang()));
+  // Spec §12: the letter is dated on its task's date and shows the episode as
+  // it stood then, whatever day it is printed.
+  const Date today = row.task.created;
   d.set("letter_date", w.date(today));
+
+  // The practice (letterhead), the sender, the addressee: from the practice
+  // file when there is one (checked to list them: write_letter).
+  const Practice* pr = src.practice;
+  const Therapist* th = pr ? pr->therapist(ep.therapist) : nullptr;
+  if (pr) {
+    mu::data p;
+    p.set("name", one_line(pr->name));
+    p.set("address", one_line(pr->address));
+    p.set("agb", one_line(pr->agb));
+    if (!pr->phone.empty()) p.set("phone", one_line(pr->phone));
+    if (!pr->email.empty()) p.set("email", one_line(pr->email));
+    d.set("practice", p);
+  }
+  const std::string profession(kProfessions.name(th ? th->profession : Profession::fysiotherapeut));
+  d.set("role_therapist", w("professions", profession));
+  d.set("discipline", w("disciplines", profession));
+  d.set("therapist_name", th ? one_line(th->name) : or_not_recorded(ep.therapist, w));
+  if (th && !th->big.empty()) d.set("therapist_big", th->big);
+  if (th && !th->agb.empty()) d.set("therapist_agb", th->agb);
+  const GeneralPractitioner* gp = pr && !ep.gp.empty() ? pr->gp(ep.gp) : nullptr;
+  if (gp) {
+    mu::data g;
+    g.set("name", one_line(gp->name));
+    if (!gp->practice.empty()) g.set("practice", one_line(gp->practice));
+    g.set("address", one_line(gp->address));
+    if (!gp->agb.empty()) g.set("agb", gp->agb);
+    d.set("gp_entry", g);
+  } else if (!ep.gp.empty()) {
+    d.set("gp_code", one_line(ep.gp));
+  }
+
+  // The patient's identity, supplied at print time (never stored).
+  const PatientIdentity* id = src.patients ? src.patients->find(ep.patient) : nullptr;
+  if (id) {
+    mu::data i;
+    i.set("name", one_line(id->name));
+    i.set("birth_date", w.date(id->birth_date));
+    if (!id->bsn.empty()) i.set("bsn", id->bsn);
+    d.set("identity", i);
+  }
   d.set("episode", one_line(ep.id));
   d.set("task_id", std::to_string(row.id));
   d.set("task_created", w.date(row.task.created));
@@ -383,7 +503,7 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   d.set("to_specialist", ep.referred_by == ReferredBy::specialist &&
                              (kind == TaskKind::gp_report_start || kind == TaskKind::gp_report_close));
   d.set("referred_by", w("referred_by", kReferredBy.name(ep.referred_by)));
-  d.set("therapist", or_not_recorded(ep.therapist, w));
+  d.set("therapist", th ? one_line(th->name) : or_not_recorded(ep.therapist, w));
 
   // patient and complaint
   d.set("complaint", w("complaints", kComplaints.name(ep.complaint)));
@@ -461,6 +581,26 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   auto rows = measure_rows(ep, log, text, w);
   d.set("measures", list_of(rows));
   d.set("has_measures", !rows.empty());
+  // §12: every measurement with its date, from intake to the end measurement.
+  std::vector<mu::data> dated;
+  std::optional<Date> end_measured, last_measured;
+  for (const Measured& m : measurements(log, today)) {
+    mu::data item;
+    item.set("date", w.date(m.at));
+    item.set("by", w("triggers", kTriggers.name(m.by)));
+    if (m.m.nprs) item.set("nprs", std::to_string(*m.m.nprs));
+    if (m.m.qbpds) item.set("qbpds", std::to_string(*m.m.qbpds));
+    if (m.m.psk) {
+      std::string psk;
+      for (int v : *m.m.psk) psk += (psk.empty() ? "" : ", ") + std::to_string(v);
+      item.set("psk", psk);
+    }
+    if (m.by == Trigger::stop) end_measured = m.at;
+    last_measured = m.at;
+    dated.push_back(item);
+  }
+  d.set("dated_measures", list_of(dated));
+  d.set("has_dated_measures", !dated.empty());
 
   // reevaluations, plan, course
   std::vector<mu::data> reevaluations;
@@ -501,14 +641,15 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
     mu::data open;
     open.set("date", w.date(ep.opened));
     open.set("event", w("triggers", kTriggers.name(Trigger::open)));
+    open.set("sentence", render_words(strings.at("words").at("course").at("open").get<std::string>(), mu::data{}));
     course.push_back(open);
   }
   for (const auto& t : ep.transitions) {
     mu::data c;
     c.set("date", w.date(t.at));
     c.set("event", w("triggers", kTriggers.name(t.event)));
-    c.set("from", course_word(t, t.from, w));
-    c.set("to", course_word(t, t.to, w));
+    c.set("sentence", course_sentence(ep, t, strings.at("words"), w));
+    if (auto wk = treatment_week(ep, t.at)) c.set("week", *wk);
     course.push_back(c);
   }
   d.set("course", list_of(course));
@@ -550,7 +691,12 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
   if (kind == TaskKind::gp_report_close) {
     if ((ep.state != State::closed && ep.state != State::excluded) || !ep.reason)
       fail(task_ref + " is not closed, so there is no end-of-treatment report");
-    d.set("close", mu::data{"reason", mu::data{status_reason(ep, w).value_or(std::string())}});
+    mu::data c;
+    c.set("reason", status_reason(ep, w).value_or(std::string()));
+    // §12: the end measurement, or plainly that there was none.
+    if (end_measured) c.set("end_measured", w.date(*end_measured));
+    else if (last_measured) c.set("last_measured", w.date(*last_measured));
+    d.set("close", c);
   }
   if (kind == TaskKind::gp_report_interim) {
     // §11, §12: the interim report answers the question of its task's date.
@@ -582,6 +728,34 @@ mu::data letter_data(const LetterTemplates& tpl, const Episode& ep, const TaskRo
     d.set("notice", n);
   }
   return d;
+}
+
+// The PDF of a rendered pango layout: its first block (up to a line "@@") is
+// the page header, the rest the body (adapters/letters/pdf.hpp).
+Expected<std::string> pdf_of(const LetterTemplates& tpl, const std::string& rendered, const mu::data& data,
+                             const TaskRow& row, const std::vector<Event>* log) {
+  const json& text = tpl.strings().at("text");
+  PdfLetter letter;
+  const size_t sep = rendered.find("\n@@\n");
+  if (sep == std::string::npos) fail(layout_file(LetterFormat::pdf) + ": no line '@@' after the page header");
+  letter.header = rendered.substr(0, sep);
+  letter.body = rendered.substr(sep + 4);
+  letter.page_label = text.at("page_label").get<std::string>();
+  letter.title = text.at("title_" + std::string(kTaskKinds.name(row.task.kind))).get<std::string>();
+  letter.title = render_words(letter.title, data);
+  letter.chart_title = text.at("chart_title").get<std::string>();
+  letter.created = row.task.created;
+  ChartSeries nprs{text.at("chart_nprs").get<std::string>(), 10, {}};
+  ChartSeries qbpds{text.at("chart_qbpds").get<std::string>(), 100, {}};
+  for (const Measured& m : measurements(log, row.task.created)) {
+    if (m.m.nprs) nprs.points.emplace_back(m.at, *m.m.nprs);
+    if (m.m.qbpds) qbpds.points.emplace_back(m.at, *m.m.qbpds);
+  }
+  letter.chart = {nprs, qbpds};
+  const Words w(tpl.strings());
+  for (const auto& series : letter.chart)
+    for (const auto& [at, v] : series.points) letter.date_labels[at.days] = w.date(at);
+  return render_pdf(letter);
 }
 
 }  // namespace
@@ -627,7 +801,7 @@ Expected<LetterTemplates> LetterTemplates::load(const std::string& dir, Lang lan
 }
 
 Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
-                                    Date today, const std::vector<Event>* log) {
+                                    Date /*today*/, const std::vector<Event>* log, const LetterSources& sources) {
   if (!is_letter(task.task.kind))
     return Error{"task " + std::to_string(task.id) + " is a " + std::string(kTaskKinds.name(task.task.kind)) +
                  " task, not a letter (letters: " + letter_kinds_list() + ")"};
@@ -642,12 +816,13 @@ Expected<std::string> render_letter(const LetterTemplates& templates, const Epis
   TaskRow full = task;
   full.task = ep.tasks[size_t(task.task.seq - 1)];
   try {
-    mu::data data = letter_data(templates, ep, full, today, log);
+    mu::data data = letter_data(templates, ep, full, log, sources);
     mu::mustache tmpl{templates.layout()};
     if (templates.format() == LetterFormat::text) tmpl.set_custom_escape([](const std::string& v) { return v; });
     std::string out = tmpl.render(data);
     if (!tmpl.is_valid()) fail(layout_file(templates.format()) + ": " + tmpl.error_message());
-    return out;
+    if (templates.format() != LetterFormat::pdf) return out;
+    return pdf_of(templates, out, data, full, log);
   } catch (const LetterFailure& f) {
     return Error{f.message};
   } catch (const std::exception& e) {
@@ -656,10 +831,51 @@ Expected<std::string> render_letter(const LetterTemplates& templates, const Epis
 }
 
 Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
-                                    Date today, const std::vector<Event>* log) {
+                                    Date today, const std::vector<Event>* log, const LetterSources& sources) {
   auto templates = LetterTemplates::load(letters_dir(), lang, format);
   if (!templates) return Error{templates.message()};
-  return render_letter(*templates, ep, task, today, log);
+  return render_letter(*templates, ep, task, today, log, sources);
+}
+
+Expected<Episode> episode_as_of(const std::string& id, const std::string& patient, const std::vector<StoredEvent>& log,
+                                Date day) {
+  Replayer r(id, patient);
+  for (const StoredEvent& e : log) {
+    if (day < e.at) break;  // the log is in order of date
+    Status s = Status::Ok();
+    if (e.event) s = r.opened() ? r.event(*e.event) : r.open(*e.event, kFirstRevision);
+    else if (e.task > 0) s = r.task_done(e.task, e.at);
+    if (!s) return Error{"episode " + id + ": its log does not replay: " + s.message()};
+  }
+  if (!r.opened()) return Error{"episode " + id + " was not open on " + day.iso()};
+  r.advance_to(day);
+  return std::move(r.episode());
+}
+
+Expected<std::string> write_letter(const LetterTemplates& templates, const std::string& patient,
+                                   const std::vector<StoredEvent>& log, const TaskRow& task,
+                                   const LetterSources& sources) {
+  if (!is_letter(task.task.kind))
+    return bad_input("task " + std::to_string(task.id) + " is a " + std::string(kTaskKinds.name(task.task.kind)) +
+                     " task, not a letter (letters: " + letter_kinds_list() + ")");
+  // The task's date: the full episode knows it (the store's row does not).
+  auto now = episode_as_of(task.episode, patient, log, log.empty() ? Date{} : log.back().at);
+  if (!now) return now.error();
+  if (task.task.seq < 1 || size_t(task.task.seq) > now->tasks.size())
+    return Error{"task " + std::to_string(task.id) + " is not a task of episode " + task.episode};
+  const Date day = now->tasks[size_t(task.task.seq - 1)].created;
+  auto then = episode_as_of(task.episode, patient, log, day);
+  if (!then) return then.error();
+  if (sources.practice)
+    if (Status c = sources.practice->covers(*then); !c) return c.error();
+  if (sources.patients && !sources.patients->find(then->patient))
+    return bad_input(sources.patients->file().substr(sources.patients->file().find_last_of('/') + 1) +
+                     ": no entry for the patient of " + task.episode + " (task " + std::to_string(task.id) + ")");
+  std::vector<StoredEvent> upto;
+  for (const StoredEvent& e : log)
+    if (!(day < e.at)) upto.push_back(e);
+  const std::vector<Event> clinical = clinical_events(upto);
+  return render_letter(templates, *then, task, day, &clinical, sources);
 }
 
 std::string letter_file_name(const TaskRow& task, LetterFormat format) {
@@ -667,7 +883,7 @@ std::string letter_file_name(const TaskRow& task, LetterFormat format) {
   for (char& c : episode)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '_';
   return episode + "-task-" + std::to_string(task.id) + "-" + std::string(kTaskKinds.name(task.task.kind)) +
-         (format == LetterFormat::html ? ".html" : ".txt");
+         (format == LetterFormat::html ? ".html" : format == LetterFormat::pdf ? ".pdf" : ".txt");
 }
 
 }  // namespace zorgpad

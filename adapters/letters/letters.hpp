@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/practice/practice.hpp"
 #include "pathway/codes.hpp"
 #include "pathway/date.hpp"
 #include "pathway/event.hpp"
@@ -40,8 +41,19 @@ namespace zorgpad {
 enum class Lang { nl, en };
 inline constexpr CodeTable<Lang, 2> kLangs{{"nl", "en"}};
 
-enum class LetterFormat { html, text };
-inline constexpr CodeTable<LetterFormat, 2> kLetterFormats{{"html", "text"}};
+// pdf: A4 pages laid out with pango and drawn with cairo (adapters/letters/pdf.hpp)
+// from the layout letter.pango.mustache (pango markup).
+enum class LetterFormat { html, text, pdf };
+inline constexpr CodeTable<LetterFormat, 3> kLetterFormats{{"html", "text", "pdf"}};
+
+// What the practice supplies at print time (adapters/practice): the
+// letterhead, addressee and signature, and the patient's identity. Neither is
+// ever stored. Without a practice the letter names therapist and GP by their
+// codes; without a patients file it says that identification is to be added.
+struct LetterSources {
+  const Practice* practice = nullptr;
+  const Patients* patients = nullptr;
+};
 
 // The task kinds that are letters to the GP (spec §11), in the order of
 // kTaskKinds: the rows of the task-kind table (pathway/codes.hpp) marked
@@ -84,8 +96,23 @@ class LetterTemplates {
   nlohmann::json strings_;
 };
 
-// Renders the letter of `task` (a letter task of `ep`), dated `today` (the
-// injected clock's date). A referral needs the episode referred (or excluded:
+// Spec §12: a letter is dated. The episode as it stood at the end of `day`:
+// its stored log (Store::events) replayed up to and including that day, with
+// the timers due by then fired. `patient` is the store's reference for it.
+Expected<Episode> episode_as_of(const std::string& id, const std::string& patient,
+                                const std::vector<StoredEvent>& log, Date day);
+
+// The letter of `task`, a letter task of the episode whose stored log is
+// `log`: the episode replayed to the task's date (episode_as_of), so the
+// letter reads the same whatever day it is printed. This is what the CLI
+// and the web service call.
+Expected<std::string> write_letter(const LetterTemplates& templates, const std::string& patient,
+                                   const std::vector<StoredEvent>& log, const TaskRow& task,
+                                   const LetterSources& sources = {});
+
+// Renders the letter of `task` (a letter task of `ep`) from `ep` as given:
+// the caller has replayed it to the task's date (write_letter does). The
+// letter is dated on the task's date; `today` is unused and kept for callers. A referral needs the episode referred (or excluded:
 // the referral of a visceral cause), an end-of-treatment report needs it
 // closed or excluded: each carries its reason.
 //
@@ -96,16 +123,18 @@ class LetterTemplates {
 // "unchanged". Without it an equal value is shown as equal to the baseline,
 // possibly not measured again: never as "unchanged".
 Expected<std::string> render_letter(const LetterTemplates& templates, const Episode& ep, const TaskRow& task,
-                                    Date today, const std::vector<Event>* log = nullptr);
+                                    Date today, const std::vector<Event>* log = nullptr,
+                                    const LetterSources& sources = {});
 // The same, loading the templates from letters_dir() first.
 Expected<std::string> render_letter(const Episode& ep, const TaskRow& task, Lang lang, LetterFormat format,
-                                    Date today, const std::vector<Event>* log = nullptr);
+                                    Date today, const std::vector<Event>* log = nullptr,
+                                    const LetterSources& sources = {});
 
 // The clinical events of a stored log (its task_done entries left out), for
 // render_letter's `log`.
 std::vector<Event> clinical_events(const std::vector<StoredEvent>& stored);
 
-// "ep-12-task-34-gp_referral.html" (".txt" for text): episode id and task id
+// "ep-12-task-34-gp_referral.html" (".txt" for text, ".pdf"): episode id and task id
 // only, with characters outside [A-Za-z0-9._-] replaced by '_'.
 std::string letter_file_name(const TaskRow& task, LetterFormat format);
 

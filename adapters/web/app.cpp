@@ -298,7 +298,8 @@ HttpResponse post_task_done(Store& store, const std::string& id_text, const Http
   return json_response(200, {{"task", task_row_json(r.value())}});
 }
 
-HttpResponse get_letter(Store& store, Date today, const Principal& who, const std::string& id_text, const HttpRequest& req) {
+HttpResponse get_letter(Store& store, const Principal& who, const std::string& id_text, const HttpRequest& req,
+                        const LetterSources& sources) {
   auto p = Params::parse(req, {"lang", "format"});
   if (!p) return error(400, p.message());
   auto id = task_id_of(id_text);
@@ -307,7 +308,7 @@ HttpResponse get_letter(Store& store, Date today, const Principal& who, const st
   if (p->has("lang") && !(lang = kLangs.parse(p->get("lang")))) return error(400, "lang: must be nl or en");
   std::optional<LetterFormat> format = LetterFormat::html;
   if (p->has("format") && !(format = kLetterFormats.parse(p->get("format"))))
-    return error(400, "format: must be html or text");
+    return error(400, "format: must be html, text or pdf");
   std::optional<Error> err;
   auto row = find_task(store, *id, err);
   if (err) return store_error(*err);
@@ -318,14 +319,17 @@ HttpResponse get_letter(Store& store, Date today, const Principal& who, const st
   auto er = store.load(row->episode);
   if (!er) return store_error(er.error());
   if (who.role == access::Role::gp && er->gp != who.gp) return error(403, "this letter is not addressed to your GP code");
-  auto log = store.events(row->episode);  // the letter tells "not measured again" from "unchanged"
+  auto log = store.events(row->episode);  // the letter replays it to its task's date (spec §12)
   if (!log) return store_error(log.error());
-  std::vector<Event> clinical = clinical_events(log.value());
-  auto letter = render_letter(er.value(), *row, *lang, *format, today, &clinical);
-  if (!letter) return error(500, "letter: " + letter.message());
+  auto templates = LetterTemplates::load(letters_dir(), *lang, *format);
+  if (!templates) return error(500, "letter: " + templates.message());
+  auto letter = write_letter(*templates, er->patient, log.value(), *row, sources);
+  if (!letter) return error(letter.error().kind == ErrorKind::bad_input ? 422 : 500, "letter: " + letter.message());
   if (auto failed = audit_or_fail(store, "letter.read", {row->episode})) return *failed;
   HttpResponse r;
-  r.content_type = *format == LetterFormat::html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8";
+  r.content_type = *format == LetterFormat::html ? "text/html; charset=utf-8"
+                  : *format == LetterFormat::pdf ? "application/pdf"
+                                                 : "text/plain; charset=utf-8";
   r.body = *letter;
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("Content-Security-Policy", kLetterCsp);
@@ -922,7 +926,8 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
       }
       if (seg.size() == 4 && seg[3] == "letter") {
         if (!get) return method_not_allowed("GET, HEAD");
-        return get_letter(store, today, who, seg[2], req);
+        return get_letter(store, who, seg[2], req,
+                          {practice_ ? &*practice_ : nullptr, patients_ ? &*patients_ : nullptr});
       }
     }
     if (seg[1] == "users") {

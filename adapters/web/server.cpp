@@ -794,6 +794,17 @@ Status serve(const ServeOptions& o, const Clock& clock, std::ostream& out) {
                      policy.local_user);
   }
   WebApp app(clock, policy, std::move(*assets), o.logger);
+  {
+    auto practice = load_practice_option(o.practice_file);
+    if (!practice) return Status::Fail(practice.message(), ErrorKind::bad_input);
+    std::optional<Patients> patients;
+    if (!o.patients_file.empty()) {
+      auto p = load_patients(o.patients_file);
+      if (!p) return Status::Fail(p.message(), ErrorKind::bad_input);
+      patients = std::move(p).value();
+    }
+    app.set_letter_sources(std::move(practice).value(), std::move(patients));
+  }
   // The audit rows of reads, group-committed by a thread with a store of its own.
   AuditQueue audit([&]() -> std::unique_ptr<Store> {
     auto r = open_store(o.db, o.practice, clock, store_opts);

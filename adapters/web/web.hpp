@@ -64,6 +64,7 @@
 
 #include "pathway/clock.hpp"
 #include "pathway/expected.hpp"
+#include "adapters/practice/practice.hpp"
 #include "persistence/store.hpp"
 
 namespace zorgpad::web {
@@ -167,6 +168,12 @@ class WebApp {
   WebApp(const Clock& clock, AccessPolicy policy, Assets assets, std::shared_ptr<spdlog::logger> logger = nullptr);
   // Audit rows of reads through this queue (serve); without one, each its own transaction.
   void set_audit_queue(AuditQueue* queue) { audit_queue_ = queue; }
+  // The practice and patients files of `serve --practice-file/--patients`,
+  // read once at start: the letters' letterhead and the patients' identity.
+  void set_letter_sources(std::optional<Practice> practice, std::optional<Patients> patients) {
+    practice_ = std::move(practice);
+    patients_ = std::move(patients);
+  }
   HttpResponse handle(const HttpRequest& req, const StoreFn& store) const;
 
  private:
@@ -183,6 +190,8 @@ class WebApp {
   std::shared_ptr<spdlog::logger> log_;
   mutable BadTokens bad_tokens_;
   AuditQueue* audit_queue_ = nullptr;
+  std::optional<Practice> practice_;
+  std::optional<Patients> patients_;
   // Overviews by practice, date and query, good while the store's
   // content_version() stays the same (SQLite; docs/serve.md).
   struct CachedOverview {
@@ -197,6 +206,7 @@ class WebApp {
 struct ServeOptions {
   std::string db;
   std::string practice;  // with PostgreSQL: the practice served
+  std::string practice_file, patients_file;  // for the letters (adapters/practice); read at start
   std::string bind = "127.0.0.1";
   int port = 8080;  // 0: any free port (printed at start)
   std::string tls_cert, tls_key;  // PEM files; both or neither
