@@ -65,6 +65,13 @@ void setup_demo(CLI::App& app, Context& ctx) {
       by_kind[std::string(kTaskKinds.name(t.task.kind))]++;
       if (t.task.kind == TaskKind::reevaluation && o->end - t.task.due > 7) ++overdue;
     }
+    // The practice file and an invented patients file beside the database
+    // (docs/letters.md): what a practice supplies when it prints letters.
+    std::string stem = is_postgres_url(ctx.db) ? std::string("zorgpad-demo") : path;
+    if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".db") == 0) stem.resize(stem.size() - 3);
+    const std::string practice_path = stem + ".practice.toml", patients_path = stem + ".patients.csv";
+    if (Status w = write_private_file(practice_path, practice_toml(demo_practice())); !w) return ctx.fail(w.error());
+    if (Status w = write_private_file(patients_path, demo_patients_csv(s, o->seed)); !w) return ctx.fail(w.error());
     std::cout << "Open tasks\n";
     for (const auto& [kind, n] : by_kind) std::printf("  %-18s %d\n", kind.c_str(), n);
     std::cout << "  overdue reevaluations (open more than 7 days past due): " << overdue << "\n\n"
@@ -72,7 +79,10 @@ void setup_demo(CLI::App& app, Context& ctx) {
               << "  build/zorgpad --db " << path << " tasks --status open\n"
               << "  build/zorgpad --db " << path << " show ep-1\n"
               << "  build/zorgpad --db " << path << " overview\n"
-              << "  build/zorgpad --db " << path << " serve      # the coordinator's dashboard on http://127.0.0.1:8080\n";
+              << "  build/zorgpad --db " << path << " serve      # the coordinator's dashboard on http://127.0.0.1:8080\n"
+              << "  build/zorgpad --db " << path << " letters --pending --format pdf --out letters \\\n"
+              << "      --practice-file " << practice_path << " --patients " << patients_path << "\n"
+              << "(the practice file and the invented patients file were written beside the database)\n";
   });
 }
 

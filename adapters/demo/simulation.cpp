@@ -98,6 +98,7 @@ class Sim {
       else if (by < 0.40) open["referred_by"] = "specialist";
       opens_.push_back(open);
       patients_.push_back(p);
+      summary_.patients.push_back({p.patient, p.age, p.opened});
     }
   }
 
@@ -302,6 +303,62 @@ class Sim {
 
 Expected<DemoSummary> simulate_practice(Store& store, ManualClock& clock, const DemoOptions& options) {
   return Sim(store, clock, options).run();
+}
+
+Practice demo_practice() {
+  Practice p;
+  p.name = "Fysiotherapie en Oefentherapie De Linde";
+  p.address = "Lindelaan 12, 3581 AB Utrecht";
+  p.agb = "04101234";
+  p.phone = "030 123 45 67";
+  p.email = "praktijk@delinde.example";
+  auto th = [&](const char* code, const char* name, Profession prof, const char* big, const char* agb) {
+    p.therapists[code] = Therapist{code, name, prof, big, agb};
+  };
+  th("fysio-A", "A. de Vries", Profession::fysiotherapeut, "19012345601", "04001001");
+  th("fysio-B", "B. Jansen", Profession::fysiotherapeut, "29023456701", "04001002");
+  th("fysio-C", "C. Bakker", Profession::fysiotherapeut, "39034567801", "04001003");
+  th("oefentherapeut-D", "D. Visser", Profession::oefentherapeut, "", "84001004");
+  auto gp = [&](const char* code, const char* name, const char* practice, const char* address, const char* agb) {
+    p.gps[code] = GeneralPractitioner{code, name, practice, address, agb};
+  };
+  gp("huisarts-1", "E. Smit", "Huisartsenpraktijk Oudwijk", "Oudwijk 3, 3581 HA Utrecht", "01011001");
+  gp("huisarts-2", "F. Meijer", "Huisartsenpraktijk Oudwijk", "Oudwijk 3, 3581 HA Utrecht", "01011002");
+  gp("huisarts-3", "G. de Boer", "Gezondheidscentrum Wittevrouwen", "Kleine Singel 20, 3572 CH Utrecht", "01011003");
+  gp("huisarts-4", "H. Mulder", "Gezondheidscentrum Wittevrouwen", "Kleine Singel 20, 3572 CH Utrecht", "01011004");
+  gp("huisarts-5", "I. de Groot", "Huisartspraktijk Lombok", "Kanaalstraat 90, 3531 CL Utrecht", "01011005");
+  return p;
+}
+
+std::string demo_patients_csv(const DemoSummary& summary, uint32_t seed) {
+  static const char* first[] = {"Anna", "Bram", "Carla", "Daan", "Eva", "Frank", "Gerda", "Hans", "Ilse", "Joost",
+                                "Karin", "Lars", "Mila", "Noah", "Olga", "Pieter", "Rosa", "Sem", "Tessa", "Wim"};
+  static const char* last[] = {"de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen",
+                               "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos",
+                               "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer"};
+  std::mt19937 rng(seed ^ 0x5eedu);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  std::string out = "reference,name,birth_date,bsn\n";
+  for (const auto& p : summary.patients) {
+    // A BSN: eight digits, the ninth from the 11-test (an eight-digit run giving 10 is drawn again).
+    std::string bsn;
+    for (;;) {
+      bsn.clear();
+      int sum = 0;
+      for (int i = 0; i < 8; ++i) {
+        int d = i == 0 ? 1 + pick(9) : pick(10);
+        bsn += char('0' + d);
+        sum += (9 - i) * d;
+      }
+      if (sum % 11 != 10) {
+        bsn += char('0' + sum % 11);
+        break;
+      }
+    }
+    const Date birth = p.opened + -(p.age * 365 + p.age / 4 + 1 + pick(360));
+    out += p.reference + "," + first[pick(20)] + " " + last[pick(20)] + "," + birth.iso() + "," + bsn + "\n";
+  }
+  return out;
 }
 
 }  // namespace zorgpad
