@@ -119,7 +119,8 @@ def main():
         check("Terugverwijzing naar de huisarts" in html, "letter: referral title")
         check("stap 3: multidisciplinaire diagnostiek en behandeling in de eerste lijn" in html,
               "letter: proposes step 3 (KNGF A.3)")
-        check("1 september 2026" in html, "letter: dated by the clock (--today)")
+        check("31 augustus 2026" in html and "1 september 2026" not in html,
+              "letter: dated on its task's date (the week-12 reevaluation), not --today")
         check("14% afname" in html, "letter: NPRS change in percent")
         check("aspecifiek" not in html.lower(), "letter: KNGF C.1 wording")
 
@@ -131,7 +132,7 @@ def main():
         check(PATIENT in txt and GP in txt, "text letter: values verbatim")
         check("&lt;" not in txt and "&amp;" not in txt and "<html" not in txt, "text letter: no HTML")
         check("step 3: multidisciplinary diagnostics and treatment in primary care" in txt, "text letter: step 3")
-        check("1 September 2026" in txt, "text letter: date")
+        check("31 August 2026" in txt, "text letter: date")
 
         # --- a done task still has its letter (a copy can be printed again)
         r = run(db, "letter", str(consult["id"]), "--format", "text")
@@ -153,7 +154,7 @@ def main():
                            ([str(task_of(db, "ep-neuro", "gp_urgent_contact")["id"])], "gp_urgent_contact task"),
                            (["99999"], "unknown task"),
                            ([str(ref["id"]), "--lang", "fr"], "unknown language"),
-                           ([str(ref["id"]), "--format", "pdf"], "unknown format"),
+                           ([str(ref["id"]), "--format", "docx"], "unknown format"),
                            (["abc"], "task id not a number")):
             r = run(db, "letter", *args)
             check(r.returncode == 2, f"letter {what}: exit {r.returncode}, expected 2")
@@ -168,7 +169,7 @@ def main():
         check("17 augustus 2026: nachtzweten" in r.stdout and "koorts of koude rillingen" in r.stdout,
               "red-flag notice: the features found, dated")
         check("Koorts en nachtzweten bij een griep die nu over is." in r.stdout, "red-flag notice: the therapist's note")
-        check("De fysiotherapeutische behandeling gaat door." in r.stdout, "red-flag notice: treatment continues")
+        check("De behandeling gaat door." in r.stdout, "red-flag notice: treatment continues")
         r = run(db, "letter", str(task_of(db, "ep-rf", "gp_report_interim")["id"]), "--lang", "en")
         check(r.returncode == 0 and "On 25 August 2026 you asked: \u201cKan hij weer sporten?\u201d" in r.stdout,
               f"interim report: quotes the GP's question ({r.returncode} {r.stderr})")

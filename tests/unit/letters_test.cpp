@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/letters/letters.hpp"
+#include "adapters/letters/pdf.hpp"
 #include "states/machine.hpp"
 
 using namespace zorgpad;
@@ -136,6 +137,20 @@ std::string single(const nlohmann::json& s, const char* key) { return s.at("word
 std::string word(const nlohmann::json& s, const char* table, std::string_view code) {
   return s.at("words").at(table).at(std::string(code)).get<std::string>();
 }
+// A letter title as shown: without a practice file the sender is a physiotherapist.
+std::string title(const nlohmann::json& s, const std::string& kind) {
+  std::string t = text(s, ("title_" + kind).c_str());
+  const std::string tag = "{{discipline}}";
+  if (auto at = t.find(tag); at != std::string::npos) t.replace(at, tag.size(), word(s, "disciplines", "fysiotherapeut"));
+  return t;
+}
+// A date as the letters write it ("1 september 2026").
+std::string letter_date(const nlohmann::json& s, Date d) {
+  const std::string iso = d.iso();
+  const int month = std::stoi(iso.substr(5, 2)), dd = std::stoi(iso.substr(8, 2));
+  return std::to_string(dd) + " " + s.at("date").at("months").at(size_t(month - 1)).get<std::string>() + " " +
+         iso.substr(0, 4);
+}
 
 // What a value looks like in the output: HTML-escaped in HTML, as is in text.
 std::string shown(const std::string& v, LetterFormat f) {
@@ -213,8 +228,9 @@ TEST_CASE("each letter kind renders in both languages and formats with every sec
           CHECK(out.find(code) == std::string::npos);
 
         // the letter and the people
-        CHECK(out.find(text(s, ("title_" + k).c_str())) != std::string::npos);
-        CHECK(out.find(nl ? "1 september 2026" : "1 September 2026") != std::string::npos);
+        CHECK(out.find(title(s, k)) != std::string::npos);
+        // dated on its task's date (spec §12)
+        CHECK(out.find(letter_date(s, ep.tasks[size_t(row_of(ep, kind).task.seq - 1)].created)) != std::string::npos);
         CHECK(out.find("P-1234") != std::string::npos);
         CHECK(out.find("Dr. A. de Vries") != std::string::npos);
         CHECK(out.find("J. Jansen") != std::string::npos);
@@ -471,7 +487,7 @@ TEST_CASE("an episode with little recorded still gives a complete letter", "[let
     CHECK(out.find(text(s, "no_reevaluations")) != std::string::npos);
     CHECK(out.find(text(s, "no_planned")) != std::string::npos);
     CHECK(out.find(single(s, "not_recorded")) != std::string::npos);  // no patient reference, GP, therapist
-    CHECK(out.find(lang == Lang::nl ? "0 weken op 1 september 2026" : "0 weeks on 1 September 2026") != std::string::npos);
+    CHECK(out.find(lang == Lang::nl ? "0 weken op 31 augustus 2026" : "0 weeks on 31 August 2026") != std::string::npos);
   }
 }
 
@@ -519,13 +535,15 @@ TEST_CASE("a task row as the store lists it (no creation date) still dates the l
   CHECK(out.find("1970") == std::string::npos);
 }
 
-TEST_CASE("the letter is dated by the day it is given", "[letters][clock]") {
+TEST_CASE("a letter is dated on its task's date, whatever day it is printed (spec 12)", "[letters][clock]") {
   const Episode ep = episode_for(TaskKind::gp_report_start);
   const TaskRow row = row_of(ep, TaskKind::gp_report_start);
-  CHECK(render_ok(ep, row, Lang::nl, LetterFormat::text, day("2027-03-09")).find("Datum: 9 maart 2027") !=
-        std::string::npos);
-  CHECK(render_ok(ep, row, Lang::en, LetterFormat::text, day("2027-03-09")).find("Date: 9 March 2027") !=
-        std::string::npos);
+  const Date created = ep.tasks[size_t(row.task.seq - 1)].created;
+  const std::string on_the_day = render_ok(ep, row, Lang::nl, LetterFormat::text, created);
+  CHECK(render_ok(ep, row, Lang::nl, LetterFormat::text, day("2027-03-09")) == on_the_day);
+  CHECK(on_the_day.find("Datum: " + std::to_string(std::stoi(created.iso().substr(8)))) != std::string::npos);
+  CHECK(on_the_day.find("2027") == std::string::npos);
+  CHECK(render_ok(ep, row, Lang::en, LetterFormat::text, day("2027-03-09")).find("2027") == std::string::npos);
 }
 
 TEST_CASE("the file name carries episode and task ids only", "[letters][files]") {
@@ -703,7 +721,7 @@ TEST_CASE("the interim report answers the question the GP asked on its task's da
       const auto s = strings_of(lang);
       const bool nl = lang == Lang::nl;
       const std::string first = letter_of(r, TaskKind::gp_report_interim, lang, f, 0);
-      CHECK(first.find(text(s, "title_gp_report_interim")) != std::string::npos);
+      CHECK(first.find(title(s, "gp_report_interim")) != std::string::npos);
       CHECK(first.find(text(s, "h_question")) != std::string::npos);
       CHECK(first.find(nl ? "Op 12 januari 2026 vroeg u: \u201cKan de patiënt weer volledig werken?\u201d"
                           : "On 12 January 2026 you asked: \u201cKan de patiënt weer volledig werken?\u201d") !=
@@ -741,7 +759,7 @@ TEST_CASE("the red-flag notice lists the features found and the therapist's note
       CHECK(out.find("Nachtzweten en koorts passen bij een doorgemaakte griep.") != std::string::npos);
       CHECK(out.find(text(s, "notice_continues")) != std::string::npos);
       CHECK(out.find("night_sweats") == std::string::npos);
-      CHECK(out.find(word(s, "states", "red_flag_review")) != std::string::npos);  // the course, in words
+      CHECK(out.find(word(s, "course", "screening:red_flag_review")) != std::string::npos);  // the course, in plain words
     }
 }
 
@@ -921,4 +939,136 @@ TEST_CASE("a measure recorded once is not called unchanged", "[letters][spec-12]
   REQUIRE(bare.ok());
   CHECK(bare->find("gelijk gebleven") == std::string::npos);
   CHECK(bare->find("5 -> 5, gelijk aan de beginwaarde; mogelijk is er nog geen vervolgmeting") != std::string::npos);
+}
+
+namespace {
+// The stored log of a Run, as Store::events gives it.
+std::vector<StoredEvent> stored(const Run& r) {
+  std::vector<StoredEvent> out;
+  int64_t seq = 0;
+  for (const Event& e : r.log) out.push_back(StoredEvent{++seq, std::string(kTriggers.name(e.type)), e.at, e, 0});
+  out.front().event->revision = r.ep.revision;  // the store logs the revision the episode follows
+  return out;
+}
+
+// Profile 1 from 2026-01-05, a start report that day; week 3 insufficient with
+// new insights (treatment goes on), then stopped on 2026-02-16.
+Run long_episode() {
+  return through({open_ev(), screening_ev("2026-01-05"), measurement_ev("2026-01-05", {{"nprs", 6}, {"qbpds", 40}}),
+                  {{"type", "stratification"}, {"at", "2026-01-05"}, {"sbst", {0, 0, 0, 0, 0, 0, 0, 0, 0}}, {"factors", J::object()}},
+                  {{"type", "session"}, {"at", "2026-01-12"}},
+                  {{"type", "reevaluation"}, {"at", "2026-01-26"}, {"nprs", 5}, {"qbpds", 38}, {"judgement", "insufficient"},
+                   {"new_insights", true}},
+                  {{"type", "stop"}, {"at", "2026-02-16"}, {"reason", "goals_met"}}});
+}
+}  // namespace
+
+TEST_CASE("a letter replays the episode's log to its task's date (spec 12)", "[letters][spec-12][clock]") {
+  const Run r = long_episode();
+  auto then = episode_as_of(r.ep.id, "P-55", stored(r), day("2026-01-05"));
+  REQUIRE(then.ok());
+  CHECK(then->state == State::treatment);
+  CHECK(then->sessions == 0);
+  CHECK(then->reevaluations.empty());
+  auto later = episode_as_of(r.ep.id, "P-55", stored(r), day("2026-01-26"));
+  REQUIRE(later.ok());
+  CHECK(later->reevaluations.size() == 1);
+  CHECK(later->sessions == 1);
+  CHECK(!episode_as_of(r.ep.id, "P-55", stored(r), day("2026-01-04")).ok());  // not yet opened
+
+  // The start report printed after the stop equals the one from the episode as it stood.
+  auto templates = LetterTemplates::load(letters_dir(), Lang::nl, LetterFormat::text);
+  REQUIRE(templates.ok());
+  const Task& start = r.ep.tasks.front();
+  REQUIRE(start.kind == TaskKind::gp_report_start);
+  const TaskRow row{1, r.ep.id, start};
+  auto printed_later = write_letter(*templates, "P-55", stored(r), row);
+  REQUIRE(printed_later.ok());
+  std::vector<Event> upto(r.log.begin(), r.log.begin() + 4);
+  auto on_the_day = render_letter(*templates, *then, row, day("2026-01-05"), &upto);
+  REQUIRE(on_the_day.ok());
+  CHECK(*printed_later == *on_the_day);
+  CHECK(printed_later->find("Status: in behandeling") != std::string::npos);
+  CHECK(printed_later->find("afgesloten") == std::string::npos);
+}
+
+TEST_CASE("the course reads in plain words and counts weeks of treatment (spec 12)", "[letters][spec-12]") {
+  const Run r = long_episode();
+  auto templates = LetterTemplates::load(letters_dir(), Lang::nl, LetterFormat::text);
+  REQUIRE(templates.ok());
+  const Task& close = r.ep.tasks.back();
+  REQUIRE(close.kind == TaskKind::gp_report_close);
+  auto out = write_letter(*templates, "P-55", stored(r), TaskRow{9, r.ep.id, close});
+  INFO((out.ok() ? std::string() : out.message()));
+  REQUIRE(out.ok());
+  const auto s = strings_of(Lang::nl);
+  CHECK(out->find(" -> in behandeling") == std::string::npos);  // no "state -> state"
+  CHECK(out->find("5 januari 2026 (eerste week van de behandeling): ingedeeld in behandelprofiel 1") != std::string::npos);
+  CHECK(out->find("26 januari 2026 (na 3 weken behandeling): herevaluatie: onvoldoende vermindering van de klachten; "
+                  "de behandeling gaat door") != std::string::npos);
+  CHECK(out->find("(na 6 weken behandeling): de behandeling is afgesloten: de behandeldoelen zijn bereikt") !=
+        std::string::npos);
+  // singular and plural
+  CHECK(out->find("na 1 weken") == std::string::npos);
+  // no end measurement: said plainly, not "unchanged"
+  CHECK(out->find("Bij de afsluiting is geen eindmeting gedaan; de laatste meting is van 26 januari 2026.") !=
+        std::string::npos);
+}
+
+TEST_CASE("the letter names the patient from the patients file, or says identification is to be added",
+          "[letters][identity]") {
+  const Run r = long_episode();
+  const auto dir = std::filesystem::temp_directory_path() / ("zorgpad-identity-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "p.csv") << "reference,name,birth_date,bsn\nP-55,Anna Jansen,1970-03-04,111222333\n";
+  auto patients = load_patients((dir / "p.csv").string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(patients.ok());
+  for (LetterFormat f : {LetterFormat::text, LetterFormat::html}) {
+    auto templates = LetterTemplates::load(letters_dir(), Lang::nl, f);
+    REQUIRE(templates.ok());
+    const TaskRow row{1, r.ep.id, r.ep.tasks.front()};
+    auto with = write_letter(*templates, "P-55", stored(r), row, LetterSources{nullptr, &*patients});
+    REQUIRE(with.ok());
+    CHECK(with->find("Anna Jansen") != std::string::npos);
+    CHECK(with->find("4 maart 1970") != std::string::npos);
+    CHECK(with->find("111222333") != std::string::npos);
+    CHECK(with->find("Identificatie door de praktijk aan te vullen") == std::string::npos);
+    auto without = write_letter(*templates, "P-55", stored(r), row);
+    REQUIRE(without.ok());
+    CHECK(without->find("Identificatie door de praktijk aan te vullen") != std::string::npos);
+    CHECK(without->find("Anna") == std::string::npos);
+    // a patients file that lacks the episode's patient: bad input naming the episode, not the patient
+    auto other = write_letter(*templates, "P-56", stored(r), row, LetterSources{nullptr, &*patients});
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().kind == ErrorKind::bad_input);
+    CHECK(other.message() == "p.csv: no entry for the patient of ep-r2 (task 1)");
+  }
+}
+
+TEST_CASE("a PDF letter is A4 pages with the page count, and broken markup is named, not drawn", "[letters][pdf]") {
+  PdfLetter l;
+  l.header = "<b>Anna Jansen</b> · 5 januari 2026";
+  l.page_label = "pagina {page} van {pages}";
+  l.title = "Startrapportage";
+  l.created = day("2026-01-05");
+  for (int i = 0; i < 120; ++i) l.body += "Alinea " + std::to_string(i) + " met wat tekst.\n\n";
+  auto pdf = render_pdf(l);
+  REQUIRE(pdf.ok());
+  CHECK(pdf->rfind("%PDF-", 0) == 0);
+  CHECK(pdf->find("/MediaBox [ 0 0 595.") != std::string::npos);  // A4: 595.28 x 841.89 points
+  // 120 paragraphs take more than two pages; ten fit on one
+  const auto pages = [](const std::string& p) {
+    const size_t at = p.find("/Count ");
+    return at == std::string::npos ? 0 : std::atoi(p.c_str() + at + 7);
+  };
+  CHECK(pages(*pdf) >= 3);
+  CHECK(*render_pdf(l) == *pdf);                                   // the same letter, the same bytes
+  PdfLetter short_letter = l;
+  short_letter.body = "Een.\n\nTwee.\n\nDrie.";
+  CHECK(pages(*render_pdf(short_letter)) == 1);
+  l.body += "<b>niet gesloten";
+  auto broken = render_pdf(l);
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.message().find("paragraph 121") != std::string::npos);
 }
