@@ -219,7 +219,8 @@ HttpResponse get_episode(Store& store, Date today, const std::string& id, const 
       out["tasks"][i]["letter"] = letter_url(it->second);
       letters.push_back({{"task", it->second}, {"kind", kTaskKinds.name(t.kind)}, {"due", t.due.iso()},
                          {"status", kTaskStatuses.name(t.status)}, {"html", letter_url(it->second)},
-                         {"text", letter_url(it->second) + "?format=text"}});
+                         {"text", letter_url(it->second) + "?format=text"},
+                         {"pdf", letter_url(it->second) + "?format=pdf"}});
     }
   }
   out["letters"] = letters;
@@ -427,6 +428,7 @@ HttpResponse get_letters(Store& store, const Principal& who, const HttpRequest& 
     json j = task_row_json(row);
     j["html"] = letter_url(row.id);
     j["text"] = letter_url(row.id) + "?format=text";
+    j["pdf"] = letter_url(row.id) + "?format=pdf";
     out.push_back(j);
     shown.insert(row.episode);
   }

@@ -338,6 +338,30 @@ def bad_input(tmp, db, practice, patients):
           "a letter for a reevaluation task: exit 2, one line")
 
 
+def served_letters(tmp, db, practice, patients):
+    """`serve --practice-file --patients`: the web's PDF is the CLI's; a bad file stops serve (exit 2)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+    import zorgpad_web as web
+    task = next(t for t in tasks(db) if t["kind"] == "gp_referral")
+    server = web.Server(ZORGPAD, db, "--practice-file", practice, "--patients", patients, today="2026-12-31")
+    try:
+        r = web.http(server.base, "GET", f"/api/tasks/{task['id']}/letter?format=pdf", record=False)
+        check(r.status == 200 and r.headers.get("Content-Type") == "application/pdf", f"serve: PDF letter {r.status}")
+        cli = ok(db, "2026-12-31", "letter", str(task["id"]), "--format", "pdf", "--practice-file", practice,
+                 "--patients", patients).stdout
+        check(r.body == cli, "serve: the served PDF is the CLI's")
+        episode = web.http(server.base, "GET", f"/api/episodes/{task['episode']}", record=False).json
+        check(all(l["pdf"].endswith("?format=pdf") for l in episode["letters"]), "serve: the episode links each PDF")
+    finally:
+        server.stop()
+    bad = os.path.join(tmp, "bad-patients.csv")
+    with open(bad, "w", encoding="utf-8") as f:
+        f.write("reference,name\n")
+    r = subprocess.run([ZORGPAD, "--db", db, "serve", "--port", "0", "--patients", bad], capture_output=True, timeout=60)
+    check(r.returncode == 2 and "bad-patients.csv" in r.stderr.decode(), f"serve with a bad patients file: exit {r.returncode}")
+    outputs.append(r.stderr)
+
+
 def main():
     if not shutil.which("pdftotext"):
         raise SystemExit("pdftotext (poppler-utils) is missing: run scripts/setup.sh")
@@ -346,6 +370,7 @@ def main():
         long_db = dated_letters(tmp, practice, patients)
         identity_never_stored(tmp, [demo_db, long_db], identity)
         bad_input(tmp, long_db, practice, patients)
+        served_letters(tmp, long_db, practice, patients)
     if failures:
         print(f"{len(failures)} failure(s)", file=sys.stderr)
         sys.exit(1)

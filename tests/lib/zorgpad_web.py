@@ -758,7 +758,7 @@ class ApiSuite:
                 t.pop("id", None)
                 t.pop("letter", None)
             for l in j.get("letters", []):
-                for k in ("task", "html", "text"):
+                for k in ("task", "html", "text", "pdf"):
                     l.pop(k, None)
             return j
 
