@@ -259,7 +259,7 @@ Expected<Practice> load_practice(const std::string& path) {
 Expected<std::optional<Practice>> load_practice_option(const std::string& path_option) {
   std::string path = path_option;
   if (path.empty())
-    if (const char* env = std::getenv("ZORGPAD_PRACTICE"); env && *env) path = env;
+    if (const char* env = std::getenv("ZORGPAD_PRACTICE_FILE"); env && *env) path = env;
   if (path.empty()) return std::optional<Practice>{};
   auto p = load_practice(path);
   if (!p) return p.error();

@@ -1,7 +1,8 @@
 // The practice and the patients' identities, read from files the practice
 // keeps, at the moment a letter (or a FHIR export) is written; never stored.
 //
-// The practice file (`--practice FILE`, else $ZORGPAD_PRACTICE) is TOML
+// The practice file (`--practice-file FILE`, else $ZORGPAD_PRACTICE_FILE;
+// `--practice` names the practice served from a PostgreSQL database) is TOML
 // (toml++, Debian's libtomlplusplus-dev): the practice's name, address, AGB
 // code and contact; its therapists by the code the episodes use
 // (`therapist` of the open event), each with name, profession
@@ -59,8 +60,8 @@ struct Practice {
 };
 
 Expected<Practice> load_practice(const std::string& path);
-// The practice file named by --practice (when not empty), else by
-// $ZORGPAD_PRACTICE, else none (nullopt inside a value).
+// The practice file named by --practice-file (when not empty), else by
+// $ZORGPAD_PRACTICE_FILE, else none (nullopt inside a value).
 Expected<std::optional<Practice>> load_practice_option(const std::string& path_option);
 
 // A TOML practice file for the given practice (what `zorgpad demo` writes).
