@@ -1,6 +1,7 @@
 #include "adapters/letters/letters.hpp"
 
 #include "adapters/letters/pdf.hpp"
+#include "adapters/texts/share_dir.hpp"
 #include "states/engine.hpp"
 
 #include <kainjow/mustache.hpp>
@@ -12,9 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#ifndef ZORGPAD_SHARE_DIR
-#define ZORGPAD_SHARE_DIR "share"
-#endif
 
 namespace zorgpad {
 namespace {
@@ -775,11 +773,7 @@ std::string letter_kinds_list() {
   return s;
 }
 
-std::string letters_dir() {
-  const char* env = std::getenv("ZORGPAD_SHARE_DIR");
-  std::string share = env && *env ? env : ZORGPAD_SHARE_DIR;
-  return share + "/letters";
-}
+std::string letters_dir() { return share_dir() + "/letters"; }
 
 Expected<LetterTemplates> LetterTemplates::load(const std::string& dir, Lang lang, LetterFormat format) {
   try {

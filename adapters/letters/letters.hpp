@@ -14,8 +14,9 @@
 // the values the templates show and renders them with kainjow::mustache. In
 // HTML every value is escaped; the text format escapes nothing.
 //
-// Files are found under letters_dir(): $ZORGPAD_SHARE_DIR/letters when that
-// variable is set, else the share directory compiled in (ZORGPAD_SHARE_DIR).
+// Files are found under letters_dir(): share_dir()/letters
+// (adapters/texts/share_dir.hpp: $ZORGPAD_SHARE_DIR, the checkout's share/,
+// or the installed /usr/share/zorgpad).
 //
 // Errors are values: a missing or malformed template or strings file, a word
 // missing for a code, a task that is not a letter. Messages name files,

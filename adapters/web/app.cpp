@@ -14,6 +14,7 @@
 #include "adapters/overview/overview.hpp"
 #include "adapters/web/http.hpp"
 #include "adapters/web/web.hpp"
+#include "adapters/texts/share_dir.hpp"
 #include "states/diagram.hpp"
 #include "states/episode_json.hpp"
 
@@ -465,11 +466,7 @@ std::optional<HttpResponse> audit_or_fail(Store& store, const std::string& actio
 
 }  // namespace http
 
-std::string web_dir() {
-  const char* env = std::getenv("ZORGPAD_SHARE_DIR");
-  std::string base = env && *env ? env : ZORGPAD_SHARE_DIR;
-  return base + "/web";
-}
+std::string web_dir() { return share_dir() + "/web"; }
 
 Expected<Assets> load_assets(const std::string& dir) {
   const std::pair<const char*, std::pair<const char*, const char*>> files[] = {
