@@ -15,6 +15,7 @@
 #include "adapters/web/http.hpp"
 #include "adapters/web/web.hpp"
 #include "adapters/texts/share_dir.hpp"
+#include "adapters/texts/task_titles.hpp"
 #include "states/diagram.hpp"
 #include "states/episode_json.hpp"
 
@@ -345,6 +346,120 @@ HttpResponse get_diagram(const HttpRequest& req) {
   std::string f = p->has("format") ? p->get("format") : "mermaid";
   if (f != "mermaid" && f != "dot") return error(400, "format: must be mermaid or dot");
   return json_response(200, {{"format", f}, {"source", draw_diagram(f == "dot" ? DiagramFormat::dot : DiagramFormat::mermaid)}});
+}
+
+// The words for every code, for the dashboard (GET /api/texts): the
+// `words` table of the letters' strings file of the language (the one table
+// of wording, share/letters/strings.<lang>.json, checked as the letters
+// check it) and the task kinds' titles (adapters/texts/task_titles, the
+// calendar's). No patient data: not audited.
+HttpResponse get_texts(const HttpRequest& req) {
+  auto p = Params::parse(req, {"lang"});
+  if (!p) return error(400, p.message());
+  std::optional<Lang> lang = Lang::nl;
+  if (p->has("lang") && !(lang = kLangs.parse(p->get("lang")))) return error(400, "lang: must be nl or en");
+  auto templates = LetterTemplates::load(letters_dir(), *lang, LetterFormat::text);
+  if (!templates) return error(500, "texts: " + templates.message());
+  const json& strings = templates->strings();
+  if (!strings.contains("words") || !strings["words"].is_object()) return error(500, "texts: the strings file has no words");
+  json kinds = json::object();
+  for (std::size_t i = 0; i < kTaskKinds.size(); ++i) {
+    TaskKind k = kTaskKinds.at(i);
+    kinds[std::string(kTaskKinds.name(k))] = task_kind_title(k, *lang == Lang::nl);
+  }
+  HttpResponse r = json_response(200, {{"lang", std::string(kLangs.name(*lang))}, {"words", strings["words"]},
+                                       {"task_kinds", kinds}});
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
+// The names the practice's episodes carry, for the dashboard's filter
+// choices (GET /api/names): every therapist and GP, sorted, without "".
+HttpResponse get_names(Store& store, const HttpRequest& req) {
+  auto p = Params::parse(req, {});
+  if (!p) return error(400, p.message());
+  std::set<std::string> therapists, gps;
+  auto n = store.for_each_episode([&](const Episode& ep) {
+    if (!ep.therapist.empty()) therapists.insert(ep.therapist);
+    if (!ep.gp.empty()) gps.insert(ep.gp);
+  });
+  if (!n) return store_error(n.error());
+  return json_response(200, {{"therapists", therapists}, {"gps", gps}});
+}
+
+// Recovery after one and after three months (KNGF A.2.3), the definition of
+// `zorgpad demo` (adapters/demo/simulation.cpp): an episode is followed for
+// D days when it has a treatment start at least D days before today; it
+// recovered within D days when it was closed (stopped) with reason
+// goals_met, request_met or self_sufficient fewer than D days after its
+// treatment start. D is 30 and 91. Grouped by the profile given at the
+// treatment start (the first stratification) and by therapist.
+constexpr int kOneMonth = 30, kThreeMonths = 91;
+struct Recovery {
+  int64_t treated = 0, followed1 = 0, recovered1 = 0, followed3 = 0, recovered3 = 0;
+  void add(bool f1, bool r1, bool f3, bool r3) {
+    ++treated;
+    followed1 += f1;
+    recovered1 += f1 && r1;
+    followed3 += f3;
+    recovered3 += f3 && r3;
+  }
+  json to_json() const {
+    return {{"treated", treated},
+            {"one_month", {{"followed", followed1}, {"recovered", recovered1}}},
+            {"three_months", {{"followed", followed3}, {"recovered", recovered3}}}};
+  }
+};
+
+HttpResponse get_outcomes(Store& store, Date today, const HttpRequest& req) {
+  auto p = Params::parse(req, {});
+  if (!p) return error(400, p.message());
+  Recovery all;
+  std::map<int, Recovery> by_profile;  // 0: no profile
+  std::map<std::string, Recovery> by_therapist;
+  auto n = store.for_each_episode([&](const Episode& ep) {
+    if (!ep.treatment_start) return;
+    const Date start = *ep.treatment_start;
+    std::optional<int> stopped;  // days from the treatment start to a recovered stop
+    if (ep.state == State::closed && ep.reason) {
+      auto reason = kStopReasons.parse(*ep.reason);
+      if (reason == StopReason::goals_met || reason == StopReason::request_met || reason == StopReason::self_sufficient)
+        for (auto it = ep.transitions.rbegin(); it != ep.transitions.rend(); ++it)
+          if (it->to == "closed") {
+            stopped = it->at - start;
+            break;
+          }
+    }
+    const int followed = today - start;
+    const bool f1 = followed >= kOneMonth, f3 = followed >= kThreeMonths;
+    const bool r1 = stopped && *stopped < kOneMonth, r3 = stopped && *stopped < kThreeMonths;
+    all.add(f1, r1, f3, r3);
+    const int profile = !ep.profile_history.empty() ? ep.profile_history.front().profile : ep.profile.value_or(0);
+    by_profile[profile].add(f1, r1, f3, r3);
+    by_therapist[ep.therapist].add(f1, r1, f3, r3);
+  });
+  if (!n) return store_error(n.error());
+  json out = {{"today", today.iso()},
+              {"expected", {{"one_month", 0.25}, {"three_months", 0.5}}},
+              {"days", {{"one_month", kOneMonth}, {"three_months", kThreeMonths}}},
+              {"all", all.to_json()},
+              {"by_profile", json::array()},
+              {"by_therapist", json::array()}};
+  for (const auto& [profile, r] : by_profile) {
+    json g = r.to_json();
+    g["profile"] = profile ? json(profile) : json(nullptr);
+    out["by_profile"].push_back(g);
+  }
+  for (const auto& [therapist, r] : by_therapist) {
+    json g = r.to_json();
+    g["therapist"] = therapist;
+    out["by_therapist"].push_back(g);
+  }
+  // Counts only, no episode named: the row records the access, without ids.
+  if (auto failed = audit_or_fail(store, "outcomes.read", {})) return *failed;
+  HttpResponse r = json_response(200, out);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
 }
 
 HttpResponse get_calendar(Store& store, const Clock& clock, const HttpRequest& req) {
@@ -882,6 +997,20 @@ HttpResponse WebApp::route(const HttpRequest& req, Store& store, const Principal
     if (seg[1] == "diagram" && seg.size() == 2) {
       if (!get) return method_not_allowed("GET, HEAD");
       return get_diagram(req);
+    }
+    if (seg[1] == "texts" && seg.size() == 2) {
+      if (!get) return method_not_allowed("GET, HEAD");
+      return get_texts(req);
+    }
+    if (seg[1] == "names" && seg.size() == 2) {
+      if (!get) return method_not_allowed("GET, HEAD");
+      if (!may_read_episodes(who)) return forbidden(who, "read the practice's therapists and GPs");
+      return get_names(store, req);
+    }
+    if (seg[1] == "outcomes" && seg.size() == 2) {
+      if (!get) return method_not_allowed("GET, HEAD");
+      if (!may_read_episodes(who)) return forbidden(who, "read the practice's outcomes");
+      return get_outcomes(store, today, req);
     }
     if (seg[1] == "import" && seg.size() == 2) {
       if (!post) return method_not_allowed("POST");

@@ -75,6 +75,7 @@ async function openAs(role, extraQuery = '') {
   page.setDefaultTimeout(15000);
   const url = new URL(spec.base);
   url.searchParams.set('token', spec.users[role].token);
+  url.searchParams.set('lang', 'en');  // the dashboard is Dutch by default; these checks read its English
   await page.goto(url.href + extraQuery);
   await page.waitForSelector('body[data-loaded="true"]');
   await idle(page);
@@ -201,15 +202,18 @@ try {
       const tab = await openLetter(page, '#detail-letters a[data-format="html"]', [patient, ep]);
       await tab.close();
     }
-    await page.click('#detail-close');
+    await page.click('#detail-back');
+    await page.waitForSelector('#detail', { state: 'hidden' });
 
     // Marking one of B's tasks done.
     const button = page.locator('#urgent button.done, #due button.done, #overdue button.done').first();
     if (check(await button.count() === 1, 'coordinator: B has a task to mark done')) {
       const task = Number(await button.getAttribute('data-task'));
       await button.click();
+      await page.click('#confirm button[value=confirm]');  // confirmed, then sent when the 8 s to undo it have passed
       await page.waitForFunction((id) => document.querySelector('#message').textContent.includes('marked done') &&
-        !document.querySelector(`#urgent tr[data-task="${id}"], #due tr[data-task="${id}"], #overdue tr[data-task="${id}"]`), task);
+        !document.querySelector(`#urgent tr[data-task="${id}"], #due tr[data-task="${id}"], #overdue tr[data-task="${id}"]`), task,
+      { timeout: 25000 });
       result.coordinator_done = task;
     }
     await shot(page, 'coordinator-B');

@@ -1,7 +1,7 @@
 // Takes the screenshot of the dashboard in docs/ (docs/serve.md says how):
 //   node tests/browser/screenshot.mjs URL OUT.png
-// URL is the page of a running `zorgpad serve`; the first overdue episode is
-// opened so that its timeline shows. Not a test: nothing is checked.
+// URL is the page of a running `zorgpad serve` (add #/episode/ID for an
+// episode's view); the whole page at 1280 wide. Not a test: nothing is checked.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,17 +18,13 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1360, height: 900 },
+  viewport: { width: 1280, height: 800 },
 });
 try {
   const page = context.pages()[0] || await context.newPage();
   await page.goto(url);
   await page.waitForSelector('body[data-loaded="true"]');
-  const first = await page.$('#overdue tbody tr[data-task] a.ep');
-  if (first) {
-    await first.click();
-    await page.waitForSelector('#detail:not([hidden]) #timeline svg');
-  }
+  await page.waitForFunction(() => !document.body.classList.contains('busy'));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: out, fullPage: true });
   console.log('wrote', out);
