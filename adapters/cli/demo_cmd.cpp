@@ -4,6 +4,7 @@
 
 #include "adapters/cli/commands.hpp"
 #include "adapters/demo/simulation.hpp"
+#include "adapters/overview/overview.hpp"
 
 namespace zorgpad::cli {
 
@@ -63,11 +64,11 @@ void setup_demo(CLI::App& app, Context& ctx) {
     int overdue = 0;
     for (const auto& t : tasks.value()) {
       by_kind[std::string(kTaskKinds.name(t.task.kind))]++;
-      if (t.task.kind == TaskKind::reevaluation && o->end - t.task.due > 7) ++overdue;
+      if (is_overdue(t.task, o->end)) ++overdue;  // the overview's rule, the one definition
     }
     std::cout << "Open tasks\n";
     for (const auto& [kind, n] : by_kind) std::printf("  %-18s %d\n", kind.c_str(), n);
-    std::cout << "  overdue reevaluations (open more than 7 days past due): " << overdue << "\n\n"
+    std::cout << "  " << kOverdueName << " (" << kOverdueRule << "): " << overdue << "\n\n"
               << "Database: " << path << "\nGo on with:\n"
               << "  build/zorgpad --db " << path << " tasks --status open\n"
               << "  build/zorgpad --db " << path << " show ep-1\n"
