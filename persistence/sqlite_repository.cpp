@@ -3,11 +3,14 @@
 #include "persistence/sqlite_repository.hpp"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <spdlog/sinks/null_sink.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "persistence/schema.hpp"
 #include "states/episode_json.hpp"
@@ -27,10 +30,18 @@ SqliteRepository::SqliteRepository(const std::string& path, const Clock& clock, 
       log_(opt.logger ? opt.logger : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
 
 Status SqliteRepository::init() {
-  // A foreign or corrupt file fails here, on the first read.
-  int app_id = db_.execAndGet("PRAGMA application_id").getInt();
-  int version = db_.execAndGet("PRAGMA user_version").getInt();
-  int tables = db_.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+  // A foreign or corrupt file fails here, on the first read. The three reads
+  // share one snapshot: another process may be creating the schema of a new
+  // file at this moment (concurrent `init`s), and its commit falling between
+  // them read as "tables but no application id", a foreign file.
+  int app_id = 0, version = 0, tables = 0;
+  {
+    SQLite::Transaction snapshot(db_);
+    app_id = db_.execAndGet("PRAGMA application_id").getInt();
+    version = db_.execAndGet("PRAGMA user_version").getInt();
+    tables = db_.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+    snapshot.commit();
+  }
   if (app_id != kApplicationId && (app_id != 0 || tables > 0))
     return Status::Fail("'" + db_.getFilename() + "' is not a zorgpad database", ErrorKind::store);
   if (version > current_schema_version())
@@ -440,15 +451,26 @@ Expected<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, cons
     if (fd < 0 && errno != EEXIST) return store_failure("cannot open database '" + path + "'");
     if (fd >= 0) ::close(fd);
   }
-  try {
-    auto logger = options.logger ? options.logger
-                                 : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>());
-    options.logger = logger;
-    auto repo = std::make_unique<sqlite::SqliteRepository>(path, clock, options);
-    if (Status s = repo->init(); !s.ok()) return store_failure(s.message());
-    return std::make_unique<Store>(std::move(repo), clock, logger);
-  } catch (const SQLite::Exception& e) {
-    return store_failure("cannot use '" + path + "' as a zorgpad database: " + e.what());
+  auto logger = options.logger ? options.logger
+                               : std::make_shared<spdlog::logger>("zorgpad", std::make_shared<spdlog::sinks::null_sink_mt>());
+  options.logger = logger;
+  // First use: several processes may set up the same new file at once (four
+  // `init`s). The schema is created in one exclusive transaction that the
+  // others wait for, but switching a new file to WAL can answer "busy"
+  // without waiting: then open again, within the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  for (;;) {
+    try {
+      auto repo = std::make_unique<sqlite::SqliteRepository>(path, clock, options);
+      if (Status s = repo->init(); !s.ok()) return store_failure(s.message());
+      return std::make_unique<Store>(std::move(repo), clock, logger);
+    } catch (const SQLite::Exception& e) {
+      if ((e.getErrorCode() & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      return store_failure("cannot use '" + path + "' as a zorgpad database: " + e.what());
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 #include "states/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "states/machine.hpp"
@@ -223,7 +225,7 @@ Status Engine::import_line(const json& j, ImportReport& rep) {
   return Status::Ok();
 }
 
-Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
+Expected<ImportReport> Engine::import(std::istream& in, int batch_size, const Progress& progress) {
   ImportReport rep;
   int64_t committed_lines = 0;
   bool more = true;
@@ -259,6 +261,7 @@ Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
           if (committed_lines > 0) where += " (lines 1-" + std::to_string(committed_lines) + " were imported before)";
           return Error{where, e.kind() == ErrorKind::store ? ErrorKind::store : ErrorKind::bad_input};
         }
+        if (progress && l.number % kProgressEvery == 0) progress(l.number, 0);
       }
       if (!actor_ || episodes.empty()) return Status::Ok();
       std::vector<std::string> touched = episodes;
@@ -273,6 +276,7 @@ Expected<ImportReport> Engine::import(std::istream& in, int batch_size) {
     rep.duplicates += batch.duplicates;
     rep.episodes_opened += batch.episodes_opened;
   }
+  if (progress) progress(rep.lines, 0);
   return rep;
 }
 
@@ -349,11 +353,16 @@ Expected<TickReport> Engine::tick_batch(Date now, int limit) {
 }
 
 Expected<Engine::AdoptReport> Engine::adopt_all(const std::vector<std::string>& ids,
-                                                const std::function<Expected<Adoption>(const std::string&)>& load) {
+                                                const std::function<Expected<Adoption>(const std::string&)>& load,
+                                                const Progress& progress) {
   AdoptReport rep;
+  const int64_t total = int64_t(ids.size());
   Status s = repo_->write([&]() -> Status {
     rep = {};
+    int64_t done = 0;
     for (const std::string& id : ids) {
+      if (progress && done > 0 && done % kProgressEvery == 0) progress(done, total);
+      ++done;
       auto a = load(id);
       if (!a) return a.status();
       const std::vector<LogEntry>& log = a->log;
@@ -394,6 +403,7 @@ Expected<Engine::AdoptReport> Engine::adopt_all(const std::vector<std::string>& 
     return Status::Ok();
   });
   if (!s) return s.error();
+  if (progress) progress(total, total);
   return rep;
 }
 
@@ -445,8 +455,22 @@ Status Engine::audit(const std::string& action, std::vector<std::string> episode
   return repo_->append_audit(audit_row(action, std::move(episodes), outcome));
 }
 
-Expected<RebuildReport> Engine::rebuild() {
-  return repo_->rebuild([](const std::string& id) { return std::make_unique<Replayer>(id); });
+Expected<RebuildReport> Engine::rebuild(const Progress& progress) {
+  if (!progress) return repo_->rebuild([](const std::string& id) { return std::make_unique<Replayer>(id); });
+  // The repository asks for a replay per episode, from several threads on a
+  // large store: counted here, so that the SQL layer knows nothing of it.
+  auto total = repo_->episode_count();
+  if (!total) return total.error();
+  std::atomic<int64_t> started{0};
+  std::mutex reporting;
+  auto r = repo_->rebuild([&](const std::string& id) {
+    const int64_t n = ++started;
+    if (n % kProgressEvery == 0)
+      if (std::unique_lock lock(reporting, std::try_to_lock); lock.owns_lock()) progress(std::min(n, *total), *total);
+    return std::make_unique<Replayer>(id);
+  });
+  if (r) progress(r->episodes, r->episodes);
+  return r;
 }
 
 }  // namespace zorgpad

@@ -10,6 +10,7 @@
 // the pathway refuses, ErrorKind::store for the database). No exception
 // crosses it. Thread-safety: one Engine (and repository) per thread.
 #pragma once
+#include <functional>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -51,6 +52,14 @@ class Replayer final : public LogReplay {
   std::optional<Episode> ep_;
 };
 
+// Progress of a long command (import, rebuild, adopt_all): `done` items of
+// `total` (0 when the command cannot know it, as for an import's lines). Called
+// at most once every kProgressEvery items, and once at the end; never from two
+// threads at once (rebuild runs on several). Optional: an empty function costs
+// nothing.
+using Progress = std::function<void(int64_t done, int64_t total)>;
+inline constexpr int64_t kProgressEvery = 256;
+
 struct ImportReport {
   int64_t lines = 0, recorded = 0, duplicates = 0, episodes_opened = 0;
 };
@@ -79,7 +88,8 @@ class Engine {
   // Appends one clinical event. expect_seq: reject unless the episode's log ends at it.
   Expected<Recorded> record(const std::string& episode, const Event& event, std::optional<int64_t> expect_seq);
   // NDJSON lines {"episode", "patient", "event"}; committed every batch_size lines.
-  Expected<ImportReport> import(std::istream& in, int batch_size);
+  // Progress counts lines read (total 0: the engine does not know it).
+  Expected<ImportReport> import(std::istream& in, int batch_size, const Progress& progress = {});
   // Fires every timer due on or before `now`.
   Expected<TickReport> tick(Date now);
   // Fires the timers of at most `limit` episodes due on or before `now`, in
@@ -102,7 +112,10 @@ class Engine {
   struct AdoptReport {
     int64_t copied = 0, present = 0;
   };
-  Expected<AdoptReport> adopt_all(const std::vector<std::string>& ids, const std::function<Expected<Adoption>(const std::string&)>& load);
+  // Progress counts episodes of ids.size() (from the start again if the
+  // transaction is retried).
+  Expected<AdoptReport> adopt_all(const std::vector<std::string>& ids, const std::function<Expected<Adoption>(const std::string&)>& load,
+                                  const Progress& progress = {});
   // Many practices in one database (PostgreSQL): the practice the next
   // commands work on, and every practice on file.
   Status use_practice(const std::string& code) { return repo_->use_practice(code); }
@@ -115,7 +128,8 @@ class Engine {
   // episode's latest event or timer if later; timers due by then fire first.
   Expected<TaskRow> complete_task(int64_t task_id);
   // Re-derives every projection from the log; reports and repairs differences.
-  Expected<RebuildReport> rebuild();
+  // Progress counts episodes replayed of those on file when it started.
+  Expected<RebuildReport> rebuild(const Progress& progress = {});
 
   // The audit trail. set_actor: who the next commands are for (none: not audited).
   void set_actor(std::optional<Actor> actor) { actor_ = std::move(actor); }

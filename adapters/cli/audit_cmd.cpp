@@ -27,7 +27,7 @@ void setup_audit(CLI::App& app, Context& ctx) {
   cmd->add_option("--episode", o->episode, "only accesses to this episode");
   cmd->add_option("--user", o->user, "only this user (as the log names them: user:NAME#ID, local:LOGIN, cli:LOGIN)");
   cmd->add_option("--since", o->since, "only from this date on (YYYY-MM-DD, UTC)");
-  cmd->add_option("--limit", o->limit, "at most this many rows (default 1000)")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--limit", o->limit, "at most this many rows")->check(CLI::Range(1, 1000000));
   cmd->add_flag("--json", o->json, "JSON lines");
   cmd->callback([o, &ctx] {
     AuditQuery q;

@@ -4,6 +4,7 @@
 
 #include "adapters/cli/commands.hpp"
 #include "adapters/demo/simulation.hpp"
+#include "adapters/overview/overview.hpp"
 
 namespace zorgpad::cli {
 
@@ -63,7 +64,7 @@ void setup_demo(CLI::App& app, Context& ctx) {
     int overdue = 0;
     for (const auto& t : tasks.value()) {
       by_kind[std::string(kTaskKinds.name(t.task.kind))]++;
-      if (t.task.kind == TaskKind::reevaluation && o->end - t.task.due > 7) ++overdue;
+      if (is_overdue(t.task, o->end)) ++overdue;  // the overview's rule, the one definition
     }
     // The practice file and an invented patients file beside the database
     // (docs/letters.md): what a practice supplies when it prints letters.
@@ -74,7 +75,7 @@ void setup_demo(CLI::App& app, Context& ctx) {
     if (Status w = write_private_file(patients_path, demo_patients_csv(s, o->seed)); !w) return ctx.fail(w.error());
     std::cout << "Open tasks\n";
     for (const auto& [kind, n] : by_kind) std::printf("  %-18s %d\n", kind.c_str(), n);
-    std::cout << "  overdue reevaluations (open more than 7 days past due): " << overdue << "\n\n"
+    std::cout << "  " << kOverdueName << " (" << kOverdueRule << "): " << overdue << "\n\n"
               << "Database: " << path << "\nGo on with:\n"
               << "  build/zorgpad --db " << path << " tasks --status open\n"
               << "  build/zorgpad --db " << path << " show ep-1\n"

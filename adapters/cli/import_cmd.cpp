@@ -1,9 +1,26 @@
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
 #include "adapters/cli/commands.hpp"
 
 namespace zorgpad::cli {
+namespace {
+
+// Lines as std::getline reads them: a last line without a newline counts.
+int64_t count_lines(std::istream& in) {
+  char buf[1 << 16];
+  int64_t lines = 0;
+  char last = '\n';
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    const std::streamsize n = in.gcount();
+    lines += std::count(buf, buf + n, '\n');
+    last = buf[n - 1];
+  }
+  return lines + (last != '\n');
+}
+
+}  // namespace
 
 void setup_import(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("import",
@@ -24,7 +41,16 @@ void setup_import(CLI::App& app, Context& ctx) {
     opt.synchronous_full = false;  // batches: WAL with NORMAL sync keeps every commit atomic
     auto store = ctx.open_store(opt);
     if (!store) return;
-    auto r = store->import(in, o->batch);
+    ProgressLine progress("import", "lines");
+    if (progress.active() && o->file != "-") {
+      // The total, for the rate's ETA: the file's lines, counted first (a
+      // pipe is read once and has none).
+      progress.set_total(count_lines(file));
+      file.clear();
+      file.seekg(0);
+    }
+    auto r = store->import(in, o->batch, progress.callback());
+    progress.finish();
     if (!r) return ctx.fail(r.error());
     const auto& rep = r.value();
     std::cout << "imported " << rep.recorded << " events (" << rep.episodes_opened << " episodes opened, "

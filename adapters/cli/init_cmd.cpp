@@ -28,7 +28,7 @@ void setup_init(CLI::App& app, Context& ctx) {
       return;
     }
     if (!app_role->empty()) return ctx.fail_bad_input("--app-role applies to PostgreSQL only");
-    auto store = ctx.open_store();
+    auto store = ctx.open_store({}, /*create=*/true);
     if (!store) return;
     std::cout << "database ready: " << ctx.db << "\n";
   });

@@ -35,6 +35,7 @@ void setup_migrate(CLI::App& app, Context& ctx) {
     auto n = (*source)->for_each_episode([&](const Episode& ep) { ids.push_back(ep.id); });
     if (!n) return ctx.fail(n.error());
     Store& src = **source;
+    ProgressLine progress("migrate", "episodes");
     auto r = (*target)->adopt_all(ids, [&src](const std::string& id) -> Expected<Engine::Adoption> {
       auto ep = src.load(id);
       if (!ep) return ep.error();
@@ -46,7 +47,8 @@ void setup_migrate(CLI::App& app, Context& ctx) {
       std::optional<Date> ticked_to;
       if (!log->empty() && ep->last_fired > log->back().at) ticked_to = ep->last_fired;
       return Engine::Adoption{std::move(*ep), std::move(*log), ticked_to};
-    });
+    }, progress.callback());
+    progress.finish();
     if (!r) return ctx.fail(r.error());
     const int64_t copied = r->copied, present = r->present;
     std::cout << "migrate: " << copied << " episode(s) copied, " << present << " already there, practice " << ctx.practice << "\n";

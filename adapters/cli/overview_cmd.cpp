@@ -3,6 +3,7 @@
 // GP or inactive is decided in
 // adapters/overview (the same code serves the dashboard); this file parses
 // and prints.
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -58,11 +59,12 @@ void setup_overview(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("--therapist", o->filter.therapist, "only episodes of this therapist");
   cmd->add_option("--gp", o->filter.gp, "only episodes of this GP");
-  cmd->add_option("--state", o->filter.state, "only episodes in this care state");
-  cmd->add_option("--phase", o->filter.phase, "only episodes in this phase (acute, subacute, chronic)");
-  cmd->add_option("--profile", o->filter.profile, "only episodes with this treatment profile (1, 2, 3)");
+  cmd->add_option("--state", o->filter.state, "only episodes in this care state")->check(allowed_values(kStates));
+  cmd->add_option("--phase", o->filter.phase, "only episodes in this phase")->check(allowed_values(kPhases));
+  cmd->add_option("--profile", o->filter.profile, "only episodes with this treatment profile")
+      ->check(allowed_values({"1", "2", "3"}));
   cmd->add_option("--search", o->filter.search, "only episodes whose id or patient reference starts with TEXT");
-  cmd->add_option("--limit", o->limit, "rows per list (default 50; totals count all)")
+  cmd->add_option("--limit", o->limit, "rows per list (totals count all)")
       ->check(CLI::Range(int64_t(1), kOverviewMaxLimit));
   cmd->add_flag("--json", o->json, "print the overview as JSON (as GET /api/overview)");
   cmd->callback([o, &ctx] {
@@ -87,7 +89,10 @@ void setup_overview(CLI::App& app, Context& ctx) {
     print_counts("state", ov.by_state);
     print_counts("phase", ov.by_phase);
     print_counts("profile", ov.by_profile);
-    print_tasks("OVERDUE REEVALUATIONS (open 7 or more days past due)", ov.overdue);
+    std::string overdue_title(kOverdueName);
+    for (char& c : overdue_title) c = char(std::toupper(static_cast<unsigned char>(c)));
+    overdue_title += " (" + std::string(kOverdueRule) + ")";
+    print_tasks(overdue_title.c_str(), ov.overdue);
     print_tasks("DUE THIS WEEK (open, due from 6 days ago to 6 days ahead)", ov.due_this_week);
 
     std::printf("\nWAITING ON THE GP — %lld\n", (long long)ov.waiting_on_gp.total);

@@ -9,7 +9,9 @@ void setup_rebuild(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx] {
     auto store = ctx.open_store();
     if (!store) return;
-    auto r = store->rebuild();
+    ProgressLine progress("rebuild", "episodes");
+    auto r = store->rebuild(progress.callback());
+    progress.finish();
     if (!r) return ctx.fail(r.error());
     const auto& rep = r.value();
     for (const auto& d : rep.differences) std::cout << "difference: " << d << "\n";

@@ -10,8 +10,14 @@ void setup_record(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("EPISODE", o->episode, "episode id")->required();
   cmd->add_option("FILE", o->file, "the event, or - for standard input")->required();
-  cmd->add_option("--expect-seq", o->expect_seq, "reject unless the episode's log ends at event N (optimistic lock)")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--expect-seq", o->expect_seq, "reject unless the episode's log ends at event N (optimistic lock; default: no check)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str("");  // -1 only stands for "not given"
+  std::string types;
+  for (size_t i = 0; i < kTriggers.size(); ++i)
+    if (Trigger t = kTriggers.at(i); t != Trigger::open && !is_timer(t)) types += (types.empty() ? "" : ", ") + std::string(kTriggers.name(t));
+  cmd->footer("Event types: " + types + " (an episode starts with `zorgpad open`; phase changes and checkpoints are "
+              "timers, fired by `tick`). Every field, range and code of each: docs/events.md.\n");
   cmd->callback([o, &ctx] {
     auto text = read_input(o->file);
     if (!text) return ctx.fail(text.error());

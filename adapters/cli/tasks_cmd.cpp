@@ -13,8 +13,8 @@ void setup_tasks(CLI::App& app, Context& ctx) {
   struct Opts { std::string due_before, kind, status; bool json = false; };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--due-before", o->due_before, "only tasks due before DATE");
-  cmd->add_option("--kind", o->kind, "only tasks of this kind");
-  cmd->add_option("--status", o->status, "open, done or cancelled");
+  cmd->add_option("--kind", o->kind, "only tasks of this kind (default: every kind)")->check(allowed_values(kTaskKinds));
+  cmd->add_option("--status", o->status, "only tasks with this status (default: every status)")->check(allowed_values(kTaskStatuses));
   cmd->add_flag("--json", o->json, "print {\"tasks\": [...]}");
   cmd->callback([o, &ctx] {
     TaskFilter f;

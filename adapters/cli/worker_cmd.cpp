@@ -91,8 +91,8 @@ void setup_worker(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("worker", "Fire due timers, pass after pass (PostgreSQL: many workers share the work)");
   auto o = std::make_shared<WorkerOptions>();
   cmd->add_option("--now", o->now, "fire what is due on this date (default: the clock's today at each pass)");
-  cmd->add_option("--poll", o->poll, "seconds between passes, ±20 % jitter (default 60)")->check(CLI::Range(0.01, 86400.0));
-  cmd->add_option("--batch", o->batch, "episodes fired per transaction (default 500)")->check(CLI::Range(1, 100000));
+  cmd->add_option("--poll", o->poll, "seconds between passes, ±20 % jitter")->check(CLI::Range(0.01, 86400.0));
+  cmd->add_option("--batch", o->batch, "episodes fired per transaction")->check(CLI::Range(1, 100000));
   cmd->add_flag("--once", o->once, "one pass over every practice until nothing is due, then exit");
   cmd->callback([o, &ctx] {
     std::optional<Date> fixed;

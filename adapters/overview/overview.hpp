@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -64,6 +65,11 @@ namespace zorgpad {
 inline constexpr int kOverdueAfterDays = 7;    // spec §11
 inline constexpr int kInactiveAfterDays = 42;  // spec §11
 inline constexpr int64_t kOverviewMaxLimit = 1000;
+// How the overdue list is named wherever it is counted (the overview, the
+// demo's summary): is_overdue's rule in words.
+inline constexpr std::string_view kOverdueName = "overdue reevaluations";
+inline constexpr std::string_view kOverdueRule = "open 7 or more days past due";
+static_assert(kOverdueAfterDays == 7, "kOverdueRule names the number of days");
 
 // A reevaluation task still open `kOverdueAfterDays` days after its due date.
 bool is_overdue(const Task& task, Date today);

@@ -16,8 +16,9 @@ Run as `python3 concurrency.py ZORGPAD_BINARY` (ctest does).
    report fired add up to the timers due, no checkpoint/phase transition
    appears twice, and every episode equals `zorgpad replay` of its events with
    `until` = the tick date.
-3. First use: four processes open episodes at once in a database file that
-   does not exist yet (creation and migration race): all succeed, ids distinct.
+3. First use: four processes run `init` at once on a database file that
+   does not exist yet (creation and migration race), then four open episodes
+   in it at once: all succeed, ids distinct.
 """
 import collections
 import concurrent.futures
@@ -197,10 +198,16 @@ def ticks(tmp):
 
 
 def first_use(tmp):
-    """Four processes open episodes in a database that does not exist yet."""
+    """Four processes create a database that does not exist yet (`init`: the
+    schema's creation races), then four open episodes in it at once."""
     ev = json.dumps({"type": "open", "at": "2026-01-05", "onset": "2026-01-01", "complaint": "lbp", "age": 40})
     for i in range(10):
         db = os.path.join(tmp, f"fresh-{i}.db")
+        procs = [subprocess.Popen([ZORGPAD, "--db", db, "init"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            check(p.returncode == 0 and not err, f"fresh database {i}: init: exit {p.returncode}: {err.strip()}")
         procs = [subprocess.Popen([ZORGPAD, "--db", db, "open", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(4)]
         outs = [p.communicate(ev, timeout=60) for p in procs]

@@ -54,6 +54,7 @@ def year_3000(tmp):
     """The issue's reproduction: the stratification dated 2999-12-31 sets
     checkpoints in the year 3000; it must commit and read back, or neither."""
     db = os.path.join(tmp, "y3000.db")
+    ok(db, "init")
     ok(db, "open", "--id", "e1", "-", stdin=json.dumps(OPEN))
     ok(db, "record", "e1", "-", stdin=json.dumps({"type": "screening", "at": "2026-05-04", "red_flags": [], "exclusions": []}))
     r = run(db, "record", "e1", "-", stdin=json.dumps({"type": "stratification", "at": "2999-12-31", "factors": {}, "profile": 1}))
@@ -72,6 +73,7 @@ def year_3000(tmp):
 
 def nul_bytes(tmp):
     db = os.path.join(tmp, "nul.db")
+    ok(db, "init")
     ok(db, "open", "--id", "e1", "-", stdin=json.dumps(OPEN))
     before = dump(db)
     session = json.dumps({"type": "session", "at": "2026-05-05"}).encode()
@@ -91,6 +93,7 @@ def nul_bytes(tmp):
 
 def private_exports(tmp):
     db = os.path.join(tmp, "exp.db")
+    ok(db, "init")
     ok(db, "open", "--id", "e1", "--patient", "P-1", "-", stdin=json.dumps(dict(OPEN, gp="Dokter Jansen")))
     ok(db, "record", "e1", "-", stdin=json.dumps({"type": "screening", "at": "2026-05-04", "red_flags": [], "exclusions": []}))
     old = os.umask(0o022)
@@ -110,6 +113,7 @@ def terminal_output(tmp):
     """A value stored by an older release may hold an escape sequence; the
     text output shows it instead of sending it to the terminal."""
     db = os.path.join(tmp, "esc.db")
+    ok(db, "init")
     ok(db, "open", "--id", "e1", "--patient", "P-1", "-", stdin=json.dumps(OPEN))
     con = sqlite3.connect(db)
     (body,) = con.execute("SELECT body FROM episodes WHERE id = 'e1'").fetchone()
@@ -128,6 +132,7 @@ def terminal_output(tmp):
 
 def long_echo(tmp):
     db = os.path.join(tmp, "long.db")
+    ok(db, "init")
     ok(db, "open", "--id", "e1", "-", stdin=json.dumps(OPEN))
     long_id = "x" * 100000
     for args, stdin in ((["record", long_id, "-"], json.dumps({"type": "session", "at": "2026-05-05"})),

@@ -52,6 +52,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         db = os.path.join(d, "c.db")
         open_ev = {"type": "open", "at": "2026-06-08", "onset": "2026-06-01", "complaint": "lbp", "age": 58}
+        check(zp(db, "init").returncode == 0, "init")
         check(zp(db, "open", "--id", "ep-1", "--patient", "P1", "-", stdin=json.dumps(open_ev)).returncode == 0, "open ep-1")
         check(zp(db, "open", "--id", "ep-2", "--patient", "P2", "-", stdin=json.dumps(open_ev)).returncode == 0, "open ep-2")
         token = zp(db, "user", "add", "--name", "Cora", "--role", "coordinator").stdout.strip().splitlines()[-1]
