@@ -270,7 +270,7 @@ int main(int argc, char** argv) {
                  "the practice (PostgreSQL: one database for many practices; default: $ZORGPAD_PRACTICE)");
   app.add_option("--today", ctx.today, "the clock's date, YYYY-MM-DD (default: $ZORGPAD_TODAY, else the real today)")
       ->envname("ZORGPAD_TODAY")
-      ->check([](const std::string& v) { return zorgpad::Date::parse(v) ? "" : "not a date (YYYY-MM-DD)"; });
+      ->check([](const std::string& v) { return zorgpad::Date::parse(v) ? "" : "not a date (YYYY-MM-DD; from --today or $ZORGPAD_TODAY)"; });
   setup_replay(app, ctx);
   setup_diagram(app, ctx);
   setup_init(app, ctx);
