@@ -455,8 +455,6 @@ class Pusher {
 }  // namespace
 }  // namespace caldav_detail
 
-using namespace caldav_detail;
-
 Expected<CalDavCredentials> read_caldav_credentials(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return bad_input("--credentials: cannot read the file");
@@ -498,6 +496,7 @@ std::string event_resource(const TaskRow& row) {
 }
 
 Expected<CalDavReport> caldav_push(Store& store, const CalDavOptions& options) {
+  using namespace caldav_detail;  // block scope: never leaks into a unity build's next file
   auto url = parse_url(options.url);
   if (!url) return url.error();
   auto calendars = gather(store);
@@ -516,6 +515,7 @@ Expected<CalDavReport> caldav_push(Store& store, const CalDavOptions& options) {
 }
 
 Expected<CalDavReport> caldav_pull(Store& store, const CalDavOptions& options) {
+  using namespace caldav_detail;  // block scope: never leaks into a unity build's next file
   auto url = parse_url(options.url);
   if (!url) return url.error();
   auto calendars = gather(store);
