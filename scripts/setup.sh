@@ -7,6 +7,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev libsqlitecpp-dev libpqxx-d
       libssl-dev openssl curl wrk python3 python3-icalendar sqlite3
       libcairo2-dev libpango1.0-dev libtomlplusplus-dev poppler-utils  # PDF letters, the practice file, pdftotext in the tests
       help2man  # zorgpad(1) from the CLI's help
+      libxml2-dev radicale  # CalDAV: the multistatus parser; the server tests/cli/calendar_caldav.py runs
       clang libclang-rt-14-dev)  # clang and its libFuzzer runtime: scripts/fuzz.sh
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,10 +3,15 @@
 #include <catch2/catch.hpp>
 #include <libical/ical.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "adapters/calendar/caldav.hpp"
 #include "adapters/calendar/calendar.hpp"
 
 #include "store_fixture.hpp"
@@ -236,4 +241,148 @@ TEST_CASE("the store overload exports the store's tasks of every status, stamped
   CHECK(icalcomponent_get_status(p.todos[0]) == ICAL_STATUS_CANCELLED);
   CHECK(r->find("DTSTAMP:20260302T000000Z") != std::string::npos);
   CHECK(r->find("P-001") == std::string::npos);
+}
+
+// ---- CalDAV objects (calendar push / pull) -------------------------------------------
+
+namespace {
+
+CalDavObject todo_object(const TaskRow& r, std::string_view patient = "P0298", CalendarOptions o = {},
+                         int64_t stamp = 1767225600) {
+  auto obj = caldav_todo(r, patient, o, stamp);
+  REQUIRE(obj.ok());
+  return *obj;
+}
+
+// The one component of a CalDAV object, parsed back by libical.
+struct One {
+  std::unique_ptr<icalcomponent, void (*)(icalcomponent*)> cal{nullptr, icalcomponent_free};
+  icalcomponent* c = nullptr;
+};
+One parse_one(const std::string& text, icalcomponent_kind kind) {
+  One o;
+  o.cal.reset(icalparser_parse_string(text.c_str()));
+  REQUIRE(o.cal);
+  REQUIRE(icalcomponent_count_components(o.cal.get(), ICAL_ANY_COMPONENT) == 1);
+  o.c = icalcomponent_get_first_component(o.cal.get(), kind);
+  REQUIRE(o.c);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a pushed VTODO keeps the exported UID (episode and task number), one object per task",
+          "[calendar][caldav]") {
+  auto o = parse_one(todo_object(kRows[0]).text, ICAL_VTODO_COMPONENT);
+  CHECK(std::string(icalcomponent_get_uid(o.c)) == "zorgpad-task-ep-123-2@zorgpad");
+  CHECK(std::string(icalcomponent_get_uid(o.c)) == task_uid(kRows[0], {}));
+  CHECK(todo_resource(kRows[0]) == "zorgpad-task-ep-123-2.ics");
+}
+
+TEST_CASE("a VEVENT twin has a UID of its own, all day on the due date, booking no time", "[calendar][caldav]") {
+  auto ev = caldav_event(kRows[0], "P0298", {}, 1767225600);
+  REQUIRE(ev.ok());
+  auto o = parse_one(ev->text, ICAL_VEVENT_COMPONENT);
+  CHECK(std::string(icalcomponent_get_uid(o.c)) == "zorgpad-event-ep-123-2@zorgpad");
+  CHECK(event_resource(kRows[0]) == "zorgpad-event-ep-123-2.ics");
+  CHECK(ev->text.find("DTSTART;VALUE=DATE:20260413") != std::string::npos);
+  CHECK(ev->text.find("DTEND;VALUE=DATE:20260414") != std::string::npos);
+  CHECK(ev->text.find("TRANSP:TRANSPARENT") != std::string::npos);
+  CHECK(ev->digest != todo_object(kRows[0]).digest);
+}
+
+TEST_CASE("the pushed SUMMARY names the checkpoint and the pseudonymous patient reference, else the episode",
+          "[calendar][caldav]") {
+  CHECK(caldav_summary(kRows[0], "P0298", "nl") == "Herevaluatie week 6 — P0298");
+  CHECK(caldav_summary(kRows[0], "P0298", "en") == "Reevaluation week 6 — P0298");
+  CHECK(caldav_summary(kRows[1], "P0298", "nl") == "Controle LRS — P0298");
+  CHECK(caldav_summary(kRows[3], "", "nl") == "Huisarts bellen (spoed) — ep-2");
+  auto o = parse_one(todo_object(kRows[0]).text, ICAL_VTODO_COMPONENT);
+  CHECK(std::string(icalcomponent_get_summary(o.c)) == "Herevaluatie week 6 — P0298");
+}
+
+TEST_CASE("pushed VTODOs map open, done and cancelled to NEEDS-ACTION, COMPLETED and CANCELLED",
+          "[calendar][caldav][spec-11]") {
+  CHECK(icalcomponent_get_status(parse_one(todo_object(kRows[0]).text, ICAL_VTODO_COMPONENT).c) == ICAL_STATUS_NEEDSACTION);
+  CHECK(icalcomponent_get_status(parse_one(todo_object(kRows[1]).text, ICAL_VTODO_COMPONENT).c) == ICAL_STATUS_COMPLETED);
+  CHECK(icalcomponent_get_status(parse_one(todo_object(kRows[4]).text, ICAL_VTODO_COMPONENT).c) == ICAL_STATUS_CANCELLED);
+  auto back = read_caldav_object(todo_object(kRows[1]).text);
+  REQUIRE(back.ok());
+  CHECK(back->todo);
+  CHECK(back->status == "COMPLETED");
+}
+
+TEST_CASE("the digest ignores DTSTAMP and changes with what a push would change", "[calendar][caldav]") {
+  const auto a = todo_object(kRows[0], "P0298", {}, 1767225600);
+  const auto b = todo_object(kRows[0], "P0298", {}, 1767225600 + 86400 * 3);
+  CHECK(a.text != b.text);
+  CHECK(a.digest == b.digest);
+  TaskRow closed = kRows[0];
+  closed.task.status = TaskStatus::done;
+  CHECK(todo_object(closed).digest != a.digest);
+  CHECK(todo_object(kRows[0], "P0299").digest != a.digest);
+  CalendarOptions with_url;
+  with_url.dashboard_url = "https://zorgpad.example";
+  CHECK(todo_object(kRows[0], "P0298", with_url).digest != a.digest);
+  auto back = read_caldav_object(a.text);
+  REQUIRE(back.ok());
+  CHECK(back->digest == a.digest);
+  CHECK(back->uid == "zorgpad-task-ep-123-2@zorgpad");
+}
+
+TEST_CASE("the URL of a pushed object is the dashboard's episode route, the id percent-encoded", "[calendar][caldav]") {
+  CHECK(episode_url("https://zorgpad.example/", "ep-1") == "https://zorgpad.example/#episode=ep-1");
+  CHECK(episode_url("https://zorgpad.example", "a b/é") == "https://zorgpad.example/#episode=a%20b%2F%C3%A9");
+  CalendarOptions o;
+  o.dashboard_url = "https://zorgpad.example/";
+  auto one = parse_one(todo_object(kRows[0], "P0298", o).text, ICAL_VTODO_COMPONENT);
+  icalproperty* url = icalcomponent_get_first_property(one.c, ICAL_URL_PROPERTY);
+  REQUIRE(url);
+  CHECK(std::string(icalproperty_get_url(url)) == "https://zorgpad.example/#episode=ep-123");
+  CHECK(todo_object(kRows[0]).text.find("URL:") == std::string::npos);
+}
+
+TEST_CASE("an object that is not a VCALENDAR with a VTODO or VEVENT with a UID is refused", "[calendar][caldav]") {
+  CHECK_FALSE(read_caldav_object("").ok());
+  CHECK_FALSE(read_caldav_object("hello").ok());
+  CHECK_FALSE(read_caldav_object("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n").ok());
+  CHECK_FALSE(read_caldav_object("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n").ok());
+  CHECK_FALSE(read_caldav_object("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID\r\nEND:VTODO\r\nEND:VCALENDAR\r\n").ok());
+  CHECK_FALSE(read_caldav_object(std::string("BEGIN:VCALENDAR\r\n\0", 17)).ok());
+  auto ok = read_caldav_object("BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:u1\r\nSTATUS:COMPLETED\r\nEND:VTODO\r\nEND:VCALENDAR\r\n");
+  REQUIRE(ok.ok());
+  CHECK(ok->uid == "u1");
+  CHECK(ok->status == "COMPLETED");
+  CHECK(ok->digest.empty());
+}
+
+TEST_CASE("calendar and object names keep A-Z a-z 0-9 - . and write every other byte as _XX", "[calendar][caldav]") {
+  CHECK(caldav_segment("ep-1.2") == "ep-1.2");
+  CHECK(caldav_segment("Fysio de Vries") == "Fysio_20de_20Vries");
+  CHECK(caldav_segment("a/b_c") == "a_2Fb_5Fc");
+  CHECK(caldav_segment("é") == "_C3_A9");
+  CHECK(caldav_segment("..") == "_2E_2E");
+  CHECK(therapist_calendar("") == "zorgpad-no-therapist");
+  CHECK(therapist_calendar("T2") == "T2");
+  CHECK(todo_resource(row(1, "ep/1", 3, TaskKind::lrs_check, "2026-03-04")) == "zorgpad-task-ep_2F1-3.ics");
+}
+
+TEST_CASE("a credentials file is user:password on its first line, split at the first colon", "[calendar][caldav]") {
+  char path[] = "/tmp/zorgpad-cred-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  {
+    std::ofstream(path) << "praktijk:ge:heim\r\nsecond line\n";
+  }
+  auto c = read_caldav_credentials(path);
+  REQUIRE(c.ok());
+  CHECK(c->user == "praktijk");
+  CHECK(c->password == "ge:heim");
+  {
+    std::ofstream(path) << "no colon\n";
+  }
+  CHECK_FALSE(read_caldav_credentials(path).ok());
+  std::remove(path);
+  CHECK_FALSE(read_caldav_credentials(path).ok());
 }
