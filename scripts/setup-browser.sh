@@ -27,6 +27,11 @@ if [ ! -d tests/openapi/node_modules/@apidevtools/swagger-parser ]; then
   echo "setup-browser: npm ci in tests/openapi" >&2
   npm ci --prefix tests/openapi --no-audit --no-fund >/dev/null
 fi
+# ical.js, the second parser of what `calendar push` writes.
+if [ ! -d tests/ical/node_modules/ical.js ]; then
+  echo "setup-browser: npm ci in tests/ical" >&2
+  npm ci --prefix tests/ical --no-audit --no-fund >/dev/null
+fi
 # The FHIR validators (FHIR.js and @medplum/core), before the tests run side by side.
 if [ ! -d tests/fhir-validator/node_modules/@medplum/core ] || [ ! -d tests/fhir-validator/node_modules/fhir ]; then
   echo "setup-browser: npm ci in tests/fhir-validator" >&2

@@ -248,6 +248,28 @@ class Stub(http.server.BaseHTTPRequestHandler):
         self._send(201)
 
 
+def ical_js(pushed):
+    """A second parser: ical.js (npm, tests/ical/parse.cjs) reads every pushed object, with the same UID and SUMMARY."""
+    ical_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ical")
+    if not os.path.isdir(os.path.join(ical_dir, "node_modules", "ical.js")):
+        subprocess.run(["npm", "ci", "--prefix", ical_dir, "--no-audit", "--no-fund"], check=True, capture_output=True)
+    with tempfile.TemporaryDirectory() as d:
+        files = []
+        for name, (_, cal, raw) in pushed.items():
+            path = os.path.join(d, name)
+            with open(path, "wb") as f:
+                f.write(raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+            files.append((path, cal))
+        r = subprocess.run(["node", os.path.join(ical_dir, "parse.cjs")] + [f for f, _ in files], capture_output=True, text=True)
+        check(r.returncode == 0, f"ical.js parses every pushed object ({r.stderr[-300:]} {r.stdout[-300:]})")
+        parsed = {json.loads(l)["file"]: json.loads(l) for l in r.stdout.splitlines() if l.strip()}
+        for path, cal in files:
+            todo = next(iter(cal.walk("VTODO")))
+            got = parsed.get(path, {}).get("todos", [{}])[0]
+            check(got.get("uid") == str(todo["UID"]) and got.get("summary") == str(todo["SUMMARY"]),
+                  f"{os.path.basename(path)}: ical.js and icalendar read the same UID and SUMMARY")
+
+
 def main():
     if importlib.util.find_spec("radicale") is None:
         print("calendar_caldav: skipped (Debian's radicale is not installed; scripts/setup.sh installs it)")
@@ -281,6 +303,7 @@ def main():
                   "calendar names: escaped therapist codes, and one for episodes without a therapist")
             pushed = {n: o for d in objs.values() for n, o in d.items()}
             check(len(pushed) == len(open_tasks), f"{len(open_tasks)} objects on the server ({len(pushed)})")
+            ical_js(pushed)
             by_uid = {}
             for name, (etag, cal, raw) in pushed.items():
                 todos = list(cal.walk("VTODO"))
